@@ -1,0 +1,1 @@
+"""AutoDev Bridge server: everything that is not GUI. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""Pure pixel and file functions, safe to run in worker processes."""
