@@ -3,7 +3,7 @@
 import { api, deviceNameFromUserAgent, setUnauthorizedHandler, storage } from "./api.js";
 import { ApproveScreen } from "./approve.js";
 import { Bridge } from "./bridge.js";
-import { ACTIVITY_TYPES, describe, jobSentence, statusSentence, timeText } from "./describe.js";
+import { ACTIVITY_TYPES, describe, jobSentence, timeText } from "./describe.js";
 
 const ACTIVITY_MAX = 150;
 const NAMES_MAX = 800;
@@ -132,15 +132,13 @@ function showPairing(message) {
 }
 
 /** The token is gone or refused: back to the pairing screen, keeping queued decisions. */
-function unpair(message) {
+function unpair() {
   if (bridge) {
     bridge.stop();
     bridge = null;
   }
-  const notice = message && !/^(not paired|unauthori[sz]ed)$/i.test(message)
-    ? message
-    : "This phone is no longer paired with the desktop app.";
-  const text = `${notice} Pair again to continue.`;
+  const text = "This phone is no longer paired with the desktop app: it was removed there, or " +
+    "its pairing is no longer valid. Pair again to continue.";
   storage.set("token", null);
   storage.set("notice", text);
   showPairing(text);
@@ -272,6 +270,7 @@ function onEvent(msg) {
       const wasPaused = state.paused;
       const details = msg.details && typeof msg.details === "object" ? msg.details : {};
       state.system = { ...(state.system || {}), ...details, status: msg.status };
+      if (details.queue && typeof details.queue === "object") state.queueStatus = details.queue;
       if (typeof details.paused === "boolean") state.paused = details.paused;
       else if (msg.status === "paused") state.paused = true;
       else if (msg.status === "running" || msg.status === "resumed") state.paused = false;
@@ -455,6 +454,12 @@ function gb(v) {
   return typeof v === "number" && Number.isFinite(v) ? `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 1)} GB` : null;
 }
 
+function statusWord(status) {
+  const words = { running: "Working", paused: "Paused", idle: "Idle" };
+  const text = words[status] || String(status).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function renderSystem() {
   const s = state.system || {};
   const pick = (...keys) => {
@@ -468,19 +473,29 @@ function renderSystem() {
   };
   const rows = [];
   const status = pick("status");
-  if (status) rows.push(["Status", statusSentence(status).replace(/^Status: /, "")]);
+  if (status) rows.push(["Status", statusWord(status)]);
   const cpu = pct(pick("cpu_percent", "cpu.percent", "cpu"));
   if (cpu) rows.push(["Processor", cpu]);
   const mem = pct(pick("memory_percent", "memory.percent", "memory"));
   if (mem) rows.push(["Memory", mem]);
-  const diskFree = gb(pick("disk_free", "disk.free", "disk_free_bytes", "disk.free_bytes"));
-  const diskPct = pct(pick("disk_percent", "disk.percent"));
-  if (diskFree) rows.push(["Disk free", diskFree]);
-  else if (diskPct) rows.push(["Disk used", diskPct]);
+  const disks = pick("disk_free_mb");
+  if (disks && typeof disks === "object") {
+    const label = { library: "Free for photos", export: "Free for exports" };
+    const seen = new Set();
+    for (const [name, mb] of Object.entries(disks)) {
+      const text = gb(typeof mb === "number" ? mb * 2 ** 20 : null);
+      if (!text || seen.has(text + name)) continue;
+      seen.add(text + name);
+      rows.push([label[name] || `Free (${name})`, text]);
+    }
+  } else {
+    const diskFree = gb(pick("disk_free", "disk.free"));
+    if (diskFree) rows.push(["Disk free", diskFree]);
+  }
   const clients = pick("clients", "connected_clients", "websocket_clients");
   const clientCount = Array.isArray(clients) ? clients.length
     : typeof clients === "object" && clients ? clients.count ?? clients.total : clients;
-  if (typeof clientCount === "number") rows.push(["Connected apps", String(clientCount)]);
+  if (typeof clientCount === "number") rows.push(["Connected screens", String(clientCount)]);
   const dl = $("system");
   dl.replaceChildren();
   for (const [k, v] of rows) dl.append(el("dt", null, k), el("dd", null, v));
@@ -577,7 +592,7 @@ function startApp() {
   bridge.addEventListener("state", renderConn);
   bridge.addEventListener("event", (e) => onEvent(e.detail));
   bridge.addEventListener("resync", () => loadAll());
-  bridge.addEventListener("unauthorized", (e) => unpair(e.detail.message));
+  bridge.addEventListener("unauthorized", () => unpair());
   bridge.addEventListener("decision", (e) => {
     approve.onDecisionResult(e.detail.entry, e.detail.result);
     renderOutbox();
@@ -625,8 +640,8 @@ function wireStaticControls() {
 }
 
 async function boot() {
-  setUnauthorizedHandler((message) => {
-    if (bridge || !$("app").hidden) unpair(message);
+  setUnauthorizedHandler(() => {
+    if (bridge || !$("app").hidden) unpair();
   });
   wireStaticControls();
   const code = takePairCode();
