@@ -25,9 +25,9 @@ SHARPNESS_SOFT = 3.0  # factor below this -> "slightly soft"
 FACE_MIN_SHARPNESS_PX = 40  # faces narrower than this (working px) don't decide sharpness
 
 HIGHLIGHT_REASON = 0.02  # fraction clipped that earns a reason
-HIGHLIGHT_WORST = 0.20  # fraction at which the exposure factor loses 3 points
-SHADOW_REASON = 0.10
-SHADOW_WORST = 0.50
+HIGHLIGHT_WORST = 0.15  # fraction at which the exposure factor has lost 3 points
+SHADOW_REASON = 0.20  # dark backgrounds are often intended (low key), so be lenient
+SHADOW_WORST = 0.60
 UNDEREXPOSED_MEAN = 0.15
 OVEREXPOSED_MEAN = 0.82
 
@@ -43,7 +43,7 @@ JPEG_QUALITY_REASON = 70
 BLINK_FACTOR = 3.0  # a possible blink is flagged for a human, not a rejection
 
 WEIGHTS = {"sharpness": 0.45, "exposure": 0.25, "noise": 0.15, "eyes": 0.10, "compression": 0.05}
-CAP_ABOVE_WORST = 2.0  # one bad factor caps the score: a blurred frame is never a keeper
+CAP_ABOVE_WORST = 1.5  # one bad factor caps the score: a blurred frame is never a keeper
 
 
 def _lerp_factor(value: float, worst: float, best: float) -> float:
@@ -61,7 +61,7 @@ def _sharpness_factor(value: float) -> float:
 def _exposure_factor(exp: dict[str, float]) -> float:
     score = 5.0
     score -= 3.0 * min(1.0, max(0.0, exp["highlights_clipped"] - 0.005) / HIGHLIGHT_WORST)
-    score -= 2.0 * min(1.0, max(0.0, exp["shadows_clipped"] - 0.02) / SHADOW_WORST)
+    score -= 2.0 * min(1.0, max(0.0, exp["shadows_clipped"] - 0.05) / SHADOW_WORST)
     mean = exp["mean_level"]
     if mean < UNDEREXPOSED_MEAN:
         score -= 2.0 * (UNDEREXPOSED_MEAN - mean) / UNDEREXPOSED_MEAN

@@ -1,0 +1,57 @@
+"""Small and large JPEG previews for the desktop grid and the phone."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from typing import BinaryIO
+
+from PIL import Image
+
+from .atomic import write_replacing
+from .decode import load_oriented, to_mode
+
+THUMBNAIL_SIZES = {"small": 320, "large": 1600}
+THUMBNAIL_QUALITY = 82
+
+
+def thumbnail_paths(out_dir: str, stem: str) -> dict[str, str]:
+    """Where make_thumbnails writes each size."""
+    return {name: os.path.join(out_dir, f"{stem}_{name}.jpg") for name in THUMBNAIL_SIZES}
+
+
+def _fresh(paths: dict[str, str], src: str) -> bool:
+    src_mtime = os.stat(src).st_mtime_ns
+    try:
+        return all(os.stat(p).st_mtime_ns >= src_mtime for p in paths.values())
+    except FileNotFoundError:
+        return False
+
+
+def _fit(im: Image.Image, edge: int) -> Image.Image:
+    if max(im.size) <= edge:
+        return im
+    scale = edge / max(im.size)
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def make_thumbnails(src: str, out_dir: str, stem: str) -> dict[str, str]:
+    """Write {stem}_small.jpg (320) and {stem}_large.jpg (1600); skip if newer than the source."""
+    paths = thumbnail_paths(out_dir, stem)
+    if _fresh(paths, src):
+        return paths
+    os.makedirs(out_dir, exist_ok=True)
+    # One DCT-scaled decode big enough for the large size; the small one is derived from it.
+    source, upright = load_oriented(src, THUMBNAIL_SIZES["large"])
+    with source:
+        icc = source.info.get("icc_profile")
+        large = _fit(to_mode(upright, "RGB"), THUMBNAIL_SIZES["large"])
+    small = _fit(large, THUMBNAIL_SIZES["small"])
+    for name, im in (("large", large), ("small", small)):
+        write_replacing(paths[name], partial(_save_jpeg, im, icc))
+    return paths
+
+
+def _save_jpeg(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:
+    im.save(fh, "JPEG", quality=THUMBNAIL_QUALITY, icc_profile=icc)

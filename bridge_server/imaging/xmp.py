@@ -1,0 +1,187 @@
+"""XMP packets (rating, colour label, keywords): build, embed via Pillow, merge into sidecars."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import Any
+
+from .atomic import open_temp, remove_quietly
+from .errors import ExportError
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")  # the colour labels Lightroom ships
+_PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+_PACKET_END = '\n<?xpacket end="w"?>'
+
+_RDF_DESC = f"{{{NS['rdf']}}}Description"
+_RATING = f"{{{NS['xmp']}}}Rating"
+_LABEL = f"{{{NS['xmp']}}}Label"
+_SUBJECT = f"{{{NS['dc']}}}subject"
+
+for _prefix, _uri in NS.items():
+    ET.register_namespace(_prefix, _uri)
+
+
+def _validate(rating: int, label: str | None, keywords: Iterable[str]) -> list[str]:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 5:
+        raise ValueError(f"rating must be an integer 0-5, not {rating!r}")
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"label must be a string, not {label!r}")
+    out: list[str] = []
+    for kw in keywords:
+        kw = str(kw).strip()
+        if kw and kw not in out:
+            out.append(kw)
+    return out
+
+
+def _empty_document() -> ET.Element:
+    root = ET.Element(f"{{{NS['x']}}}xmpmeta")
+    rdf = ET.SubElement(root, f"{{{NS['rdf']}}}RDF")
+    ET.SubElement(rdf, _RDF_DESC, {f"{{{NS['rdf']}}}about": ""})
+    return root
+
+
+def _merge(root: ET.Element, rating: int, label: str | None, keywords: list[str]) -> None:
+    """Set rating (and label unless None; "" removes it) and add keywords; keep everything else."""
+    descriptions = list(root.iter(_RDF_DESC))
+    if not descriptions:
+        rdf = root if root.tag == f"{{{NS['rdf']}}}RDF" else root.find(f".//{{{NS['rdf']}}}RDF")
+        if rdf is None:
+            raise ValueError("no rdf:RDF element")
+        descriptions = [ET.SubElement(rdf, _RDF_DESC, {f"{{{NS['rdf']}}}about": ""})]
+    target = descriptions[0]
+    # Remove every other spelling (attribute or element) so exactly one value remains.
+    tags = (_RATING,) if label is None else (_RATING, _LABEL)
+    for desc in descriptions:
+        for tag in tags:
+            desc.attrib.pop(tag, None)
+            for child in desc.findall(tag):
+                desc.remove(child)
+    target.set(_RATING, str(rating))
+    if label:
+        target.set(_LABEL, label)
+    if not keywords:
+        return
+    subject = next((d.find(_SUBJECT) for d in descriptions if d.find(_SUBJECT) is not None), None)
+    if subject is None:
+        subject = ET.SubElement(target, _SUBJECT)
+    bag = subject.find(f"{{{NS['rdf']}}}Bag")
+    if bag is None:
+        bag = subject.find(f"{{{NS['rdf']}}}Seq")
+    if bag is None:
+        bag = ET.SubElement(subject, f"{{{NS['rdf']}}}Bag")
+    present = {(li.text or "").strip() for li in bag.findall(f"{{{NS['rdf']}}}li")}
+    for kw in keywords:
+        if kw not in present:
+            ET.SubElement(bag, f"{{{NS['rdf']}}}li").text = kw
+
+
+def _serialise(root: ET.Element) -> bytes:
+    ET.indent(root, space=" ")
+    return (_PACKET_BEGIN + ET.tostring(root, encoding="unicode") + _PACKET_END).encode("utf-8")
+
+
+def build_packet(rating: int, label: str | None, keywords: Iterable[str]) -> bytes:
+    """A complete XMP packet (UTF-8) with xmp:Rating, xmp:Label and dc:subject."""
+    root = _empty_document()
+    _merge(root, rating, label, _validate(rating, label, keywords))
+    return _serialise(root)
+
+
+def _parse(data: bytes) -> ET.Element:
+    # Register the file's own prefixes so foreign namespaces keep their familiar names.
+    for _event, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
+        with contextlib.suppress(ValueError):  # "ns0"-style prefixes are reserved by ElementTree
+            if prefix and prefix not in NS:
+                ET.register_namespace(prefix, uri)
+    return ET.fromstring(data)
+
+
+def read_fields(data: bytes) -> dict[str, Any]:
+    """Rating, label and keywords from an XMP packet or sidecar (None / [] when absent)."""
+    root = _parse(data)
+    rating: int | None = None
+    label: str | None = None
+    keywords: list[str] = []
+    for desc in root.iter(_RDF_DESC):
+        value = desc.get(_RATING) or desc.findtext(_RATING)
+        if value is not None and rating is None:
+            with contextlib.suppress(ValueError):
+                rating = int(float(value))
+        label = label or desc.get(_LABEL) or desc.findtext(_LABEL)
+        for li in desc.iterfind(f"{_SUBJECT}/*/{{{NS['rdf']}}}li"):
+            if li.text and li.text.strip() not in keywords:
+                keywords.append(li.text.strip())
+    return {"rating": rating, "label": label, "keywords": keywords}
+
+
+def sidecar_path(raw_path: str) -> str:
+    """IMG_0001.CR2 -> IMG_0001.xmp (an existing IMG_0001.XMP is reused)."""
+    base = os.path.splitext(raw_path)[0]
+    for ext in (".xmp", ".XMP"):
+        if os.path.exists(base + ext):
+            return base + ext
+    return base + ".xmp"
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def write_sidecar(raw_path: str, rating: int, label: str | None, keywords: Iterable[str]) -> str:
+    """Merge rating/label/keywords into the RAW's XMP sidecar (created if absent); atomic."""
+    kws = _validate(rating, label, keywords)
+    path = sidecar_path(raw_path)
+    for _attempt in range(3):
+        before = _stamp(path)
+        if before is None:
+            root = _empty_document()
+            mode = None
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            mode = os.stat(path).st_mode & 0o7777
+            try:
+                root = _parse(data)
+            except ET.ParseError as exc:
+                raise ExportError(
+                    f"existing sidecar is not valid XMP, left untouched: {path}"
+                ) from exc
+        try:
+            _merge(root, rating, label, kws)
+        except ValueError as exc:
+            raise ExportError(f"existing sidecar has no RDF, left untouched: {path}") from exc
+        payload = _serialise(root)
+        tmp, out = open_temp(os.path.dirname(os.path.abspath(path)), os.path.basename(path))
+        try:
+            with out:
+                out.write(payload)
+                out.flush()
+                os.fsync(out.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+            # Another program (Lightroom, darktable) may have saved meanwhile: merge again.
+            if _stamp(path) != before:
+                remove_quietly(tmp)
+                continue
+            os.replace(tmp, path)
+        except OSError as exc:
+            remove_quietly(tmp)
+            raise ExportError(f"cannot write sidecar {path}: {exc.strerror or exc}") from exc
+        return path
+    raise ExportError(f"sidecar kept changing while being updated, try again: {path}")
