@@ -1,0 +1,187 @@
+"""The event broker: publish -> seq -> history -> fan-out to subscribers and listeners.
+
+`publish()` is synchronous and never waits: it numbers the event, serializes it once, keeps it
+for replay, queues the same text to every subscriber of its channel, and hands it to the event
+log, which persists in batches off the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .events import ALL_CHANNELS, Event
+from .timeutil import now_iso
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedEvent:
+    """An event with its envelope: sequence number, timestamp and serialized frame."""
+
+    seq: int
+    type: str
+    channel: str
+    timestamp: str
+    payload: dict[str, Any]
+    frame: str
+
+    def as_message(self) -> dict[str, Any]:
+        """The envelope as a dict (payload beside the reserved keys)."""
+        return dict(json.loads(self.frame))
+
+
+class Subscriber(Protocol):
+    """Anything that can take a serialized frame without waiting (a WebSocket connection)."""
+
+    def deliver(self, frame: str) -> None:
+        """Queue one frame; must not block."""
+
+
+class SequenceSink(Protocol):
+    """Where published events go to be persisted, and who guards sequence reservations."""
+
+    def append(self, event: PublishedEvent) -> None:
+        """Persist later, in a batch."""
+
+    def ensure_reserved(self, seq: int) -> None:
+        """Make sure `seq` is covered by a durable reservation before it is issued."""
+
+
+Listener = Callable[[PublishedEvent], None]
+
+
+def serialize(message: dict[str, Any]) -> str:
+    """The one JSON encoding used for every frame."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class EventBroker:
+    """In-process broker with global sequence numbers and a bounded replay history."""
+
+    def __init__(
+        self,
+        *,
+        history_size: int = 50_000,
+        next_seq: int = 1,
+        history: Iterable[PublishedEvent] = (),
+        unrecoverable_below: int = 0,
+        sink: SequenceSink | None = None,
+    ) -> None:
+        self._history: deque[PublishedEvent] = deque(history, maxlen=max(1, history_size))
+        self._next_seq = next_seq
+        self._sink = sink
+        # A resume from a seq below this cannot be trusted: events may have been lost in a crash
+        # or dropped from the history.
+        self._unrecoverable_below = unrecoverable_below
+        if self._history:
+            self._unrecoverable_below = max(self._unrecoverable_below, self._history[0].seq - 1)
+        else:
+            self._unrecoverable_below = max(self._unrecoverable_below, next_seq - 1)
+        self._by_channel: dict[str, set[Subscriber]] = {c: set() for c in ALL_CHANNELS}
+        self._channels_of: dict[Subscriber, frozenset[str]] = {}
+        self._listeners: list[Listener] = []
+
+    @property
+    def last_seq(self) -> int:
+        """The newest sequence number issued (0 before the first event ever)."""
+        return self._next_seq - 1
+
+    def publish(self, event: Event) -> PublishedEvent:
+        """Number, serialize once, remember and fan out an event. Never waits."""
+        seq = self._next_seq
+        if self._sink is not None:
+            self._sink.ensure_reserved(seq)
+        self._next_seq = seq + 1
+        timestamp = now_iso()
+        message = {"type": event.type, "timestamp": timestamp, "seq": seq, "channel": event.channel}
+        message.update((k, v) for k, v in event.payload.items() if k not in message)
+        published = PublishedEvent(
+            seq, event.type, event.channel, timestamp, event.payload, serialize(message)
+        )
+        if len(self._history) == self._history.maxlen:
+            self._unrecoverable_below = self._history[0].seq
+        self._history.append(published)
+        if self._sink is not None:
+            self._sink.append(published)
+        for subscriber in tuple(self._by_channel[event.channel]):
+            subscriber.deliver(published.frame)
+        for listener in tuple(self._listeners):
+            try:
+                listener(published)
+            except Exception:  # a faulty listener must not stop the others
+                log.exception("Event listener failed on %s", event.type)
+        return published
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    def channels_of(self, subscriber: Subscriber) -> frozenset[str]:
+        """The channels `subscriber` currently receives."""
+        return self._channels_of.get(subscriber, frozenset())
+
+    def set_channels(self, subscriber: Subscriber, channels: Iterable[str]) -> frozenset[str]:
+        """Replace the subscriber's channels (validated by the caller)."""
+        new = frozenset(channels)
+        old = self._channels_of.get(subscriber, frozenset())
+        for channel in old - new:
+            self._by_channel[channel].discard(subscriber)
+        for channel in new - old:
+            self._by_channel[channel].add(subscriber)
+        if new:
+            self._channels_of[subscriber] = new
+        else:
+            self._channels_of.pop(subscriber, None)
+        return new
+
+    def remove(self, subscriber: Subscriber) -> None:
+        """Forget a subscriber entirely."""
+        self.set_channels(subscriber, ())
+
+    def subscriber_count(self, channel: str | None = None) -> int:
+        """How many subscribers receive `channel` (or any channel)."""
+        if channel is None:
+            return len(self._channels_of)
+        return len(self._by_channel.get(channel, ()))
+
+    def add_listener(self, listener: Listener) -> None:
+        """Register an in-process listener (the desktop window, the scheduler's own hooks)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Unregister an in-process listener."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # --- replay -------------------------------------------------------------------------
+
+    def events_since(self, since: int, channels: Iterable[str]) -> list[PublishedEvent] | None:
+        """Retained events after `since` on `channels`, or None if some may be missing."""
+        if since > self.last_seq or since < self._unrecoverable_below:
+            return None
+        wanted = frozenset(channels)
+        result: list[PublishedEvent] = []
+        # Walk back from the newest: a resume usually asks for a short tail.
+        for event in reversed(self._history):
+            if event.seq <= since:
+                break
+            if event.channel in wanted:
+                result.append(event)
+        result.reverse()
+        return result
+
+    def recent(self, limit: int, channels: Iterable[str] | None = None) -> list[PublishedEvent]:
+        """The newest `limit` events, oldest first, optionally filtered by channel."""
+        wanted = frozenset(channels) if channels is not None else None
+        result: list[PublishedEvent] = []
+        for event in reversed(self._history):
+            if wanted is None or event.channel in wanted:
+                result.append(event)
+                if len(result) >= limit:
+                    break
+        result.reverse()
+        return result

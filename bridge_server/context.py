@@ -1,0 +1,45 @@
+"""The running bridge's shared parts, handed to every service function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from .broker import EventBroker
+from .clients import ClientRegistry
+from .config import Settings
+from .store.db import Database
+
+if TYPE_CHECKING:
+    from .services.pairing import PairingCodes
+    from .services.queue_status import QueueStatusPublisher
+
+
+class JobRunner(Protocol):
+    """What services need from the job scheduler."""
+
+    @property
+    def paused(self) -> bool:
+        """Whether processing is paused."""
+
+    def wake(self) -> None:
+        """New or changed runnable jobs exist."""
+
+    def cancel_running(self, job_id: str) -> bool:
+        """Stop a running job at its next safe point; False if it is not running here."""
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume starting jobs."""
+
+
+@dataclass
+class BridgeContext:
+    """Settings, store, broker, clients and scheduler of one running bridge."""
+
+    settings: Settings
+    db: Database
+    broker: EventBroker
+    clients: ClientRegistry = field(default_factory=ClientRegistry)
+    pairing: PairingCodes | None = None
+    runner: JobRunner | None = None
+    queue_status: QueueStatusPublisher | None = None

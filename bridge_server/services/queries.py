@@ -1,0 +1,103 @@
+"""Read-side helpers shared by services: lookups that raise NotFound, counts, pagination."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobStatus, PhotoStatus, Selection
+from ..store.models import Base, Job, Photo, Session
+from .errors import NotFound
+
+M = TypeVar("M", bound=Base)
+
+MAX_LIMIT = 500
+
+
+async def get_or_404(s: AsyncSession, model: type[M], key: str, label: str) -> M:
+    """The row with primary key `key`, or NotFound naming it."""
+    row = await s.get(model, key)
+    if row is None:
+        raise NotFound(f"Unknown {label}: {key!r}")
+    return row
+
+
+async def paginate(
+    s: AsyncSession, query: Select[Any], limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """One page of a query and the total count."""
+    total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = (await s.execute(query.limit(limit).offset(offset))).scalars().all()
+    return list(rows), int(total)
+
+
+def queue_filter() -> Any:
+    """SQL condition: waiting for the photographer's decision."""
+    return (
+        (Photo.status == PhotoStatus.ANALYZED)
+        & (Photo.selection == Selection.KEEPER)
+        & (Photo.approval == Approval.PENDING)
+    )
+
+
+async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -> int:
+    """How many photos wait for a decision (in one session, or in all)."""
+    query = select(func.count()).select_from(Photo).where(queue_filter())
+    if session_id is not None:
+        query = query.where(Photo.session_id == session_id)
+    return int((await s.execute(query)).scalar_one())
+
+
+async def session_counts(s: AsyncSession, session_id: str) -> dict[str, int]:
+    """Total, processed, approved, rejected and queued photos of a session."""
+    done = Photo.status.in_([PhotoStatus.ANALYZED, PhotoStatus.FAILED])
+    row = (
+        await s.execute(
+            select(
+                func.count(),
+                func.sum(case((done, 1), else_=0)),
+                func.sum(case((Photo.approval == Approval.APPROVED, 1), else_=0)),
+                func.sum(case((Photo.approval == Approval.REJECTED, 1), else_=0)),
+                func.sum(case((queue_filter(), 1), else_=0)),
+            ).where(Photo.session_id == session_id)
+        )
+    ).one()
+    total, processed, approved, rejected, queued = (int(v or 0) for v in row)
+    return {
+        "total": total,
+        "processed": processed,
+        "approved": approved,
+        "rejected": rejected,
+        "queued": queued,
+    }
+
+
+async def active_job_count(s: AsyncSession, session_id: str) -> int:
+    """Pending or running jobs on the photos of a session."""
+    query = (
+        select(func.count())
+        .select_from(Job)
+        .join(Photo, Photo.id == Job.photo_id)
+        .where(Photo.session_id == session_id, Job.status.in_(list(ACTIVE_JOB_STATUSES)))
+    )
+    return int((await s.execute(query)).scalar_one())
+
+
+async def job_counts(s: AsyncSession) -> dict[str, int]:
+    """Jobs by status, for queue_status."""
+    rows = (await s.execute(select(Job.status, func.count()).group_by(Job.status))).all()
+    by = {status: int(n) for status, n in rows}
+    return {
+        "pending": by.get(JobStatus.PENDING, 0),
+        "processing": by.get(JobStatus.RUNNING, 0),
+        "completed": by.get(JobStatus.COMPLETED, 0),
+        "failed": by.get(JobStatus.FAILED, 0),
+        "total": sum(by.values()),
+    }
+
+
+async def session_exists(s: AsyncSession, session_id: str) -> Session:
+    """The session, or NotFound."""
+    return await get_or_404(s, Session, session_id, "session")

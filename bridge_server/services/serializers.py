@@ -1,0 +1,98 @@
+"""Store rows as the JSON resources of the protocol (docs/protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store.enums import Approval, PhotoStatus, Selection
+from ..store.models import Device, Job, Photo, Session
+from ..timeutil import iso
+
+
+def photo_in_queue(photo: Photo) -> bool:
+    """Whether the photo waits for the photographer's decision."""
+    return (
+        photo.status == PhotoStatus.ANALYZED
+        and photo.selection == Selection.KEEPER
+        and photo.approval == Approval.PENDING
+    )
+
+
+def photo_dict(photo: Photo) -> dict[str, Any]:
+    """A photo resource."""
+    return {
+        "photo_id": photo.id,
+        "session_id": photo.session_id,
+        "file_name": photo.file_name,
+        "file_path": photo.file_path,
+        "status": photo.status.value,
+        "error": photo.error,
+        "ai_score": photo.ai_score,
+        "analysis_results": photo.analysis or {},
+        "selection": photo.selection.value,
+        "group_id": photo.group_id,
+        "is_group_best": photo.is_group_best,
+        "context_tag": photo.context_tag,
+        "selected_preset": photo.selected_preset,
+        "approval": photo.approval.value,
+        "rejection_reason": photo.rejection_reason,
+        "in_queue": photo_in_queue(photo),
+        "exif": photo.exif or {},
+        "width": photo.width,
+        "height": photo.height,
+        "captured_at": iso(photo.captured_at),
+        "imported_at": iso(photo.imported_at),
+        "decided_at": iso(photo.decided_at),
+        "thumbnail_url": f"/api/photos/{photo.id}/thumbnail?size=small",
+        "preview_url": f"/api/photos/{photo.id}/thumbnail?size=large",
+    }
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    """A job resource."""
+    return {
+        "job_id": job.id,
+        "kind": job.kind.value,
+        "photo_id": job.photo_id,
+        "priority": job.priority,
+        "status": job.status.value,
+        "progress": round(job.progress, 1),
+        "stage": job.stage,
+        "params": job.params or {},
+        "result": job.result,
+        "error": job.error,
+        "retry_count": job.retry_count,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+def session_dict(session: Session, counts: dict[str, int]) -> dict[str, Any]:
+    """A session resource with its photo counts."""
+    total = counts.get("total", 0)
+    processed = counts.get("processed", 0)
+    return {
+        "session_id": session.id,
+        "session_name": session.name,
+        "import_folder": session.import_folder,
+        "status": session.status.value,
+        "created_at": iso(session.created_at),
+        "completed_at": iso(session.completed_at),
+        "total_photos": total,
+        "processed_photos": processed,
+        "approved_photos": counts.get("approved", 0),
+        "rejected_photos": counts.get("rejected", 0),
+        "queued_photos": counts.get("queued", 0),
+        "progress_percent": round(100.0 * processed / total, 1) if total else 0.0,
+    }
+
+
+def device_dict(device: Device) -> dict[str, Any]:
+    """A paired device, without any secret."""
+    return {
+        "device_id": device.id,
+        "device_name": device.name,
+        "created_at": iso(device.created_at),
+        "last_seen_at": iso(device.last_seen_at),
+    }

@@ -1,0 +1,112 @@
+"""Sessions (one per shoot): create, list, and keep their progress and completion current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from .. import events
+from ..context import BridgeContext
+from ..ids import new_id
+from ..store.enums import SessionStatus
+from ..store.models import Session
+from ..timeutil import utcnow
+from .queries import active_job_count, get_or_404, paginate, session_counts
+from .serializers import session_dict
+
+
+async def create_session(
+    ctx: BridgeContext, session_name: str, import_folder: str | None = None
+) -> dict[str, Any]:
+    """Create a session and announce it."""
+    session = Session(id=new_id("s"), name=session_name, import_folder=import_folder)
+    async with ctx.db.session() as s, s.begin():
+        s.add(session)
+    ctx.broker.publish(events.session_created(session.id, session.name, import_folder))
+    return session_dict(session, {})
+
+
+async def find_or_create_session(
+    ctx: BridgeContext, session_name: str, import_folder: str | None
+) -> str:
+    """The active session with this name and folder, or a new one."""
+    async with ctx.db.session() as s:
+        existing = (
+            await s.execute(
+                select(Session.id).where(
+                    Session.name == session_name,
+                    Session.import_folder == import_folder,
+                )
+            )
+        ).scalar()
+    if existing is not None:
+        return str(existing)
+    return str((await create_session(ctx, session_name, import_folder))["session_id"])
+
+
+async def get_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
+    """One session with counts."""
+    async with ctx.db.session() as s:
+        session = await get_or_404(s, Session, session_id, "session")
+        return session_dict(session, await session_counts(s, session_id))
+
+
+async def list_sessions(
+    ctx: BridgeContext, status: SessionStatus | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Sessions, newest first."""
+    query = select(Session).order_by(Session.created_at.desc(), Session.id)
+    if status is not None:
+        query = query.where(Session.status == status)
+    async with ctx.db.session() as s:
+        rows, total = await paginate(s, query, limit, offset)
+        return [session_dict(r, await session_counts(s, r.id)) for r in rows], total
+
+
+async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
+    """Publish the session's progress, and complete or reopen it as its photos require.
+
+    A session is complete when every photo is analysed (or failed), no keeper waits for a
+    decision, and no job (analysis or export) is still active for its photos.
+    """
+    async with ctx.db.session() as s, s.begin():
+        session = await s.get(Session, session_id)
+        if session is None:
+            return
+        counts = await session_counts(s, session_id)
+        active = await active_job_count(s, session_id)
+        complete = (
+            counts["total"] > 0
+            and counts["processed"] == counts["total"]
+            and counts["queued"] == 0
+            and active == 0
+        )
+        was = session.status
+        if complete and was != SessionStatus.COMPLETED:
+            session.status = SessionStatus.COMPLETED
+            session.completed_at = utcnow()
+        elif not complete and was == SessionStatus.COMPLETED:
+            session.status = SessionStatus.ACTIVE
+            session.completed_at = None
+        name, status = session.name, session.status
+    total = counts["total"]
+    ctx.broker.publish(
+        events.session_updated(
+            session_id,
+            total,
+            counts["processed"],
+            100.0 * counts["processed"] / total if total else 0.0,
+            status.value,
+        )
+    )
+    if status == SessionStatus.COMPLETED and was != SessionStatus.COMPLETED:
+        ctx.broker.publish(
+            events.session_completed(
+                session_id,
+                name,
+                total,
+                counts["approved"],
+                counts["approved"] / total if total else 0.0,
+            )
+        )

@@ -1,0 +1,111 @@
+"""Machine and bridge health: the snapshot behind system_status and resource warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+import psutil
+
+from .. import events
+from ..context import BridgeContext
+
+log = logging.getLogger(__name__)
+
+STATUS_INTERVAL: Final = 10.0
+
+
+def _existing_parent(path: str) -> str:
+    p = Path(path).expanduser()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return str(p)
+
+
+def disk_free_mb(path: str) -> float:
+    """Free space, in MiB, on the file system that holds (or will hold) `path`."""
+    return round(psutil.disk_usage(_existing_parent(path)).free / 2**20, 1)
+
+
+def snapshot(ctx: BridgeContext) -> dict[str, Any]:
+    """CPU, memory, free disk for the library and export folders, clients and queue."""
+    memory = psutil.virtual_memory()
+    queue = ctx.queue_status.latest if ctx.queue_status is not None else {}
+    paused = ctx.runner.paused if ctx.runner is not None else False
+    return {
+        "status": "paused" if paused else "running",
+        "paused": paused,
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "memory_percent": memory.percent,
+        "memory_available_mb": round(memory.available / 2**20, 1),
+        "disk_free_mb": {
+            "library": disk_free_mb(ctx.settings.library_dir),
+            "export": disk_free_mb(ctx.settings.export_dir),
+        },
+        "clients": len(ctx.clients),
+        "queue": queue,
+        "last_seq": ctx.broker.last_seq,
+    }
+
+
+class SystemMonitor:
+    """Publishes system_status periodically and on change, and resource warnings on crossing."""
+
+    def __init__(self, ctx: BridgeContext, interval: float = STATUS_INTERVAL) -> None:
+        self._ctx = ctx
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()
+
+    def start(self) -> None:
+        """Begin the periodic loop."""
+        psutil.cpu_percent(interval=None)  # prime: the first call always says 0.0
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="system-monitor")
+
+    async def stop(self) -> None:
+        """End the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                self.check()
+            except Exception:
+                log.exception("System monitor failed")
+
+    def check(self) -> dict[str, Any]:
+        """Publish a status now and any warnings whose threshold was crossed."""
+        details = snapshot(self._ctx)
+        self._ctx.broker.publish(events.system_status(details["status"], details))
+        settings = self._ctx.settings
+        for name, free in details["disk_free_mb"].items():
+            self._threshold(
+                f"disk_{name}",
+                free < settings.disk_warning_mb,
+                free,
+                settings.disk_warning_mb,
+                f"Only {free / 1024:.1f} GiB free for the {name} folder",
+            )
+        self._threshold(
+            "memory",
+            details["memory_percent"] > settings.memory_warning_percent,
+            details["memory_percent"],
+            settings.memory_warning_percent,
+            f"Memory is {details['memory_percent']:.0f}% used",
+        )
+        return details
+
+    def _threshold(
+        self, resource: str, crossed: bool, value: float, threshold: float, message: str
+    ) -> None:
+        # Warn once on crossing, again only after it recovered.
+        if crossed and resource not in self._warned:
+            self._warned.add(resource)
+            self._ctx.broker.publish(events.resource_warning(resource, value, threshold, message))
+        elif not crossed:
+            self._warned.discard(resource)

@@ -1,0 +1,1 @@
+"""The SQLite store: models, async engine, migrations and the event log."""

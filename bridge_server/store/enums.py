@@ -1,0 +1,66 @@
+"""Every status value of the store, defined once; the database enforces them with CHECKs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SessionStatus(StrEnum):
+    """A shoot's life."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+
+
+class PhotoStatus(StrEnum):
+    """How far analysis of a photo has got."""
+
+    IMPORTED = "imported"
+    ANALYZING = "analyzing"
+    ANALYZED = "analyzed"
+    FAILED = "failed"
+
+
+class Selection(StrEnum):
+    """What selection proposed for an analysed photo."""
+
+    NONE = "none"
+    KEEPER = "keeper"
+    ALTERNATE = "alternate"
+    BELOW_THRESHOLD = "below_threshold"
+
+
+class Approval(StrEnum):
+    """The photographer's decision."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    ANALYZE = "analyze"
+    EXPORT = "export"
+
+
+class JobStatus(StrEnum):
+    """A job's life; only pending and running jobs are active."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
+
+
+class ExportStatus(StrEnum):
+    """An export file's life."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"

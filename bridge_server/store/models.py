@@ -1,0 +1,210 @@
+"""SQLAlchemy models. Enums are stored as text with CHECK constraints, so no code path can
+write a state the schema does not know."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from ..timeutil import utcnow
+from .enums import Approval, ExportStatus, JobKind, JobStatus, PhotoStatus, Selection, SessionStatus
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Datetimes stored naive-UTC (SQLite has no zones) and returned aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def enum_column(enum: type[StrEnum], name: str) -> SAEnum:
+    """A text column restricted by a named CHECK to the enum's values."""
+    return SAEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+        length=24,
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base."""
+
+
+class Session(Base):
+    """A shoot: the photos imported together."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    import_folder: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column(SessionStatus, "session_status"), default=SessionStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Photo(Base):
+    """One imported file and everything learned about it."""
+
+    __tablename__ = "photos"
+    __table_args__ = (
+        UniqueConstraint("content_hash", name="uq_photos_content_hash"),
+        Index("ix_photos_session", "session_id"),
+        Index("ix_photos_queue", "selection", "approval", "status"),
+        CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
+        # A decision on a photo that never finished analysis is impossible.
+        CheckConstraint(
+            "approval = 'pending' OR status = 'analyzed'", name="ck_decided_only_analyzed"
+        ),
+        CheckConstraint(
+            "rejection_reason IS NULL OR approval = 'rejected'", name="ck_reason_only_rejected"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_path: Mapped[str] = mapped_column(Text)
+    original_path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    exif: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[PhotoStatus] = mapped_column(
+        enum_column(PhotoStatus, "photo_status"), default=PhotoStatus.IMPORTED
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    ai_score: Mapped[float | None] = mapped_column(Float)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    phash: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(32))
+    is_group_best: Mapped[bool] = mapped_column(default=False)
+    selection: Mapped[Selection] = mapped_column(
+        enum_column(Selection, "photo_selection"), default=Selection.NONE
+    )
+    context_tag: Mapped[str | None] = mapped_column(String(32))
+    selected_preset: Mapped[str | None] = mapped_column(String(100))
+    approval: Mapped[Approval] = mapped_column(
+        enum_column(Approval, "photo_approval"), default=Approval.PENDING
+    )
+    rejection_reason: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """A unit of background work with priority, status and progress."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("priority BETWEEN 1 AND 3", name="ck_job_priority"),
+        CheckConstraint("progress >= 0 AND progress <= 100", name="ck_job_progress"),
+        CheckConstraint("retry_count >= 0", name="ck_job_retry_count"),
+        Index("ix_jobs_runnable", "status", "priority", "created_at"),
+        Index("ix_jobs_photo", "photo_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(enum_column(JobKind, "job_kind"))
+    photo_id: Mapped[str | None] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status"), default=JobStatus.PENDING
+    )
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Export(Base):
+    """One exported file per photo and preset; the unique key makes exports idempotent."""
+
+    __tablename__ = "exports"
+    __table_args__ = (UniqueConstraint("photo_id", "preset_name", name="uq_export_photo_preset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    photo_id: Mapped[str] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    preset_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[ExportStatus] = mapped_column(
+        enum_column(ExportStatus, "export_status"), default=ExportStatus.PENDING
+    )
+    output_path: Mapped[str | None] = mapped_column(Text)
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Device(Base):
+    """A paired phone or client; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EventRecord(Base):
+    """The persisted event log, for replay after a restart."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[str] = mapped_column(String(40))
+    data: Mapped[str] = mapped_column(Text)  # the exact serialized frame
+
+
+class Meta(Base):
+    """Small key/value facts, such as the sequence-number reservation."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

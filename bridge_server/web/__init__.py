@@ -1,0 +1,1 @@
+"""The aiohttp application: REST routes, the WebSocket endpoint, security, the phone page."""

@@ -1,0 +1,78 @@
+"""JSON in and out for REST handlers: bodies, query parameters, pagination, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from aiohttp import web
+
+from ..broker import serialize
+from ..services.errors import InvalidArguments, ServiceError
+
+DEFAULT_LIMIT: Final = 100
+MAX_LIMIT: Final = 500
+
+
+class InvalidJSON(ServiceError):
+    """The body is not JSON."""
+
+    code = "invalid_json"
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response, never cached."""
+    return web.Response(
+        text=serialize(data),
+        status=status,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    """The protocol's error body."""
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+async def read_json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object (an empty body is `{}` when optional)."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return {}
+        raise InvalidJSON("Request body must be a JSON object")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidJSON("Request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidArguments("Request body must be a JSON object")
+    return data
+
+
+def query_int(request: web.Request, key: str, default: int, minimum: int, maximum: int) -> int:
+    """A bounded integer query parameter."""
+    raw = request.query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArguments(f"'{key}' must be an integer") from None
+    if not minimum <= value <= maximum:
+        raise InvalidArguments(f"'{key}' must be between {minimum} and {maximum}")
+    return value
+
+
+def page_params(request: web.Request) -> tuple[int, int]:
+    """`limit` (1–500) and `offset` (≥ 0)."""
+    return (
+        query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        query_int(request, "offset", 0, 0, 10**9),
+    )
+
+
+def page(items: list[Any], total: int, limit: int, offset: int) -> web.Response:
+    """A list response."""
+    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})

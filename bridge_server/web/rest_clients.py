@@ -1,0 +1,151 @@
+"""REST: connected WebSocket clients, broadcast, pairing and devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .. import events
+from ..services import pairing
+from ..services.errors import InvalidArguments, NotFound
+from ..validation import require_str
+from .context_keys import CTX
+from .http_util import json_response, read_json_object
+from .openapi import openapi_handler
+from .routes import route
+from .security import lan_addresses
+from .ws_messages import CLOSE_BY_OPERATOR
+
+route("GET", "/api/openapi.json", "This document")(openapi_handler)
+
+
+@route("GET", "/api/websocket/clients", "Connected WebSocket clients")
+async def list_clients(request: web.Request) -> web.Response:
+    """Every connected client."""
+    clients = [c.info() for c in request.app[CTX].clients.all()]
+    return json_response({"clients": clients, "total": len(clients)})
+
+
+@route(
+    "POST",
+    "/api/websocket/broadcast",
+    "Publish a protocol event",
+    trusted_only=True,
+    body={
+        "type": "object",
+        "required": ["type", "channel", "data"],
+        "properties": {
+            "type": {"type": "string"},
+            "channel": {"type": "string"},
+            "data": {"type": "object"},
+        },
+    },
+)
+async def broadcast(request: web.Request) -> web.Response:
+    """Publish an event of a known type on its own channel."""
+    body = await read_json_object(request)
+    event_type = require_str(body, "type", max_len=40)
+    channel = require_str(body, "channel", max_len=16)
+    data = body.get("data", {})
+    expected = events.EVENT_CHANNELS.get(event_type)
+    if expected is None:
+        raise InvalidArguments(f"Unknown event type: {event_type!r}")
+    if channel != expected.value:
+        raise InvalidArguments(f"Event {event_type!r} belongs on channel {expected.value!r}")
+    if not isinstance(data, dict):
+        raise InvalidArguments("'data' must be an object")
+    try:
+        published = request.app[CTX].broker.publish(events.make_event(event_type, data))
+    except ValueError as exc:
+        raise InvalidArguments(str(exc)) from None
+    return json_response(
+        {"seq": published.seq, "delivered_to": request.app[CTX].broker.subscriber_count(channel)}
+    )
+
+
+@route(
+    "POST",
+    "/api/websocket/disconnect/{client_id}",
+    "Disconnect a client (close 4009)",
+    trusted_only=True,
+)
+async def disconnect(request: web.Request) -> web.Response:
+    """Close a client with 4009."""
+    client_id = request.match_info["client_id"]
+    client = request.app[CTX].clients.get(client_id)
+    if client is None:
+        raise NotFound(f"Unknown client: {client_id!r}")
+    client.close_soon(CLOSE_BY_OPERATOR, "Disconnected by the operator")
+    return json_response({"client_id": client_id, "disconnected": True})
+
+
+def pairing_base_urls(request: web.Request) -> list[str]:
+    """Addresses a phone can open, LAN first; loopback last for a browser on this machine."""
+    port = request.url.port or 80
+    urls = [f"http://{ip}:{port}" for ip in lan_addresses()]
+    urls.append(f"http://{request.host}")
+    return list(dict.fromkeys(urls))
+
+
+@route("POST", "/api/pairing/start", "Issue a one-time pairing code", trusted_only=True)
+async def pairing_start(request: web.Request) -> web.Response:
+    """A code valid once for five minutes, and the URLs to open."""
+    return json_response(pairing.start_pairing(request.app[CTX], pairing_base_urls(request)))
+
+
+@route(
+    "POST",
+    "/api/pairing/complete",
+    "Exchange a pairing code for a device token",
+    status=201,
+    body={
+        "type": "object",
+        "required": ["code", "device_name"],
+        "properties": {"code": {"type": "string"}, "device_name": {"type": "string"}},
+    },
+)
+async def pairing_complete(request: web.Request) -> web.Response:
+    """The device token, shown once."""
+    from .context_keys import FAILURES
+
+    failures = request.app[FAILURES]
+    address = request.remote or ""
+    if failures.banned(address):
+        return json_response(
+            {
+                "error": {
+                    "code": "rate_limited",
+                    "message": "Too many failed attempts; wait a minute",
+                }
+            },
+            429,
+        )
+    body = await read_json_object(request)
+    code = require_str(body, "code", max_len=32)
+    name = require_str(body, "device_name", max_len=64)
+    try:
+        device: dict[str, Any] = await pairing.complete_pairing(request.app[CTX], code, name)
+    except Exception:
+        failures.failed(address)
+        raise
+    return json_response(device, 201)
+
+
+@route("GET", "/api/devices", "Paired devices", trusted_only=True)
+async def list_devices(request: web.Request) -> web.Response:
+    """Devices, without secrets."""
+    items = await pairing.list_devices(request.app[CTX])
+    return json_response({"items": items, "total": len(items)})
+
+
+@route(
+    "DELETE",
+    "/api/devices/{device_id}",
+    "Revoke a device (its connections close)",
+    trusted_only=True,
+)
+async def revoke_device(request: web.Request) -> web.Response:
+    """Revoke."""
+    device = await pairing.revoke_device(request.app[CTX], request.match_info["device_id"])
+    return json_response({"device": device, "revoked": True})

@@ -1,0 +1,123 @@
+"""REST: sessions, photos and the approval queue."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..services import approvals, photos, sessions
+from ..services.approvals import MAX_REASON
+from ..store.enums import Approval, PhotoStatus, Selection, SessionStatus
+from ..validation import get_str, parse_enum, require_str
+from .context_keys import CTX
+from .http_util import json_response, page, page_params, read_json_object
+from .routes import route
+
+NAME_MAX = 200
+
+
+@route("GET", "/api/sessions", "List sessions, newest first", query=("status", "limit", "offset"))
+async def list_sessions(request: web.Request) -> web.Response:
+    """Sessions with counts."""
+    limit, offset = page_params(request)
+    status = parse_enum(request.query.get("status"), SessionStatus, "status")
+    items, total = await sessions.list_sessions(request.app[CTX], status, limit, offset)
+    return page(items, total, limit, offset)
+
+
+@route(
+    "POST",
+    "/api/sessions",
+    "Create a session",
+    status=201,
+    body={
+        "type": "object",
+        "required": ["session_name"],
+        "properties": {"session_name": {"type": "string"}, "import_folder": {"type": "string"}},
+    },
+)
+async def create_session(request: web.Request) -> web.Response:
+    """A new, empty session."""
+    body = await read_json_object(request)
+    name = require_str(body, "session_name", max_len=NAME_MAX)
+    folder = get_str(body, "import_folder", max_len=4096, required=False)
+    return json_response(await sessions.create_session(request.app[CTX], name, folder), 201)
+
+
+@route("GET", "/api/sessions/{session_id}", "One session")
+async def get_session(request: web.Request) -> web.Response:
+    """A session with counts."""
+    return json_response(
+        await sessions.get_session(request.app[CTX], request.match_info["session_id"])
+    )
+
+
+@route(
+    "GET",
+    "/api/photos",
+    "List photos",
+    query=("session_id", "status", "approval", "selection", "group_id", "limit", "offset"),
+)
+async def list_photos(request: web.Request) -> web.Response:
+    """Photos in capture order, filtered."""
+    limit, offset = page_params(request)
+    q = request.query
+    items, total = await photos.list_photos(
+        request.app[CTX],
+        session_id=q.get("session_id"),
+        status=parse_enum(q.get("status"), PhotoStatus, "status"),
+        approval=parse_enum(q.get("approval"), Approval, "approval"),
+        selection=parse_enum(q.get("selection"), Selection, "selection"),
+        group_id=q.get("group_id"),
+        limit=limit,
+        offset=offset,
+    )
+    return page(items, total, limit, offset)
+
+
+@route("GET", "/api/photos/{photo_id}", "One photo")
+async def get_photo(request: web.Request) -> web.Response:
+    """A photo with its analysis."""
+    return json_response(await photos.get_photo(request.app[CTX], request.match_info["photo_id"]))
+
+
+@route(
+    "GET",
+    "/api/approval/queue",
+    "Photos waiting for a decision, best first",
+    query=("session_id", "limit", "offset"),
+)
+async def approval_queue(request: web.Request) -> web.Response:
+    """The approval queue."""
+    limit, offset = page_params(request)
+    items, total = await approvals.approval_queue(
+        request.app[CTX], request.query.get("session_id"), limit, offset
+    )
+    return page(items, total, limit, offset)
+
+
+@route("POST", "/api/approval/{photo_id}/approve", "Approve a photo and queue its export")
+async def approve(request: web.Request) -> web.Response:
+    """Approve."""
+    photo = await approvals.approve_photo(request.app[CTX], request.match_info["photo_id"])
+    return json_response({"photo": photo})
+
+
+@route(
+    "POST",
+    "/api/approval/{photo_id}/reject",
+    "Reject a photo",
+    body={"type": "object", "properties": {"reason": {"type": "string", "maxLength": MAX_REASON}}},
+)
+async def reject(request: web.Request) -> web.Response:
+    """Reject, with an optional reason."""
+    body = await read_json_object(request, optional=True)
+    reason = get_str(body, "reason", max_len=MAX_REASON, required=False, allow_empty=True)
+    photo = await approvals.reject_photo(request.app[CTX], request.match_info["photo_id"], reason)
+    return json_response({"photo": photo})
+
+
+@route("POST", "/api/approval/{photo_id}/undo", "Put a decided photo back to pending")
+async def undo(request: web.Request) -> web.Response:
+    """Undo a decision."""
+    photo = await approvals.undo_decision(request.app[CTX], request.match_info["photo_id"])
+    return json_response({"photo": photo})

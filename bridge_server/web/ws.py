@@ -1,0 +1,381 @@
+"""The WebSocket endpoint `/ws`: one ClientConnection per socket.
+
+A connection owns its life: handshake, auth phase with a timeout, the reader loop, and one
+writer task fed by a bounded buffer. The broker hands it frames through `deliver()`, which
+never waits; a client that falls too far behind is closed with 4008 and resumes with `since`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..broker import serialize
+from ..context import BridgeContext
+from ..events import ALL_CHANNELS
+from ..ids import new_id
+from ..services import pairing
+from ..services.commands import COMMANDS
+from ..services.errors import ServiceError
+from ..timeutil import now_iso
+from . import ws_messages as m
+from .context_keys import CTX, FAILURES, HOSTS
+from .security import is_loopback
+
+log = logging.getLogger(__name__)
+
+
+class ProtocolError(Exception):
+    """A client message the protocol refuses; the connection stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ClientConnection:
+    """One WebSocket client: identity, subscriptions, and its outbound buffer."""
+
+    def __init__(self, ctx: BridgeContext, ws: web.WebSocketResponse, address: str) -> None:
+        self.ctx = ctx
+        self.ws = ws
+        self.address = address
+        self.client_id = new_id("c")
+        self.client_type = "unknown"
+        self.client_name = ""
+        self.device_id: str | None = None
+        self.trusted = is_loopback(address) and not ctx.settings.require_token_on_loopback
+        self.registered = False
+        self.connected_at = now_iso()
+        self.messages_sent = 0
+        self._buffer: deque[str] = deque()
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._invalid_in_a_row = 0
+
+    # --- outbound ------------------------------------------------------------------------
+
+    def deliver(self, frame: str) -> None:
+        """Queue a broadcast frame; overflow closes this connection only (4008)."""
+        if self._closing:
+            return
+        if len(self._buffer) >= m.MAX_PENDING_FRAMES:
+            self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
+            return
+        self._buffer.append(frame)
+        self._ready.set()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue a reply or replayed frame; never dropped for being behind."""
+        self.send_frame(serialize(message))
+
+    def send_frame(self, frame: str) -> None:
+        """Queue an already serialized frame; never dropped for being behind."""
+        if not self._closing:
+            self._buffer.append(frame)
+            self._ready.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._buffer:
+                frame = self._buffer.popleft()
+                await self.ws.send_str(frame)
+                self.messages_sent += 1
+
+    def close_soon(self, code: int, reason: str, *, flush: bool = False) -> None:
+        """Close with a protocol code, without waiting (safe from broker callbacks).
+
+        With `flush`, frames already queued (such as the error that explains the close) are
+        sent first; otherwise they are dropped, as for a client that fell behind.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        if not flush:
+            self._buffer.clear()
+        self.ctx.broker.remove(self)
+        self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            while self._buffer and not self.ws.closed:
+                await self.ws.send_str(self._buffer.popleft())
+            await self.ws.close(code=code, message=reason.encode("utf-8")[:120])
+
+    async def flush_and_close(self, code: int, reason: str) -> None:
+        """Send what is queued, then close (used for server shutdown)."""
+        self.close_soon(code, reason, flush=True)
+        if self._closer is not None:
+            await asyncio.gather(self._closer, return_exceptions=True)
+
+    def info(self) -> dict[str, Any]:
+        """The client as the clients list shows it."""
+        return {
+            "client_id": self.client_id,
+            "client_type": self.client_type,
+            "client_name": self.client_name,
+            "address": self.address,
+            "connected_at": self.connected_at,
+            "registered": self.registered,
+            "device_id": self.device_id,
+            "subscriptions": sorted(self.ctx.broker.channels_of(self)),
+            "queue_depth": len(self._buffer),
+            "messages_sent": self.messages_sent,
+        }
+
+    # --- inbound -------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Run the connection until either side closes it."""
+        ctx = self.ctx
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        ctx.clients.add(self)
+        auth_timer: asyncio.TimerHandle | None = None
+        try:
+            self.send(
+                {
+                    "type": "connection_established",
+                    "client_id": self.client_id,
+                    "server_time": now_iso(),
+                    "protocol": m.PROTOCOL_VERSION,
+                    "auth_required": not self.trusted,
+                    "seq": ctx.broker.last_seq,
+                }
+            )
+            if not self.trusted:
+                auth_timer = asyncio.get_running_loop().call_later(
+                    m.AUTH_TIMEOUT, self._auth_timeout
+                )
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._handle_text(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    self._invalid("invalid_message", "Frames must be UTF-8 JSON text")
+                elif msg.type == WSMsgType.ERROR:
+                    break
+                if self._closing:
+                    break
+        finally:
+            if auth_timer is not None:
+                auth_timer.cancel()
+            self._closing = True
+            ctx.broker.remove(self)
+            ctx.clients.remove(self)
+            if self._writer is not None:
+                self._writer.cancel()
+                await asyncio.gather(self._writer, return_exceptions=True)
+            if self._closer is not None:
+                await asyncio.gather(self._closer, return_exceptions=True)
+
+    def _auth_timeout(self) -> None:
+        if not self.registered:
+            self.close_soon(m.CLOSE_AUTH, "Authentication required")
+
+    def _invalid(self, code: str, message: str) -> None:
+        self._invalid_in_a_row += 1
+        self.send(m.error_message(code, message))
+        if self._invalid_in_a_row >= m.MAX_INVALID_IN_A_ROW:
+            self.close_soon(m.CLOSE_TOO_MANY_INVALID, "Too many invalid messages", flush=True)
+
+    async def _handle_text(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            self._invalid("invalid_json", "Frame is not valid JSON")
+            return
+        try:
+            if not isinstance(message, dict):
+                raise ProtocolError("invalid_message", "A message must be a JSON object")
+            kind = message.get("type")
+            if kind is None:
+                raise ProtocolError("missing_type", "Message has no 'type'")
+            if not isinstance(kind, str) or kind not in HANDLERS:
+                raise ProtocolError("unknown_type", f"Unknown message type: {kind!r}")
+            if not self.registered and not self.trusted and kind not in ("ping", "register"):
+                raise ProtocolError("not_registered", "Send 'register' with a device token first")
+            await HANDLERS[kind](self, message)
+            self._invalid_in_a_row = 0
+        except ProtocolError as exc:
+            self._invalid(exc.code, exc.message)
+
+    # --- message handlers ----------------------------------------------------------------
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        """Answer a ping."""
+        self.send({"type": "pong", "timestamp": now_iso()})
+
+    async def on_register(self, message: dict[str, Any]) -> None:
+        """Name the client and, for remote clients, check the device token."""
+        client_type = _opt_str(message, "client_type", m.CLIENT_TYPE_MAX) or "unknown"
+        client_name = _opt_str(message, "client_name", m.CLIENT_NAME_MAX) or ""
+        token = _opt_str(message, "token", m.TOKEN_MAX)
+        failures = self.ws_app[FAILURES]
+        if token is not None or not self.trusted:
+            if failures.banned(self.address):
+                self.send(m.error_message("rate_limited", "Too many failed attempts; wait"))
+                self.close_soon(m.CLOSE_AUTH, "Too many failed attempts", flush=True)
+                return
+            device = await pairing.authenticate(self.ctx, token or "")
+            if device is None:
+                failures.failed(self.address)
+                self.send(m.error_message("auth_failed", "Missing or invalid device token"))
+                self.close_soon(m.CLOSE_AUTH, "Authentication failed", flush=True)
+                return
+            failures.succeeded(self.address)
+            self.device_id = device.id
+        self.client_type, self.client_name = client_type, client_name
+        self.registered = True
+        self.send(
+            {
+                "type": "registration_confirmed",
+                "client_id": self.client_id,
+                "client_type": client_type,
+                "client_name": client_name,
+            }
+        )
+        self.ctx.clients.changed()
+
+    async def on_subscribe(self, message: dict[str, Any]) -> None:
+        """Add channels, replaying from `since` first when asked."""
+        channels = _channel_list(message)
+        since = message.get("since")
+        if since is not None and (
+            isinstance(since, bool) or not isinstance(since, int) or since < 0
+        ):
+            raise ProtocolError("invalid_message", "'since' must be a non-negative integer")
+        broker = self.ctx.broker
+        reply: dict[str, Any] = {"type": "subscription_confirmed"}
+        # No await from here on: replay, subscription and confirmation happen in one step of
+        # the loop, so no live event can fall between them or be sent twice.
+        if since is not None:
+            replay = broker.events_since(since, channels)
+            if replay is None:
+                reply.update(recovered=False, replayed=0)
+            else:
+                for event in replay:
+                    self.send_frame(event.frame)
+                reply.update(recovered=True, replayed=len(replay))
+        current = broker.set_channels(self, broker.channels_of(self) | channels)
+        reply["channels"] = sorted(current)
+        reply["seq"] = broker.last_seq
+        self.send(reply)
+        self.ctx.clients.changed()
+
+    async def on_unsubscribe(self, message: dict[str, Any]) -> None:
+        """Remove channels."""
+        channels = _channel_list(message)
+        broker = self.ctx.broker
+        current = broker.set_channels(self, broker.channels_of(self) - channels)
+        self.send({"type": "unsubscription_confirmed", "channels": sorted(current)})
+        self.ctx.clients.changed()
+
+    async def on_command(self, message: dict[str, Any]) -> None:
+        """Run a service operation and answer with its result."""
+        command_id = message.get("id")
+        if (
+            command_id is None
+            or isinstance(command_id, bool)
+            or not isinstance(command_id, (int, str))
+        ):
+            raise ProtocolError("invalid_message", "'id' must be an integer or a string")
+        name = message.get("command")
+        if not isinstance(name, str):
+            raise ProtocolError("invalid_message", "'command' must be a string")
+        handler = COMMANDS.get(name)
+        if handler is None:
+            self.send(m.result_error(command_id, "unknown_command", f"Unknown command: {name!r}"))
+            return
+        try:
+            data = await handler(self.ctx, message)
+        except ServiceError as exc:
+            self.send(m.result_error(command_id, exc.code, exc.message))
+            return
+        except Exception:
+            log.exception("Command %s failed", name)
+            self.send(m.result_error(command_id, "internal_error", "The command failed"))
+            return
+        self.send(m.result_ok(command_id, data))
+
+    @property
+    def ws_app(self) -> web.Application:
+        """The aiohttp application this connection belongs to."""
+        return self._app
+
+    _app: web.Application
+
+
+def _opt_str(message: dict[str, Any], key: str, max_len: int) -> str | None:
+    value = message.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_message", f"'{key}' must be a string")
+    if len(value) > max_len:
+        raise ProtocolError("invalid_message", f"'{key}' must be at most {max_len} characters")
+    return value
+
+
+def _channel_list(message: dict[str, Any]) -> frozenset[str]:
+    channels = message.get("channels")
+    if not isinstance(channels, list):
+        raise ProtocolError("invalid_message", "'channels' must be a list of channel names")
+    if not channels:
+        raise ProtocolError("invalid_message", "'channels' must not be empty")
+    names: set[str] = set()
+    for name in channels:
+        if not isinstance(name, str):
+            raise ProtocolError("invalid_message", "'channels' must hold strings")
+        if name == "*":
+            names.update(ALL_CHANNELS)
+        elif name in ALL_CHANNELS:
+            names.add(name)
+        else:
+            raise ProtocolError("unknown_channel", f"Unknown channel: {name!r}")
+    return frozenset(names)
+
+
+HANDLERS = {
+    "ping": ClientConnection.on_ping,
+    "register": ClientConnection.on_register,
+    "subscribe": ClientConnection.on_subscribe,
+    "unsubscribe": ClientConnection.on_unsubscribe,
+    "command": ClientConnection.on_command,
+}
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """Upgrade, check the door, then hand the socket to a ClientConnection."""
+    ctx = request.app[CTX]
+    address = request.remote or ""
+    ws = web.WebSocketResponse(heartbeat=m.HEARTBEAT_SECONDS, max_msg_size=m.MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    hosts = request.app[HOSTS]
+    host = request.headers.get("Host")
+    if not hosts.host_allowed(host) or not hosts.origin_allowed(
+        request.headers.get("Origin"), host
+    ):
+        await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Origin or Host not allowed")
+        return ws
+    if not is_loopback(address) and not ctx.settings.allow_remote:
+        await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Remote access is switched off")
+        return ws
+    client = ClientConnection(ctx, ws, address)
+    client._app = request.app
+    await client.serve()
+    if not ws.closed:
+        await ws.close(code=WSCloseCode.OK)
+    return ws

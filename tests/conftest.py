@@ -1,0 +1,40 @@
+"""Shared fixtures: a real bridge on loopback with its own data folder, and an HTTP client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bridge_server.app import BridgeServer
+from bridge_server.config import Settings
+from tests.helpers import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default test settings in a fresh folder."""
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+async def bridge(settings: Settings) -> AsyncIterator[BridgeServer]:
+    """A started bridge on 127.0.0.1; stopped after the test."""
+    server = BridgeServer(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session."""
+    async with aiohttp.ClientSession() as session:
+        yield session
