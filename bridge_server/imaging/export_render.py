@@ -182,20 +182,30 @@ def render_export(
     except OSError as exc:
         raise ExportError(f"cannot read {os.path.basename(src)}: {exc.strerror or exc}") from exc
 
+    params: dict[str, Any] = {"quality": opts["quality"], "optimize": True, "xmp": packet}
+    if opts["quality"] >= 90:
+        params["subsampling"] = 0  # full-resolution colour for high-quality presets
+    if icc:
+        params["icc_profile"] = icc
+    if exif:
+        params["exif"] = exif
+    # Encode in memory: Pillow's direct-to-fd writes don't notice a short write (disk full).
+    buffer = io.BytesIO()
+    try:
+        im.save(buffer, "JPEG", **params)
+    except (ValueError, OSError) as exc:
+        raise ExportError(f"cannot encode {os.path.basename(src)} as JPEG: {exc}") from exc
+    data = buffer.getbuffer()
+
     tmp = ""
     try:
         tmp, fh = open_temp(dest_dir, stem)
         with fh:
-            params: dict[str, Any] = {"quality": opts["quality"], "optimize": True, "xmp": packet}
-            if opts["quality"] >= 90:
-                params["subsampling"] = 0  # full-resolution colour for high-quality presets
-            if icc:
-                params["icc_profile"] = icc
-            if exif:
-                params["exif"] = exif
-            im.save(fh, "JPEG", **params)
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+            if os.fstat(fh.fileno()).st_size != len(data):
+                raise OSError(errno.EIO, "short write")
         names = [os.path.join(dest_dir, f"{stem}.jpg")]
         names += [os.path.join(dest_dir, f"{stem}-{i}.jpg") for i in range(1, MAX_NAME_SUFFIX + 1)]
         output = link_no_clobber(tmp, names)
@@ -206,10 +216,6 @@ def render_export(
         if exc.errno == errno.ENOSPC:
             raise ExportError(f"not enough disk space in {dest_dir}") from exc
         raise ExportError(f"cannot write export to {dest_dir}: {exc.strerror or exc}") from exc
-    except ValueError as exc:  # Pillow refusing an encoder parameter
-        if tmp:
-            remove_quietly(tmp)
-        raise ExportError(f"cannot encode {os.path.basename(src)} as JPEG: {exc}") from exc
     except BaseException:
         if tmp:
             remove_quietly(tmp)

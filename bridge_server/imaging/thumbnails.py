@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from functools import partial
 from typing import BinaryIO
@@ -54,4 +55,7 @@ def make_thumbnails(src: str, out_dir: str, stem: str) -> dict[str, str]:
 
 
 def _save_jpeg(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:
-    im.save(fh, "JPEG", quality=THUMBNAIL_QUALITY, icc_profile=icc)
+    # Encode in memory first: Pillow's direct-to-fd writes don't notice a short write.
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, icc_profile=icc)
+    fh.write(buffer.getbuffer())
