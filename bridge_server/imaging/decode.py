@@ -153,6 +153,22 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+_ICC_SPACES = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}
+
+
+def icc_for_mode(icc: bytes | None, mode: str) -> bytes | None:
+    """The profile if it describes `mode`'s colour space, else None (never mislabel pixels)."""
+    if not icc:
+        return None
+    from PIL import ImageCms  # lazily: littleCMS is only needed when writing files
+
+    try:
+        space = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space.strip()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None
+    return icc if space == _ICC_SPACES.get(mode) else None
+
+
 def load_oriented(path: str, min_long_edge: int | None = None) -> tuple[Image.Image, Image.Image]:
     """Return (opened source, decoded upright image), long edge >= min_long_edge when possible.
 
@@ -206,8 +222,11 @@ def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:
     im.draft("L", None)  # noise is measured on luminance; skips chroma work
     if len(im.tile) != 1 or rows >= im.size[1]:
         return False
+    tile_type = getattr(ImageFile, "_Tile", None)  # private Pillow API: fall back if it goes
+    if tile_type is None or not hasattr(im, "_size"):
+        return False
     decoder, _extents, offset, args = im.tile[0]
-    im.tile = [ImageFile._Tile(decoder, (0, 0, im.size[0], rows), offset, args)]
+    im.tile = [tile_type(decoder, (0, 0, im.size[0], rows), offset, args)]
     im._size = (im.size[0], rows)
     return True
 

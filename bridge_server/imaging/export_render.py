@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
 
 from .atomic import fsync_dir, link_no_clobber, open_temp, remove_quietly
-from .decode import load_oriented, to_mode
+from .decode import icc_for_mode, load_oriented, to_mode
 from .errors import ExportError, ImageError
 from .xmp import build_packet
 
@@ -88,16 +88,18 @@ def _preset(preset: dict[str, Any]) -> dict[str, Any]:
 def _to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
     """Convert from an embedded non-sRGB profile; returns the image and the profile to embed."""
     if not icc:
-        return im, None
+        return to_mode(im, "RGB"), None
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "srgb" in ImageCms.getProfileDescription(source).lower():
+        if "srgb" in ImageCms.getProfileDescription(source).lower() and im.mode == "RGB":
             return im, icc
         srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
         converted = ImageCms.profileToProfile(im, source, srgb, outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError):
-        return im, icc  # an unreadable profile: keep the pixels and the profile as they are
-    return (converted if converted is not None else im), srgb.tobytes()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        # An unreadable or mismatched profile: plain conversion, and only a profile that fits.
+        rgb = to_mode(im, "RGB")
+        return rgb, icc_for_mode(icc, "RGB")
+    return (converted if converted is not None else to_mode(im, "RGB")), srgb.tobytes()
 
 
 def _watermark(im: Image.Image, text: str) -> Image.Image:
@@ -134,9 +136,13 @@ def _render(src: str, opts: dict[str, Any]) -> tuple[Image.Image, bytes | None, 
     source, upright = load_oriented(src, opts["long_edge"])
     with source:
         icc = source.info.get("icc_profile")
-        im = upright if upright.mode in ("RGB", "L") else to_mode(upright, "RGB")
-        if opts["convert_to_srgb"] and im.mode == "RGB":
+        im = upright
+        # CMYK (print) files always go through their profile: an RGB export needs RGB colours.
+        if (opts["convert_to_srgb"] and im.mode in ("RGB", "CMYK")) or im.mode == "CMYK":
             im, icc = _to_srgb(im, icc)
+        elif im.mode not in ("RGB", "L"):
+            im = to_mode(im, "RGB")
+        icc = icc_for_mode(icc, im.mode)
         edge = opts["long_edge"]
         if edge and max(im.size) > edge:
             scale = edge / max(im.size)

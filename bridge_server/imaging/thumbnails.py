@@ -10,7 +10,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from .atomic import write_replacing
-from .decode import load_oriented, to_mode
+from .decode import icc_for_mode, load_oriented, to_mode
 
 THUMBNAIL_SIZES = {"small": 320, "large": 1600}
 THUMBNAIL_QUALITY = 82
@@ -46,7 +46,7 @@ def make_thumbnails(src: str, out_dir: str, stem: str) -> dict[str, str]:
     # One DCT-scaled decode big enough for the large size; the small one is derived from it.
     source, upright = load_oriented(src, THUMBNAIL_SIZES["large"])
     with source:
-        icc = source.info.get("icc_profile")
+        icc = icc_for_mode(source.info.get("icc_profile"), "RGB")
         large = _fit(to_mode(upright, "RGB"), THUMBNAIL_SIZES["large"])
     small = _fit(large, THUMBNAIL_SIZES["small"])
     for name, im in (("large", large), ("small", small)):

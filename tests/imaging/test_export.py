@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -163,7 +164,7 @@ def test_converts_wide_gamut_to_srgb(photos: dict[str, Path], tmp_path: Path) ->
         icc_a, icc_b = a.info.get("icc_profile"), b.info.get("icc_profile")
         diff = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean()
     assert icc_a and icc_b == ADOBE_RGB.read_bytes()
-    profile = ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc_a))
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_a))
     assert "sRGB" in ImageCms.getProfileDescription(profile)
     assert diff > 2  # colours really were converted
 
@@ -209,3 +210,20 @@ def test_format_filename_without_date_and_unknown_placeholder() -> None:
     )
     with pytest.raises(ValueError, match="unknown placeholder"):
         format_filename("{camera}", original_stem="a", captured_at=None, sequence=1)
+
+
+def test_cmyk_source_exported_as_rgb_with_matching_profile(
+    photos: dict[str, Path], tmp_path: Path
+) -> None:
+    cmyk_icc = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+    src = tmp_path / "print.jpg"
+    with Image.open(photos["rocket"]) as im:
+        params = {"icc_profile": cmyk_icc.read_bytes()} if cmyk_icc.exists() else {}
+        im.convert("CMYK").save(src, quality=92, **params)
+    result = _export(src, tmp_path / "out", long_edge=500)
+    with Image.open(result["output_path"]) as out:
+        assert out.mode == "RGB"
+        icc = out.info.get("icc_profile")
+    if icc:  # converted through the CMYK profile: the export carries sRGB, never the CMYK one
+        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+        assert "sRGB" in desc
