@@ -408,7 +408,7 @@ function renderNow() {
       ? "Failed"
       : job.status === "completed"
         ? "Done"
-        : [job.stage, job.message].filter(Boolean).join(" · ");
+        : job.message || stageWord(job.stage);
     const row = progressRow(title, job.progress, sub, job.job_id);
     row.dataset.jobId = job.job_id;
     if (job.status === "completed") row.classList.add("done");
@@ -431,7 +431,7 @@ function renderNow() {
   const sessionRows = shown.map((s) => {
     const total = s.total_photos ?? 0;
     const processed = s.processed_photos ?? 0;
-    const parts = [`${processed} of ${total} analysed`];
+    const parts = [total ? `${processed} of ${total} analysed` : "No photos yet"];
     if (typeof s.approved_photos === "number") parts.push(`${s.approved_photos} approved`);
     if (s.status === "completed") parts.push("completed");
     const percent = s.progress_percent ?? (total ? (processed / total) * 100 : 0);
@@ -444,6 +444,12 @@ function renderNow() {
   $("sessions-empty").hidden = sessionRows.length > 0;
 
   renderSystem();
+}
+
+function stageWord(stage) {
+  if (!stage) return "";
+  const text = String(stage).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function pct(v) {
@@ -481,12 +487,10 @@ function renderSystem() {
   const disks = pick("disk_free_mb");
   if (disks && typeof disks === "object") {
     const label = { library: "Free for photos", export: "Free for exports" };
-    const seen = new Set();
-    for (const [name, mb] of Object.entries(disks)) {
-      const text = gb(typeof mb === "number" ? mb * 2 ** 20 : null);
-      if (!text || seen.has(text + name)) continue;
-      seen.add(text + name);
-      rows.push([label[name] || `Free (${name})`, text]);
+    const entries = Object.entries(disks).filter(([, mb]) => typeof mb === "number");
+    const same = entries.length > 1 && entries.every(([, mb]) => mb === entries[0][1]);
+    for (const [name, mb] of same ? entries.slice(0, 1) : entries) {
+      rows.push([same ? "Disk free" : label[name] || `Free (${name})`, gb(mb * 2 ** 20)]);
     }
   } else {
     const diskFree = gb(pick("disk_free", "disk.free"));
@@ -563,12 +567,12 @@ function showTab(tab) {
   const titles = { now: "Now", approve: "Approve", activity: "Activity" };
   $("screen-title").textContent = titles[tab];
   document.title = `${titles[tab]} · AutoDev Bridge`;
-  window.scrollTo(0, 0);
+  document.querySelector("main").scrollTop = 0;
 }
 
 // --- start ---------------------------------------------------------------------------------
 
-function startApp() {
+async function startApp() {
   $("boot").hidden = true;
   $("pair-screen").hidden = true;
   $("app").hidden = false;
@@ -598,10 +602,19 @@ function startApp() {
     renderOutbox();
   });
   bridge.addEventListener("outbox", renderOutbox);
-  bridge.start();
   renderConn();
-  loadAll();
   showTab(state.tab);
+  // One request first: a stale token then costs one failed attempt, not five at once (the
+  // server bans an address after five failures a minute, which would block re-pairing too).
+  const current = bridge;
+  try {
+    await loadSystem();
+  } catch (error) {
+    if (error.status === 401) return;
+  }
+  if (bridge !== current) return;
+  bridge.start();
+  loadAll();
 }
 
 function wireStaticControls() {

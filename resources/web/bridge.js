@@ -44,6 +44,7 @@ export class Bridge extends EventTarget {
   start() {
     this.stopped = false;
     window.addEventListener("online", this.#onOnline);
+    window.addEventListener("offline", this.#onOffline);
     document.addEventListener("visibilitychange", this.#onVisible);
     this.#connect();
   }
@@ -51,6 +52,7 @@ export class Bridge extends EventTarget {
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.#onOnline);
+    window.removeEventListener("offline", this.#onOffline);
     document.removeEventListener("visibilitychange", this.#onVisible);
     this.#clearTimers();
     if (this.ws) {
@@ -185,6 +187,11 @@ export class Bridge extends EventTarget {
       this.attempt = 0;
       this.#connect();
     }
+  };
+
+  // The phone lost its network: the socket is dead even if no close arrived yet.
+  #onOffline = () => {
+    if (this.ws) this.ws.close(4000, "offline");
   };
 
   #onVisible = () => {

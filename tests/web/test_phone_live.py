@@ -1,0 +1,135 @@
+"""The phone page in Chromium: pairing, live progress, resume after a drop, revocation."""
+
+from __future__ import annotations
+
+import aiohttp
+from playwright.async_api import Page
+
+from bridge_server import events
+from bridge_server.app import BridgeServer
+from bridge_server.services import pairing, sessions
+from tests.helpers import base_url
+from tests.web.phone_helpers import (
+    eventually,
+    open_paired,
+    pairing_url,
+    phone_clients,
+    screenshot,
+)
+
+
+async def test_pairing_link_gives_a_working_token_and_a_clean_address_bar(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    await phone.goto(base_url(phone_bridge) + "/")
+    await phone.wait_for_selector("#pair-screen:visible")
+    assert "Pair a phone" in await phone.locator("#pair-screen").inner_text()
+    await screenshot(phone, "pair")
+
+    url = pairing_url(phone_bridge)
+    token = await open_paired(phone, phone_bridge, url)
+
+    assert phone.url == base_url(phone_bridge) + "/", "the code must leave the address bar"
+    assert "pair=" not in await phone.evaluate("location.href")
+    devices = await pairing.list_devices(phone_bridge.context)
+    assert [d["device_name"] for d in devices] == ["Android phone"]
+    async with aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.get(base_url(phone_bridge) + "/api/system/status", headers=auth) as r:
+            assert r.status == 200
+        async with http.get(base_url(phone_bridge) + "/api/system/status") as r:
+            assert r.status == 401, "the test bridge must really demand tokens on loopback"
+    (phone_client,) = phone_clients(phone_bridge)
+    assert phone_client.device_id == devices[0]["device_id"]
+
+    # A used code does not pair again; the page says so instead of failing silently.
+    await phone.evaluate("localStorage.clear()")
+    await phone.goto(url)
+    await phone.wait_for_selector("#pair-message:visible")
+    assert "not accepted" in await phone.locator("#pair-message").inner_text()
+    assert "pair=" not in phone.url
+
+
+async def test_job_progress_moves_the_bar(phone: Page, phone_bridge: BridgeServer) -> None:
+    await open_paired(phone, phone_bridge)
+    await sessions.create_session(phone_bridge.context, "Wedding Anna & Ben")
+    broker = phone_bridge.context.broker
+
+    broker.publish(events.job_progress("j_demo", "analyzing", 20.0, "Finding faces"))
+    bar = phone.locator("[data-job-id=j_demo] [role=progressbar]")
+    await bar.wait_for()
+    await eventually(lambda: _has_value(bar, "20"))
+    width_before = await _fill_width(phone, "j_demo")
+
+    broker.publish(events.job_progress("j_demo", "analyzing", 70.0, "Checking focus"))
+    await eventually(lambda: _has_value(bar, "70"))
+    await phone.wait_for_timeout(400)  # the width animates
+    assert await _fill_width(phone, "j_demo") > width_before * 3
+    assert "Checking focus" in await phone.locator("[data-job-id=j_demo]").inner_text()
+    await screenshot(phone, "now")
+
+
+async def _has_value(bar, value: str) -> bool:
+    return await bar.get_attribute("aria-valuenow") == value
+
+
+async def _fill_width(page: Page, job_id: str) -> float:
+    box = await page.locator(f"[data-job-id={job_id}] .bar > span").bounding_box()
+    return box["width"] if box else 0.0
+
+
+async def test_reconnect_after_the_server_closes_shows_what_was_missed(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    ctx = phone_bridge.context
+    await open_paired(phone, phone_bridge)
+    await sessions.create_session(ctx, "Before the drop")
+    await phone.click(".tab[data-tab=activity]")
+    await phone.wait_for_selector("#activity li:has-text('New session Before the drop')")
+
+    (client,) = phone_clients(phone_bridge)
+    client.close_soon(1001, "Server going away")
+    # Published in the same loop step as the close: the phone can only learn of these through
+    # the resume with `since`, never live.
+    ctx.broker.publish(events.session_completed("s_gone", "Wedding", 120, 42, 0.35))
+    await sessions.create_session(ctx, "Missed while away")
+
+    await phone.wait_for_selector("#conn[data-state=connected]", timeout=15_000)
+    items = phone.locator("#activity li .text")
+    await phone.wait_for_selector("#activity li:has-text('New session Missed while away')")
+    texts = await items.all_inner_texts()
+    assert "Session Wedding completed: 42 of 120 approved" in texts
+    assert texts.count("New session Before the drop") == 1, "no duplicate after the resume"
+    (again,) = phone_clients(phone_bridge)
+    assert again.client_id != client.client_id
+    await screenshot(phone, "activity")
+
+
+async def test_a_revoked_phone_lands_on_the_pairing_screen(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    await open_paired(phone, phone_bridge)
+    (device,) = await pairing.list_devices(phone_bridge.context)
+
+    await pairing.revoke_device(phone_bridge.context, device["device_id"])
+
+    await phone.wait_for_selector("#pair-screen:visible", timeout=10_000)
+    message = await phone.locator("#pair-message").inner_text()
+    assert "no longer paired" in message
+    assert await phone.evaluate("localStorage.getItem('adb.token')") is None
+    await screenshot(phone, "revoked")
+
+    # Reloading stays on the pairing screen and still explains why.
+    await phone.reload()
+    await phone.wait_for_selector("#pair-message:visible")
+    assert not phone_clients(phone_bridge)
+
+
+async def test_a_token_the_server_refuses_over_rest_also_returns_to_pairing(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    await phone.goto(base_url(phone_bridge) + "/")
+    await phone.evaluate("localStorage.setItem('adb.token', JSON.stringify('not-a-real-token'))")
+    await phone.reload()
+    await phone.wait_for_selector("#pair-screen:visible", timeout=10_000)
+    assert "no longer paired" in await phone.locator("#pair-message").inner_text()
