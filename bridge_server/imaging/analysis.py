@@ -1,4 +1,15 @@
-"""The whole per-photo analysis: metrics, faces, a 1-5 score with reasons, perceptual hash."""
+"""The whole per-photo analysis: metrics, faces, a 1-5 score with reasons, perceptual hash.
+
+analyze_file(path) returns a JSON-safe dict:
+  version, format ("JPEG", "PNG", "TIFF", "MPO", "RAW"), width, height (full size, upright),
+  metrics: laplacian_var, laplacian_peak, tenengrad, face_sharpness, highlights_clipped,
+           shadows_clipped, mean_level, noise_sigma, jpeg_quality, working_size,
+  faces: [{box: [x, y, w, h] as fractions of the frame, width_px, sharpness, eyes_open,
+           possible_blink}],
+  ai_score (1.0-5.0, one decimal), factors {name: 1.0-5.0}, reasons [str], flags [str],
+  phash (16 hex digits), context_hints: face_count, largest_face_fraction, mean_level, iso,
+           aperture, exposure_time, focal_length, orientation.
+"""
 
 from __future__ import annotations
 

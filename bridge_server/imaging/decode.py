@@ -67,6 +67,7 @@ def _open_raw_preview(path: str) -> Image.Image:
     try:
         with rawpy.imread(path) as raw:
             flip = int(raw.sizes.flip)
+            raw_size = (int(raw.sizes.width), int(raw.sizes.height))
             thumb = raw.extract_thumb()
     except FileNotFoundError as exc:
         raise ImageError(f"file not found: {path}") from exc
@@ -87,6 +88,7 @@ def _open_raw_preview(path: str) -> Image.Image:
     else:
         im = Image.fromarray(np.asarray(thumb.data, dtype=np.uint8))
     im.info["raw_flip"] = flip
+    im.info["raw_size"] = raw_size  # the sensor image's size, not the preview's
     return im
 
 
@@ -133,7 +135,7 @@ def orient(im: Image.Image) -> Image.Image:
 
 def oriented_size(im: Image.Image) -> tuple[int, int]:
     """Full-resolution size as displayed, read from the header (before any draft)."""
-    w, h = im.size
+    w, h = im.info.get("raw_size") or im.size
     orientation = im.getexif().get(0x0112, 1)
     flip = im.info.get("raw_flip")
     if orientation in _SWAPPING_ORIENTATIONS or (orientation in (None, 1) and flip in (5, 6)):
@@ -200,7 +202,8 @@ def load_for_analysis(path: str, long_edge: int = 1024, mode: str = "L") -> Deco
     src = open_image(path)
     with src:
         width, height = oriented_size(src)
-        quant = getattr(src, "quantization", None)
+        # A RAW preview's JPEG quality says nothing about the photo itself.
+        quant = None if is_raw(path) else getattr(src, "quantization", None)
         quantization = {int(k): [int(v) for v in t] for k, t in quant.items()} if quant else None
         fmt = "RAW" if is_raw(path) else str(src.format)
         request_draft(src, mode if src.mode in ("RGB", "YCbCr") else None, long_edge)
