@@ -11,6 +11,7 @@ from PIL import Image
 
 from .atomic import write_replacing
 from .decode import icc_for_mode, load_oriented, to_mode
+from .errors import ImageError
 
 THUMBNAIL_SIZES = {"small": 320, "large": 1600}
 THUMBNAIL_QUALITY = 82
@@ -22,7 +23,10 @@ def thumbnail_paths(out_dir: str, stem: str) -> dict[str, str]:
 
 
 def _fresh(paths: dict[str, str], src: str) -> bool:
-    src_mtime = os.stat(src).st_mtime_ns
+    try:
+        src_mtime = os.stat(src).st_mtime_ns
+    except FileNotFoundError as exc:
+        raise ImageError(f"file not found: {src}") from exc
     try:
         return all(os.stat(p).st_mtime_ns >= src_mtime for p in paths.values())
     except FileNotFoundError:

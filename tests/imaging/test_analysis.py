@@ -10,9 +10,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from bridge_server.imaging.analysis import analyze_file
+from bridge_server.imaging.errors import CorruptImage
 from bridge_server.imaging.hashing import hash_distance
 
 Analyses = dict[str, dict[str, Any]]
@@ -127,3 +130,37 @@ def test_runs_in_a_spawned_process_pool(photos: dict[str, Path]) -> None:
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         result = pool.submit(analyze_file, str(photos["astronaut"])).result(timeout=120)
     assert result["faces"] and result["ai_score"] >= 1.0
+
+
+@pytest.mark.parametrize("kind", ["tiny_png", "grey_png", "png16", "rgba_png", "cmyk_jpeg", "tiff"])
+def test_other_formats_and_modes_analyse(
+    photos: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    with Image.open(photos["chelsea"]) as im:
+        rgb = im.convert("RGB")
+    path = tmp_path / {"cmyk_jpeg": "x.jpg", "tiff": "x.tif"}.get(kind, "x.png")
+    if kind == "tiny_png":
+        rgb.resize((16, 11)).save(path)
+    elif kind == "grey_png":
+        rgb.convert("L").save(path)
+    elif kind == "png16":
+        arr = np.asarray(rgb.convert("L"), dtype=np.uint16) * 257
+        Image.fromarray(arr).save(path)
+    elif kind == "rgba_png":
+        rgb.convert("RGBA").save(path)
+    elif kind == "cmyk_jpeg":
+        rgb.convert("CMYK").save(path, quality=90)
+    else:
+        rgb.save(path, compression="tiff_lzw")
+    result = analyze_file(str(path))
+    assert 1.0 <= result["ai_score"] <= 5.0
+    json.dumps(result)
+    if kind == "png16":  # 16-bit levels are scaled to 8 bits, not clipped to white
+        assert 0.3 < result["metrics"]["mean_level"] < 0.7
+
+
+def test_broken_files_raise_readable_errors(photos: dict[str, Path]) -> None:
+    with pytest.raises(CorruptImage, match="file is truncated or corrupt"):
+        analyze_file(str(photos["truncated"]))
+    with pytest.raises(CorruptImage, match="not_an_image"):
+        analyze_file(str(photos["not_an_image"]))
