@@ -479,7 +479,8 @@ function renderSystem() {
   };
   const rows = [];
   const status = pick("status");
-  if (status) rows.push(["Status", statusWord(status)]);
+  // Running or paused is already the big line at the top; other states are news.
+  if (status && status !== "running" && status !== "paused") rows.push(["Status", statusWord(status)]);
   const cpu = pct(pick("cpu_percent", "cpu.percent", "cpu"));
   if (cpu) rows.push(["Processor", cpu]);
   const mem = pct(pick("memory_percent", "memory.percent", "memory"));
@@ -542,6 +543,9 @@ function renderConn() {
   button.dataset.state = s;
   $("conn-text").textContent = CONN_TEXT[s] || s;
   button.title = reason || (s === "offline" ? "Tap to retry now" : "");
+  const note = $("conn-note");
+  note.textContent = reason || "";
+  note.hidden = !reason || s === "connected";
   renderOutbox();
   renderNow();
 }

@@ -10,6 +10,7 @@ const HANDSHAKE_TIMEOUT_MS = 10000;
 const PING_EVERY_MS = 25000;
 const SILENCE_LIMIT_MS = 45000;
 const COMMAND_TIMEOUT_MS = 20000;
+const RATE_LIMIT_WAIT_MS = 61000;
 
 /**
  * Events it dispatches:
@@ -128,6 +129,7 @@ export class Bridge extends EventTarget {
       return;
     }
     this.ws = ws;
+    this.rateLimited = false;
     this.lastHeard = Date.now();
     this.timers.handshake = setTimeout(() => ws.close(4000, "handshake timeout"), HANDSHAKE_TIMEOUT_MS);
     ws.onmessage = (e) => this.#onMessage(e.data);
@@ -151,6 +153,17 @@ export class Bridge extends EventTarget {
     }
     this.pending.clear();
     if (this.stopped) return;
+    // The server drops the rate_limited error frame when it closes, so the reason text is the
+    // only sign left that this 4001 is a temporary ban and not a refused token.
+    if (code === 4001 && (this.rateLimited || /too many/i.test(reason || ""))) {
+      // A temporary ban of this address (too many failed attempts), not a bad token: keep the
+      // token and try again once the ban is over.
+      this.rateLimited = false;
+      this.attempt = OFFLINE_AFTER_ATTEMPTS;
+      this.#setState("offline", "Too many failed attempts from this network; retrying in a minute.");
+      this.timers.retry = setTimeout(() => this.#connect(), RATE_LIMIT_WAIT_MS);
+      return;
+    }
     if (code === 4001) {
       this.stopped = true;
       this.#setState("offline", "not paired");
@@ -166,7 +179,7 @@ export class Bridge extends EventTarget {
     }
     if (code === 4009) {
       this.stopped = true;
-      this.#setState("offline", "Disconnected from the desktop app.");
+      this.#setState("offline", "The desktop app disconnected this phone. Tap “Offline” to reconnect.");
       return;
     }
     this.#scheduleRetry(code === 4008);
@@ -267,7 +280,8 @@ export class Bridge extends EventTarget {
       case "unsubscription_confirmed":
         return;
       case "error":
-        console.warn("bridge error", msg.code, msg.error);
+        if (msg.code === "rate_limited") this.rateLimited = true;
+        else console.warn("bridge error", msg.code, msg.error);
         return;
       default:
         if (typeof msg.seq === "number" && msg.channel) this.#onEvent(msg);

@@ -9,9 +9,10 @@ from typing import Any
 
 from PIL import Image
 
+from bridge_server import events
 from bridge_server.app import BridgeServer
-from bridge_server.services import photos, sessions
-from bridge_server.store.enums import Approval, PhotoStatus, Selection
+from bridge_server.services import jobs, photos, sessions
+from bridge_server.store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection
 from bridge_server.store.models import Photo
 from tests.fixtures.photos import write_photo_set
 
@@ -73,3 +74,18 @@ async def queue_real_photos(server: BridgeServer, folder: Path) -> dict[str, dic
             )
             created[path.name] = photo_id
     return {name: await photos.get_photo(ctx, pid) for name, pid in created.items()}
+
+
+async def running_export_job(server: BridgeServer, photo_id: str) -> str:
+    """A job that is already running (so no scheduler picks it up) for `photo_id`."""
+    ctx = server.context
+    async with ctx.db.session() as s, s.begin():
+        job = jobs.add_job(
+            s, JobKind.EXPORT, photo_id, jobs.PRIORITY_NORMAL, {"preset": "SNS 2048 px q85"}
+        )
+        job.status = JobStatus.RUNNING
+        job.stage = "rendering"
+        job.started_at = datetime.now(UTC)
+    jobs.announce_jobs(ctx, [job])
+    ctx.broker.publish(events.job_started(job.id, photo_id, JobKind.EXPORT.value))
+    return job.id

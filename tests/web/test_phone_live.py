@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 from bridge_server import events
 from bridge_server.app import BridgeServer
@@ -16,6 +18,7 @@ from tests.web.phone_helpers import (
     phone_clients,
     screenshot,
 )
+from tests.web.photo_queue import queue_real_photos, running_export_job
 
 
 async def test_pairing_link_gives_a_working_token_and_a_clean_address_bar(
@@ -50,31 +53,37 @@ async def test_pairing_link_gives_a_working_token_and_a_clean_address_bar(
     assert "pair=" not in phone.url
 
 
-async def test_job_progress_moves_the_bar(phone: Page, phone_bridge: BridgeServer) -> None:
+async def test_job_progress_moves_the_bar(
+    phone: Page, phone_bridge: BridgeServer, tmp_path: Path
+) -> None:
+    queued = await queue_real_photos(phone_bridge, tmp_path / "shoot")
+    job_id = await running_export_job(phone_bridge, queued["chelsea.jpg"]["photo_id"])
     await open_paired(phone, phone_bridge)
-    await sessions.create_session(phone_bridge.context, "Wedding Anna & Ben")
     broker = phone_bridge.context.broker
 
-    broker.publish(events.job_progress("j_demo", "analyzing", 20.0, "Finding faces"))
-    bar = phone.locator("[data-job-id=j_demo] [role=progressbar]")
-    await bar.wait_for()
+    broker.publish(events.job_progress(job_id, "rendering", 20.0, "Resizing to 2048 px"))
+    row = phone.locator(f"[data-job-id={job_id}]")
+    bar = row.locator("[role=progressbar]")
     await eventually(lambda: _has_value(bar, "20"))
-    width_before = await _fill_width(phone, "j_demo")
+    width_before = await _fill_width(row)
 
-    broker.publish(events.job_progress("j_demo", "analyzing", 70.0, "Checking focus"))
+    broker.publish(events.job_progress(job_id, "rendering", 70.0, "Writing XMP"))
     await eventually(lambda: _has_value(bar, "70"))
     await phone.wait_for_timeout(400)  # the width animates
-    assert await _fill_width(phone, "j_demo") > width_before * 3
-    assert "Checking focus" in await phone.locator("[data-job-id=j_demo]").inner_text()
+    assert await _fill_width(row) > width_before * 3
+    text = await row.inner_text()
+    assert "Exporting chelsea.jpg" in text and "Writing XMP" in text
     await screenshot(phone, "now")
+    await phone.emulate_media(color_scheme="light")  # bright sun
+    await screenshot(phone, "now-light")
 
 
 async def _has_value(bar, value: str) -> bool:
     return await bar.get_attribute("aria-valuenow") == value
 
 
-async def _fill_width(page: Page, job_id: str) -> float:
-    box = await page.locator(f"[data-job-id={job_id}] .bar > span").bounding_box()
+async def _fill_width(row: Locator) -> float:
+    box = await row.locator(".bar > span").bounding_box()
     return box["width"] if box else 0.0
 
 
@@ -133,3 +142,21 @@ async def test_a_token_the_server_refuses_over_rest_also_returns_to_pairing(
     await phone.reload()
     await phone.wait_for_selector("#pair-screen:visible", timeout=10_000)
     assert "no longer paired" in await phone.locator("#pair-message").inner_text()
+
+
+async def test_a_temporary_ban_of_the_address_keeps_the_token(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    token = await open_paired(phone, phone_bridge)
+    async with aiohttp.ClientSession() as http:
+        bad = {"Authorization": "Bearer wrong"}
+        for _ in range(5):  # someone on this address guesses tokens: the address is banned
+            async with http.get(base_url(phone_bridge) + "/api/sessions", headers=bad) as r:
+                assert r.status == 401
+    (client,) = phone_clients(phone_bridge)
+    client.close_soon(1001, "Server going away")
+
+    await phone.wait_for_selector("#conn[data-state=offline]", timeout=10_000)
+    assert "retrying in a minute" in await phone.locator("#conn-note").inner_text()
+    assert await phone.locator("#app").is_visible()
+    assert await phone.evaluate("JSON.parse(localStorage.getItem('adb.token'))") == token
