@@ -132,6 +132,14 @@ def test_runs_in_a_spawned_process_pool(photos: dict[str, Path]) -> None:
     assert result["faces"] and result["ai_score"] >= 1.0
 
 
+def test_errors_cross_the_process_boundary(photos: dict[str, Path]) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        future = pool.submit(analyze_file, str(photos["truncated"]))
+        with pytest.raises(CorruptImage, match="truncated or corrupt: truncated"):
+            future.result(timeout=120)
+
+
 @pytest.mark.parametrize("kind", ["tiny_png", "grey_png", "png16", "rgba_png", "cmyk_jpeg", "tiff"])
 def test_other_formats_and_modes_analyse(
     photos: dict[str, Path], tmp_path: Path, kind: str

@@ -55,6 +55,7 @@ def test_long_edge_and_metadata_readable_by_exiftool(
     assert tags["Subject"] == ["portrait", "keeper"]
     assert tags["Make"] == "NIKON CORPORATION" and tags["ISO"] == 800
     assert tags["Orientation"] == 1
+    assert b"http://ns.adobe.com/xap/1.0/\x00" in out.read_bytes()[:70_000]  # APP1 XMP segment
     assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # not the private mode of a temp file
 
 
