@@ -662,7 +662,11 @@ async function boot() {
   });
   wireStaticControls();
   const code = takePairCode();
-  if (code && !(await pair(code))) return;
+  if (code && !(await pair(code))) {
+    // A bad code does not undo an earlier, still valid pairing.
+    if (storage.get("token")) resumeAfterFailedPairing();
+    return;
+  }
   if (!storage.get("token")) {
     showPairing(storage.get("notice"));
     return;
@@ -679,7 +683,14 @@ window.addEventListener("hashchange", async () => {
     bridge = null;
   }
   if (await pair(code)) startApp();
+  else if (storage.get("token")) resumeAfterFailedPairing();
 });
+
+function resumeAfterFailedPairing() {
+  const message = $("pair-message").textContent;
+  startApp();
+  toast(`${message} This phone stays paired as before.`, "bad");
+}
 
 // Exposed for tests and for debugging from the browser console.
 window.autodev = {
