@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiohttp import web
 
 from .broker import EventBroker
 from .config import Settings
 from .context import BridgeContext
+from .pipeline.runtime import Pipeline
 from .services.pairing import PairingCodes
 from .services.queue_status import QueueStatusPublisher
 from .services.system import SystemMonitor
@@ -34,7 +34,7 @@ class BridgeServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._monitor: SystemMonitor | None = None
-        self._pipeline: Any = None
+        self._pipeline: Pipeline | None = None
         self.port: int = settings.port
 
     @property
@@ -43,6 +43,13 @@ class BridgeServer:
         if self.ctx is None:
             raise RuntimeError("BridgeServer is not started")
         return self.ctx
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The running pipeline (after start)."""
+        if self._pipeline is None:
+            raise RuntimeError("BridgeServer is not started")
+        return self._pipeline
 
     async def start(self) -> None:
         """Open the store, restore the broker, start the pipeline and listen."""
@@ -80,10 +87,6 @@ class BridgeServer:
         await ctx.queue_status.publish_now()
 
     async def _start_pipeline(self, ctx: BridgeContext) -> None:
-        try:
-            from .pipeline.runtime import Pipeline
-        except ImportError:  # the pipeline package is optional while it is being built
-            return
         self._pipeline = Pipeline(ctx)
         await self._pipeline.start()
 

@@ -11,6 +11,8 @@ from .config import Settings
 from .store.db import Database
 
 if TYPE_CHECKING:
+    from .pipeline.pool import PixelPool
+    from .pipeline.thumbnails import ThumbnailCache
     from .services.pairing import PairingCodes
     from .services.queue_status import QueueStatusPublisher
 
@@ -43,3 +45,5 @@ class BridgeContext:
     pairing: PairingCodes | None = None
     runner: JobRunner | None = None
     queue_status: QueueStatusPublisher | None = None
+    pool: PixelPool | None = None
+    thumbnails: ThumbnailCache | None = None

@@ -38,3 +38,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client session."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def photo_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real photographs (scikit-image's) with EXIF, degraded variants, a burst, broken files."""
+    from tests.fixtures.photos import write_photo_set
+
+    return write_photo_set(tmp_path_factory.mktemp("photo_set"))

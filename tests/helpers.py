@@ -106,3 +106,42 @@ async def connect(
         await client.send(message)
         await client.recv_type("registration_confirmed")
     return client
+
+
+async def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
+    """Await an async predicate until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def jobs_settled(server: BridgeServer) -> bool:
+    """True when no job is pending or running."""
+    from sqlalchemy import func, select
+
+    from bridge_server.store.enums import ACTIVE_JOB_STATUSES
+    from bridge_server.store.models import Job
+
+    async with server.context.db.session() as s:
+        active = (
+            await s.execute(
+                select(func.count()).select_from(Job).where(
+                    Job.status.in_(list(ACTIVE_JOB_STATUSES))
+                )
+            )
+        ).scalar_one()
+        total = (await s.execute(select(func.count()).select_from(Job))).scalar_one()
+    return total > 0 and active == 0 and not server.pipeline.selection.busy
+
+
+def copy_photos(photo_set: dict[str, Path], names: list[str], dest: Path) -> list[Path]:
+    """Copy named fixture photos into `dest` (tests never touch the shared originals)."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(photo_set[n], dest / photo_set[n].name)) for n in names]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..pipeline.importer import MAX_PATHS, import_paths
 from ..services import approvals, photos, sessions
 from ..services.approvals import MAX_REASON
+from ..services.errors import Conflict
 from ..store.enums import Approval, PhotoStatus, Selection, SessionStatus
-from ..validation import get_str, parse_enum, require_str
+from ..validation import get_str, get_str_list, parse_enum, require_str
 from .context_keys import CTX
 from .http_util import json_response, page, page_params, read_json_object
 from .routes import route
@@ -121,3 +123,28 @@ async def undo(request: web.Request) -> web.Response:
     """Undo a decision."""
     photo = await approvals.undo_decision(request.app[CTX], request.match_info["photo_id"])
     return json_response({"photo": photo})
+
+
+@route("POST", "/api/import", "Import files and folders chosen by hand", status=202, body={
+    "type": "object", "required": ["paths"],
+    "properties": {"paths": {"type": "array", "items": {"type": "string"}},
+                   "session_name": {"type": "string"}}})
+async def import_files(request: web.Request) -> web.Response:
+    """Import now; analysis continues in the background as jobs."""
+    body = await read_json_object(request)
+    paths = get_str_list(body, "paths", max_items=MAX_PATHS, max_len=4096)
+    name = get_str(body, "session_name", max_len=NAME_MAX, required=False)
+    report = await import_paths(request.app[CTX], paths, name)
+    return json_response(report, 202)
+
+
+@route("GET", "/api/photos/{photo_id}/thumbnail", "A cached preview (small or large)",
+       query=("size",), produces="image/jpeg")
+async def thumbnail(request: web.Request) -> web.StreamResponse:
+    """JPEG preview with caching headers; made once, then served from the cache."""
+    ctx = request.app[CTX]
+    if ctx.thumbnails is None:
+        raise Conflict("Previews are not available: the pipeline is not running")
+    size = request.query.get("size", "small")
+    path = await ctx.thumbnails.path(request.match_info["photo_id"], size)
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})

@@ -1,0 +1,1 @@
+"""The photo pipeline: watcher, importer, scheduler, analysis and export jobs, selection."""

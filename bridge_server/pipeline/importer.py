@@ -1,0 +1,214 @@
+"""Import: files and folders into the library, one session per shoot, one analysis job each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import events
+from ..context import BridgeContext
+from ..ids import new_id
+from ..imaging.formats import is_supported
+from ..services.errors import InvalidArguments
+from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
+from ..services.sessions import find_or_create_session, refresh_session
+from ..store.enums import JobKind
+from ..store.models import Photo
+from ..timeutil import utcnow
+from . import worker
+
+log = logging.getLogger(__name__)
+
+MAX_PATHS = 1000
+
+
+@dataclass
+class ImportReport:
+    """What an import did with each file."""
+
+    session_id: str | None = None
+    imported: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "session_id": self.session_id,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "unsupported": self.unsupported,
+            "failed": self.failed,
+        }
+
+
+def expand_paths(paths: list[str]) -> tuple[list[Path], list[str], Path]:
+    """Files under the given files and folders (recursive, sorted), the paths that do not
+    exist, and the folder that names the shoot."""
+    first = Path(paths[0]).expanduser()
+    shoot_folder = first if first.is_dir() else first.parent
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
+                                and not p.name.startswith(".")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(raw)
+    return files, missing, shoot_folder
+
+
+def default_session_name(folder: Path | None) -> str:
+    """`<folder name> <date>`, as a shoot is usually called."""
+    today = datetime.now().strftime("%Y-%m-%d")
+    return f"{folder.name} {today}" if folder is not None and folder.name else f"Import {today}"
+
+
+def _free_destination(directory: Path, name: str) -> Path:
+    stem, suffix = os.path.splitext(name)
+    candidate = directory / name
+    n = 1
+    while candidate.exists():
+        candidate = directory / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def _place_in_library(source: Path, library: Path, session_folder: str, mode: str) -> Path:
+    """Copy or move a file into the library without ever overwriting (runs in a thread)."""
+    directory = library / session_folder
+    directory.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        target = _free_destination(directory, source.name)
+        try:
+            # O_EXCL claims the name, so two imports can never pick the same file.
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        try:
+            if mode == "move":
+                shutil.move(str(source), target)
+            else:
+                shutil.copy2(source, target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+    raise OSError(f"No free file name for {source.name} in {directory}")
+
+
+async def import_paths(
+    ctx: BridgeContext, paths: list[str], session_name: str | None = None, *,
+    mode: str | None = None, session_id: str | None = None,
+) -> dict[str, Any]:
+    """Import files and folders into one session; returns what happened to each file."""
+    if not isinstance(paths, list) or not paths or len(paths) > MAX_PATHS:
+        raise InvalidArguments(f"'paths' must be a list of 1 to {MAX_PATHS} paths")
+    mode = mode or ctx.settings.import_mode
+    files, missing, folder = await asyncio.to_thread(expand_paths, paths)
+    report = ImportReport()
+    report.failed.extend({"path": p, "error": "No such file or folder"} for p in missing)
+    supported = [f for f in files if is_supported(f)]
+    report.unsupported.extend(str(f) for f in files if not is_supported(f))
+    if not supported:
+        return report.as_dict()
+    if session_id is None:
+        name = session_name or default_session_name(folder)
+        session_id = await find_or_create_session(ctx, name, str(folder))
+    report.session_id = session_id
+    limit = asyncio.Semaphore(max(2, 2 * (ctx.pool.workers if ctx.pool else 1)))
+
+    async def one(path: Path) -> None:
+        async with limit:
+            await _import_one(ctx, path, session_id, mode, report)
+
+    await asyncio.gather(*(one(p) for p in supported))
+    await refresh_session(ctx, session_id)
+    return report.as_dict()
+
+
+async def _import_one(
+    ctx: BridgeContext, path: Path, session_id: str, mode: str, report: ImportReport
+) -> None:
+    assert ctx.pool is not None
+    try:
+        probe = await ctx.pool.run(worker.probe_file, str(path))
+    except OSError as exc:
+        report.failed.append({"path": str(path), "error": f"Cannot read file: {exc.strerror}"})
+        return
+    async with ctx.db.session() as s:
+        exists = (
+            await s.execute(select(Photo.id).where(Photo.content_hash == probe["sha256"]))
+        ).scalar()
+    if exists is not None:
+        report.duplicates.append(str(path))
+        log.info("Skipped %s: same content as photo %s", path.name, exists)
+        return
+    stored = path
+    if mode in ("copy", "move"):
+        try:
+            stored = await asyncio.to_thread(
+                _place_in_library, path, Path(ctx.settings.library_dir), session_id, mode
+            )
+        except OSError as exc:
+            report.failed.append({"path": str(path), "error": f"Cannot {mode} into the library: "
+                                  f"{exc.strerror or exc}"})
+            return
+    exif = probe.get("exif") or {}
+    photo = Photo(
+        id=new_id("p"), session_id=session_id, file_name=path.name, file_path=str(stored),
+        original_path=str(path), content_hash=probe["sha256"], file_size=probe["file_size"],
+        width=exif.get("width"), height=exif.get("height"), exif=exif,
+        captured_at=_parse_time(exif.get("captured_at")), imported_at=utcnow(),
+    )
+    try:
+        async with ctx.db.session() as s, s.begin():
+            s.add(photo)
+            await s.flush()
+            job = add_job(s, JobKind.ANALYZE, photo.id, PRIORITY_NORMAL)
+    except IntegrityError:
+        # The same content arrived twice at once; the other copy won.
+        report.duplicates.append(str(path))
+        if stored != path:
+            await asyncio.to_thread(_undo_placement, stored, path, mode)
+        return
+    report.imported.append(photo.id)
+    ctx.broker.publish(events.photo_imported(photo.id, session_id, photo.file_name,
+                                             photo.file_path))
+    announce_jobs(ctx, [job])
+
+
+def _undo_placement(stored: Path, original: Path, mode: str) -> None:
+    if mode == "move" and not original.exists():
+        shutil.move(str(stored), original)
+    else:
+        stored.unlink(missing_ok=True)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        # Camera clocks carry no zone: keep the wall time as if UTC so order is preserved.
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

@@ -1,0 +1,65 @@
+"""The process pool for pixel work. The event loop only awaits it; it never decodes itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Imported once by the fork server, so each worker starts with them loaded.
+PRELOAD = ["numpy", "PIL.Image", "cv2", "bridge_server.pipeline.worker"]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Never plain fork: the parent holds Qt and threads. forkserver where available.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+class PixelPool:
+    """A process pool that survives a crashed worker by starting a fresh pool."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+        return self._executor
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` in a worker process and await its result."""
+        executor = self._ensure()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            log.error("A worker process died; starting a new pool")
+            if self._executor is executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            raise
+
+    async def warm_up(self) -> None:
+        """Start the workers now rather than on the first photo."""
+        from .worker import ping
+
+        await asyncio.gather(*(self.run(ping) for _ in range(self.workers)))
+
+    async def close(self) -> None:
+        """Shut the workers down without blocking the loop."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

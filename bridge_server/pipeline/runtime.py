@@ -1,0 +1,72 @@
+"""Pipeline: wires the pool, scheduler, selection, thumbnails and hot-folder watcher."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..context import BridgeContext
+from ..services.sessions import refresh_session
+from ..store.enums import JobKind
+from ..store.models import Photo
+from .analysis_job import make_analyze_handler
+from .export_job import export_handler
+from .importer import default_session_name, import_paths
+from .pool import PixelPool
+from .scheduler import JobRun, JobScheduler
+from .selection import SelectionCoordinator
+from .thumbnails import ThumbnailCache
+from .watcher import HotFolderWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Everything that processes photos, started and stopped with the bridge."""
+
+    def __init__(self, ctx: BridgeContext) -> None:
+        self.ctx = ctx
+        self.pool = PixelPool(ctx.settings.worker_count)
+        self.selection = SelectionCoordinator(ctx)
+        self.scheduler = JobScheduler(
+            ctx,
+            {JobKind.ANALYZE: make_analyze_handler(self.selection),
+             JobKind.EXPORT: export_handler},
+            concurrency=self.pool.workers,
+            after_job=self._after_job,
+        )
+        self.watcher = HotFolderWatcher(ctx.settings.hot_folders, self._import_from_hot_folder)
+        ctx.pool = self.pool
+        ctx.runner = self.scheduler
+        ctx.thumbnails = ThumbnailCache(ctx)
+
+    async def start(self) -> None:
+        """Requeue interrupted jobs, start dispatching and watching."""
+        await self.scheduler.start()
+        self.watcher.start()
+
+    async def stop(self) -> None:
+        """Stop watching, let running jobs reach a safe point, stop the workers."""
+        await self.watcher.stop()
+        await self.scheduler.stop()
+        await self.selection.stop()
+        await self.pool.close()
+
+    async def _after_job(self, run: JobRun) -> None:
+        """A finished job may complete its session (or move its progress)."""
+        if run.photo_id is None:
+            return
+        async with self.ctx.db.session() as s:
+            session_id = (
+                await s.execute(select(Photo.session_id).where(Photo.id == run.photo_id))
+            ).scalar()
+        if session_id is not None:
+            await refresh_session(self.ctx, session_id)
+
+    async def _import_from_hot_folder(self, folder: Path, files: list[Path]) -> None:
+        report = await import_paths(self.ctx, [str(f) for f in files],
+                                    default_session_name(folder))
+        log.info("Hot folder %s: %d imported, %d duplicates", folder,
+                 len(report["imported"]), len(report["duplicates"]))

@@ -1,0 +1,292 @@
+"""The job scheduler: runs pending jobs by priority, as many at once as there are workers.
+
+Jobs live in the store, so a restart (even after a kill) loses none: jobs found `running` at
+start-up were interrupted and run again; their handlers are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import or_, select, update
+
+from .. import events
+from ..context import BridgeContext
+from ..services.jobs import jobs_changed
+from ..store.enums import JobKind, JobStatus
+from ..store.models import Job
+from ..timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 3
+BACKOFF_SECONDS: Final = (1.0, 4.0, 16.0)
+PROGRESS_INTERVAL: Final = 0.25  # at most four progress events a second per job
+STOP_GRACE_SECONDS: Final = 10.0
+
+
+class JobCancelled(Exception):
+    """The job was cancelled while it ran; stop at this safe point."""
+
+
+class PermanentJobError(Exception):
+    """A failure that retrying cannot fix (a corrupt file, a full disk)."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+@dataclass
+class JobRun:
+    """A running job as its handler sees it: ids, parameters, progress and cancellation."""
+
+    ctx: BridgeContext
+    job_id: str
+    kind: JobKind
+    photo_id: str | None
+    params: dict[str, Any]
+    attempt: int
+    cancelled: bool = False
+    _last_progress: float = field(default=0.0)
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled at a safe point if the job was cancelled."""
+        if self.cancelled:
+            raise JobCancelled(self.job_id)
+
+    async def progress(self, stage: str, percent: float, message: str, *,
+                       force: bool = False) -> None:
+        """Record and publish progress (throttled unless `force`)."""
+        self.check_cancelled()
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        async with self.ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
+                .values(stage=stage, progress=percent)
+            )
+        self.ctx.broker.publish(events.job_progress(self.job_id, stage, percent, message))
+
+
+JobHandler = Callable[[JobRun], Awaitable[dict[str, Any]]]
+AfterJob = Callable[[JobRun], Awaitable[None]]
+
+
+class JobScheduler:
+    """Starts pending jobs by priority; pause, cancel and retry act on it through services."""
+
+    def __init__(self, ctx: BridgeContext, handlers: dict[JobKind, JobHandler],
+                 concurrency: int, after_job: AfterJob | None = None) -> None:
+        self._ctx = ctx
+        self._handlers = handlers
+        self._after_job = after_job
+        self._concurrency = max(1, concurrency)
+        self._paused = False
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._running: dict[str, tuple[JobRun, asyncio.Task[None]]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # --- JobRunner protocol -------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """Whether starting jobs is paused."""
+        return self._paused
+
+    def wake(self) -> None:
+        """Look for runnable jobs soon."""
+        self._wake.set()
+
+    def cancel_running(self, job_id: str) -> bool:
+        """Mark a running job cancelled; its handler stops at the next safe point."""
+        entry = self._running.get(job_id)
+        if entry is None:
+            return False
+        entry[0].cancelled = True
+        return True
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume starting jobs (running ones finish)."""
+        self._paused = paused
+        self.wake()
+
+    @property
+    def running_count(self) -> int:
+        """Jobs running now."""
+        return len(self._running)
+
+    # --- life ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Requeue jobs a previous run left running, then start dispatching."""
+        async with self._ctx.db.session() as s, s.begin():
+            result = await s.execute(
+                update(Job).where(Job.status == JobStatus.RUNNING)
+                .values(status=JobStatus.PENDING, stage="queued", progress=0.0,
+                        started_at=None)
+            )
+        requeued = getattr(result, "rowcount", 0)
+        if requeued:
+            log.info("Requeued %d job(s) interrupted by the last stop", requeued)
+        self._loop_task = asyncio.get_running_loop().create_task(self._dispatch(),
+                                                                 name="job-dispatch")
+        self.wake()
+
+    async def stop(self) -> None:
+        """Start nothing new; give running jobs time to finish, then leave them to requeue."""
+        self._stopping = True
+        self.wake()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._loop_task is not None:
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = [task for _, task in self._running.values()]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()  # the job stays `running` in the store and is requeued at start
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self._start_runnable()
+            except Exception:
+                log.exception("Job dispatch failed")
+                await asyncio.sleep(1.0)
+                self.wake()
+
+    async def _start_runnable(self) -> None:
+        free = self._concurrency - len(self._running)
+        if self._paused or free <= 0:
+            return
+        now = utcnow()
+        async with self._ctx.db.session() as s, s.begin():
+            candidates = (
+                await s.execute(
+                    select(Job)
+                    .where(Job.status == JobStatus.PENDING,
+                           or_(Job.not_before.is_(None), Job.not_before <= now))
+                    .order_by(Job.priority, Job.created_at, Job.id)
+                    .limit(free)
+                )
+            ).scalars().all()
+            started: list[Job] = []
+            for job in candidates:
+                job.status = JobStatus.RUNNING
+                job.stage = "starting"
+                job.started_at = now
+                job.finished_at = None
+                started.append(job)
+            snapshot = [(j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count)
+                        for j in started]
+        for job_id, kind, photo_id, params, attempt in snapshot:
+            run = JobRun(self._ctx, job_id, kind, photo_id, params, attempt)
+            task = asyncio.get_running_loop().create_task(self._run(run), name=f"job-{job_id}")
+            self._running[job_id] = (run, task)
+            self._ctx.broker.publish(events.job_started(job_id, photo_id, kind.value))
+        if snapshot:
+            jobs_changed(self._ctx)
+        await self._arm_timer()
+
+    async def _arm_timer(self) -> None:
+        """Wake when the earliest delayed retry becomes due."""
+        async with self._ctx.db.session() as s:
+            earliest = (
+                await s.execute(
+                    select(Job.not_before)
+                    .where(Job.status == JobStatus.PENDING, Job.not_before.is_not(None))
+                    .order_by(Job.not_before).limit(1)
+                )
+            ).scalar()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if earliest is not None:
+            delay = max(0.05, (earliest - utcnow()).total_seconds())
+            self._timer = asyncio.get_running_loop().call_later(delay, self.wake)
+
+    async def _run(self, run: JobRun) -> None:
+        try:
+            result = await self._handlers[run.kind](run)
+            run.check_cancelled()
+            await self._finish(run, JobStatus.COMPLETED, result=result)
+            self._ctx.broker.publish(events.job_completed(run.job_id, run.photo_id, result))
+        except JobCancelled:
+            pass  # cancel_job already recorded and announced it
+        except PermanentJobError as exc:
+            if not run.cancelled:
+                await self._finish(run, JobStatus.FAILED, error=exc.message)
+                self._ctx.broker.publish(events.job_failed(
+                    run.job_id, run.photo_id, exc.message,
+                    {**exc.details, "will_retry": False, "attempt": run.attempt + 1}))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._transient_failure(run, exc)
+        finally:
+            self._running.pop(run.job_id, None)
+            jobs_changed(self._ctx)
+        if self._after_job is not None:
+            try:
+                await self._after_job(run)
+            except Exception:
+                log.exception("After-job hook failed for %s", run.job_id)
+
+    async def _finish(self, run: JobRun, status: JobStatus, *, result: dict[str, Any] | None = None,
+                      error: str | None = None) -> None:
+        async with self._ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                .values(status=status, result=result, error=error, finished_at=utcnow(),
+                        progress=100.0 if status == JobStatus.COMPLETED else Job.progress,
+                        stage="done" if status == JobStatus.COMPLETED else "failed")
+            )
+
+    async def _transient_failure(self, run: JobRun, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        attempt = run.attempt + 1
+        if run.cancelled:
+            return
+        if attempt < MAX_ATTEMPTS:
+            delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
+            log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
+            async with self._ctx.db.session() as s, s.begin():
+                await s.execute(
+                    update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                    .values(status=JobStatus.PENDING, stage="retrying", retry_count=attempt,
+                            error=message, not_before=utcnow() + timedelta(seconds=delay))
+                )
+            self._ctx.broker.publish(events.job_progress(
+                run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"))
+            await self._arm_timer()
+            return
+        log.error("Job %s failed for good: %s", run.job_id, message, exc_info=exc)
+        async with self._ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                .values(status=JobStatus.FAILED, stage="failed", retry_count=attempt,
+                        error=message, finished_at=utcnow())
+            )
+        self._ctx.broker.publish(events.job_failed(
+            run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}))
+        self._ctx.broker.publish(events.error_occurred(
+            "job_failed", message, {"exception": type(exc).__name__}, run.job_id, run.photo_id))

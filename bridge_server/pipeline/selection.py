@@ -1,0 +1,207 @@
+"""Selection: group bursts and near-duplicates, pick the best of each, propose keepers.
+
+Runs per session after analyses land (coalesced), over the session's analysed photos in
+capture order. Decisions already made by the photographer are never changed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from .. import events
+from ..config import Settings
+from ..context import BridgeContext
+from ..imaging.hashing import hash_distance
+from ..services.queries import approval_queue_count
+from ..services.serializers import photo_in_queue
+from ..store.enums import PhotoStatus, Selection
+from ..store.models import Photo
+
+log = logging.getLogger(__name__)
+
+COALESCE_SECONDS: Final = 0.3
+LOW_LIGHT_LEVEL: Final = 0.22
+LOW_LIGHT_ISO: Final = 3200
+PORTRAIT_FACE_FRACTION: Final = 0.015
+GROUP_FACES: Final = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The facts selection needs about one analysed photo."""
+
+    photo_id: str
+    captured_at: datetime | None
+    file_name: str
+    ai_score: float
+    phash: str | None
+    sharpness: float
+    hints: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Selection's verdict for one photo."""
+
+    group_id: str | None
+    is_group_best: bool
+    selection: Selection
+    context_tag: str
+    selected_preset: str
+
+
+def group_bursts(photos: list[Candidate], gap_seconds: float, max_distance: int
+                 ) -> list[list[Candidate]]:
+    """Consecutive photos close in time and in perceptual hash form one group."""
+    ordered = sorted(photos, key=lambda c: (c.captured_at is None, c.captured_at or datetime.min,
+                                            c.file_name))
+    groups: list[list[Candidate]] = []
+    for photo in ordered:
+        if groups and _same_burst(groups[-1][-1], photo, gap_seconds, max_distance):
+            groups[-1].append(photo)
+        else:
+            groups.append([photo])
+    return groups
+
+
+def _same_burst(a: Candidate, b: Candidate, gap_seconds: float, max_distance: int) -> bool:
+    if a.phash is None or b.phash is None:
+        return False
+    if a.captured_at is not None and b.captured_at is not None:
+        if abs((b.captured_at - a.captured_at).total_seconds()) > gap_seconds:
+            return False
+    elif a.captured_at is not None or b.captured_at is not None:
+        return False
+    return hash_distance(a.phash, b.phash) <= max_distance
+
+
+def context_tag(hints: dict[str, Any]) -> str:
+    """portrait, group, low light, landscape or general, from faces, EXIF and levels."""
+    faces = int(hints.get("face_count") or 0)
+    iso = hints.get("iso") or 0
+    level = hints.get("mean_level")
+    if faces >= GROUP_FACES:
+        return "group"
+    if faces >= 1 and float(hints.get("largest_face_fraction") or 0) >= PORTRAIT_FACE_FRACTION:
+        return "portrait"
+    if (level is not None and level < LOW_LIGHT_LEVEL) or iso >= LOW_LIGHT_ISO:
+        return "low light"
+    if faces == 0 and hints.get("orientation") == "landscape":
+        return "landscape"
+    return "general"
+
+
+def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Proposal]:
+    """Best of each group; keepers at or above the threshold; the rest alternates."""
+    result: dict[str, Proposal] = {}
+    default_preset = settings.export_presets[0]["name"] if settings.export_presets else ""
+    for group in groups:
+        best = max(group, key=lambda c: (c.ai_score, c.sharpness, c.photo_id))
+        group_id = f"g_{group[0].photo_id[2:]}" if len(group) > 1 else None
+        for photo in group:
+            is_best = photo is best
+            if is_best:
+                kind = (Selection.KEEPER if photo.ai_score >= settings.selection_threshold
+                        else Selection.BELOW_THRESHOLD)
+            else:
+                kind = Selection.ALTERNATE
+            tag = context_tag(photo.hints)
+            preset = settings.preset_mapping.get(tag) or settings.preset_mapping.get(
+                "general", default_preset)
+            result[photo.photo_id] = Proposal(group_id, is_best, kind, tag, preset)
+    return result
+
+
+class SelectionCoordinator:
+    """Coalesces selection runs per session and applies their results."""
+
+    def __init__(self, ctx: BridgeContext) -> None:
+        self._ctx = ctx
+        self._scheduled: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a selection run is scheduled or running."""
+        return bool(self._scheduled) or any(not t.done() for t in self._tasks)
+
+    def schedule(self, session_id: str) -> None:
+        """Run selection for this session soon (once for a burst of analyses)."""
+        if session_id in self._scheduled:
+            return
+        loop = asyncio.get_running_loop()
+        self._scheduled[session_id] = loop.call_later(
+            COALESCE_SECONDS, self._fire, session_id)
+
+    def _fire(self, session_id: str) -> None:
+        self._scheduled.pop(session_id, None)
+        task = asyncio.get_running_loop().create_task(self.run(session_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, session_id: str) -> None:
+        """Select now and publish what changed."""
+        try:
+            await select_session(self._ctx, session_id)
+        except Exception:
+            log.exception("Selection failed for session %s", session_id)
+
+    async def stop(self) -> None:
+        """Run pending selections now, so a restart starts from a consistent state."""
+        pending = list(self._scheduled)
+        for handle in self._scheduled.values():
+            handle.cancel()
+        self._scheduled.clear()
+        for session_id in pending:
+            await self.run(session_id)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
+    """Apply selection to a session; returns the ids that entered the approval queue."""
+    entered: list[tuple[str, str, str]] = []
+    queue_changed = False
+    async with ctx.db.session() as s, s.begin():
+        photos = (
+            await s.execute(
+                select(Photo).where(Photo.session_id == session_id,
+                                    Photo.status == PhotoStatus.ANALYZED)
+            )
+        ).scalars().all()
+        candidates = [
+            Candidate(p.id, p.captured_at, p.file_name, float(p.ai_score or 1.0), p.phash,
+                      float(((p.analysis or {}).get("metrics") or {}).get("laplacian_var", 0)),
+                      dict((p.analysis or {}).get("context_hints") or {}))
+            for p in photos
+        ]
+        settings = ctx.settings
+        proposals = propose(
+            group_bursts(candidates, settings.burst_gap_seconds, settings.burst_hash_distance),
+            settings,
+        )
+        for photo in photos:
+            proposal = proposals[photo.id]
+            was_queued = photo_in_queue(photo)
+            photo.group_id = proposal.group_id
+            photo.is_group_best = proposal.is_group_best
+            photo.selection = proposal.selection
+            photo.context_tag = proposal.context_tag
+            photo.selected_preset = proposal.selected_preset
+            now_queued = photo_in_queue(photo)
+            if now_queued and not was_queued:
+                entered.append((photo.id, proposal.context_tag, proposal.selected_preset))
+            queue_changed = queue_changed or was_queued != now_queued
+    for photo_id, tag, preset in entered:
+        ctx.broker.publish(events.photo_selected(photo_id, tag, preset))
+    if queue_changed:
+        async with ctx.db.session() as s:
+            count = await approval_queue_count(s)
+        ctx.broker.publish(events.approval_queue_updated(count, session_id))
+    return [e[0] for e in entered]

@@ -1,0 +1,56 @@
+"""Cached previews: made once in the pool, then served from the cache folder."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Final
+
+from ..context import BridgeContext
+from ..imaging.errors import ImageError
+from ..imaging.thumbnails import THUMBNAIL_SIZES, thumbnail_paths
+from ..services.errors import Conflict, InvalidArguments
+from ..services.queries import get_or_404
+from ..store.models import Photo
+from . import worker
+
+SIZES: Final = tuple(THUMBNAIL_SIZES)
+
+
+class ThumbnailCache:
+    """Generates each photo's previews once; concurrent requests share one generation."""
+
+    def __init__(self, ctx: BridgeContext) -> None:
+        self._ctx = ctx
+        self._inflight: dict[str, asyncio.Future[dict[str, str]]] = {}
+
+    @property
+    def directory(self) -> Path:
+        """The cache folder for previews."""
+        return self._ctx.settings.cache_dir / "thumbnails"
+
+    async def path(self, photo_id: str, size: str) -> Path:
+        """The preview file of `size` ('small' or 'large'), made if missing."""
+        if size not in SIZES:
+            raise InvalidArguments(f"'size' must be one of: {', '.join(SIZES)}")
+        async with self._ctx.db.session() as s:
+            photo = await get_or_404(s, Photo, photo_id, "photo")
+            source = photo.file_path
+        paths = thumbnail_paths(str(self.directory), photo_id)
+        target = Path(paths[size])
+        if await asyncio.to_thread(target.exists):
+            return target
+        made = self._inflight.get(photo_id)
+        if made is None:
+            made = asyncio.ensure_future(self._make(source, photo_id))
+            self._inflight[photo_id] = made
+            made.add_done_callback(lambda _f: self._inflight.pop(photo_id, None))
+        try:
+            result = await asyncio.shield(made)
+        except (ImageError, FileNotFoundError) as exc:
+            raise Conflict(f"No preview for {photo_id}: {exc}") from None
+        return Path(result[size])
+
+    async def _make(self, source: str, photo_id: str) -> dict[str, str]:
+        assert self._ctx.pool is not None
+        return await self._ctx.pool.run(worker.thumbnails, source, str(self.directory), photo_id)

@@ -1,0 +1,127 @@
+"""Hot folders: new files are imported once their writing has finished (size stable).
+
+A card reader copies a file over seconds; importing it half-written would hash and analyse
+garbage. Each candidate is imported only after its size and mtime stay the same across two
+checks, STABLE_SECONDS apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final
+
+from watchfiles import Change, awatch
+
+from ..imaging.formats import is_supported
+
+log = logging.getLogger(__name__)
+
+STABLE_SECONDS: Final = 1.0
+
+ImportCallback = Callable[[Path, list[Path]], Awaitable[None]]
+
+
+def shoot_folder(root: Path, path: Path) -> Path:
+    """The folder naming the shoot: the first sub-folder under the hot folder, or the root."""
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return path.parent
+    return root / relative.parts[0] if len(relative.parts) > 1 else root
+
+
+class HotFolderWatcher:
+    """Watches folders recursively and hands stable new files to `on_files`, per shoot."""
+
+    def __init__(self, folders: list[str], on_files: ImportCallback,
+                 stable_seconds: float = STABLE_SECONDS) -> None:
+        self._roots = [Path(f).expanduser() for f in folders]
+        self._on_files = on_files
+        self._stable_seconds = stable_seconds
+        self._pending: dict[Path, tuple[int, int] | None] = {}
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+
+    def start(self, scan_existing: bool = True) -> None:
+        """Begin watching (and pick up files already there)."""
+        loop = asyncio.get_running_loop()
+        roots = [r for r in self._roots if r.is_dir()]
+        for missing in set(self._roots) - set(roots):
+            log.warning("Hot folder %s does not exist; not watching it", missing)
+        if not roots:
+            return
+        self._tasks.append(loop.create_task(self._watch(roots), name="hot-folder-watch"))
+        self._tasks.append(loop.create_task(self._settle(), name="hot-folder-settle"))
+        if scan_existing:
+            self._tasks.append(loop.create_task(self._scan(roots), name="hot-folder-scan"))
+
+    async def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _scan(self, roots: list[Path]) -> None:
+        def walk() -> list[Path]:
+            return [p for r in roots for p in r.rglob("*") if p.is_file()]
+
+        for path in await asyncio.to_thread(walk):
+            self._note(path)
+
+    async def _watch(self, roots: list[Path]) -> None:
+        async for changes in awatch(*roots, stop_event=self._stop, recursive=True,
+                                    debounce=200, step=50):
+            for change, raw in changes:
+                if change in (Change.added, Change.modified):
+                    self._note(Path(raw))
+
+    def _note(self, path: Path) -> None:
+        if path.name.startswith(".") or not is_supported(path):
+            return
+        self._pending.setdefault(path, None)
+        self._wake.set()
+
+    async def _settle(self) -> None:
+        while not self._stop.is_set():
+            await self._wake.wait()
+            while self._pending and not self._stop.is_set():
+                await asyncio.sleep(self._stable_seconds)
+                ready = await asyncio.to_thread(self._check_stable)
+                if ready:
+                    await self._dispatch(ready)
+            self._wake.clear()
+
+    def _check_stable(self) -> list[Path]:
+        ready: list[Path] = []
+        for path, last in list(self._pending.items()):
+            try:
+                st = os.stat(path)
+            except OSError:
+                self._pending.pop(path, None)  # gone again (a temp file of the copier)
+                continue
+            stamp = (st.st_size, st.st_mtime_ns)
+            if last == stamp and st.st_size > 0:
+                ready.append(path)
+                self._pending.pop(path, None)
+            else:
+                self._pending[path] = stamp
+        return ready
+
+    async def _dispatch(self, ready: list[Path]) -> None:
+        by_shoot: dict[Path, list[Path]] = {}
+        for path in ready:
+            root = next((r for r in self._roots if path.is_relative_to(r)), path.parent)
+            by_shoot.setdefault(shoot_folder(root, path), []).append(path)
+        for folder, files in by_shoot.items():
+            try:
+                await self._on_files(folder, sorted(files))
+            except Exception:
+                log.exception("Import from hot folder %s failed", folder)

@@ -1,0 +1,52 @@
+"""Functions that run inside the worker processes: plain arguments in, JSON-ready dicts out."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..imaging.analysis import analyze_file
+from ..imaging.errors import ImageError
+from ..imaging.exif import read_exif
+from ..imaging.export_render import render_export
+from ..imaging.formats import is_raw
+from ..imaging.hashing import sha256_file
+from ..imaging.thumbnails import make_thumbnails
+from ..imaging.xmp import write_sidecar
+
+
+def ping() -> int:
+    """Prove the worker is alive."""
+    return os.getpid()
+
+
+def probe_file(path: str) -> dict[str, Any]:
+    """What import needs: content hash, size and EXIF (never raises for a bad image)."""
+    info: dict[str, Any] = {"sha256": sha256_file(path), "file_size": os.path.getsize(path)}
+    try:
+        info["exif"] = read_exif(path)
+    except (ImageError, OSError, ValueError) as exc:
+        info["exif"] = {}
+        info["exif_error"] = str(exc)
+    return info
+
+
+def analyze(path: str, exif: dict[str, Any] | None) -> dict[str, Any]:
+    """The full analysis of one photo (raises ImageError for unreadable files)."""
+    return analyze_file(path, exif)
+
+
+def thumbnails(path: str, out_dir: str, stem: str) -> dict[str, str]:
+    """Small and large cached previews."""
+    return make_thumbnails(path, out_dir, stem)
+
+
+def export(
+    src: str, preset: dict[str, Any], dest_dir: str, stem: str, rating: int, label: str,
+    keywords: list[str], sidecar: bool,
+) -> dict[str, Any]:
+    """Render one export; for RAW originals also merge rating and label into the sidecar."""
+    result = render_export(src, preset, dest_dir, stem, rating, label, keywords)
+    if sidecar and is_raw(src):
+        result["sidecar_path"] = write_sidecar(src, rating, label, keywords)
+    return result
