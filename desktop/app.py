@@ -1,0 +1,254 @@
+"""DesktopApp: the bridge server and the window on one loop; start, quit, tray, notices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any, Final
+
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QApplication, QFileDialog, QWidget
+
+from bridge_server.app import BridgeServer
+from bridge_server.config import Settings
+from bridge_server.web.security import lan_addresses
+
+from .bridge import BridgeLink
+from .controller import BridgeModels
+from .dialogs.pairing import PairingDialog
+from .dialogs.settings import SettingsDialog
+from .notifier import Notice, Notifier
+from .paths import sample_photos
+from .tasks import pending_tasks, reporter
+from .theme import apply_theme
+from .tray import Tray
+from .window import MainWindow
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+DRAIN_SECONDS: Final = 5.0
+
+
+class DesktopApp(QObject):
+    """Owns the server, the models, the window, the tray and the notifier."""
+
+    def __init__(self, settings: Settings, *, use_tray: bool | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.server = BridgeServer(settings)
+        self.use_tray = Tray.available() if use_tray is None else use_tray
+        self.window: MainWindow | None = None
+        self.models: BridgeModels | None = None
+        self.link: BridgeLink | None = None
+        self.tray: Tray | None = None
+        self.notifier: Notifier | None = None
+        self.addresses: list[str] = []
+        self.notices: list[Notice] = []
+        self.pairing_dialog: PairingDialog | None = None
+        self._quit = asyncio.Event()
+        self._stopped = False
+
+    # --- life -----------------------------------------------------------------------------
+
+    async def start(self, *, minimized: bool = False) -> None:
+        """Start the bridge, build the window, load the models, show (or stay in the tray)."""
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        apply_theme(app, self.settings.theme)
+        await self.server.start()
+        ctx = self.server.context
+        self.link = BridgeLink(ctx, self)
+        self.models = models = BridgeModels(ctx, self.link, self)
+        self.addresses = await asyncio.to_thread(lan_addresses)
+        self.window = window = MainWindow(models, self.settings, self.phone_url())
+        window.set_listening(f"Listening on {self.settings.host}:{self.server.port}")
+        reporter.error_reported.connect(self._show_error)
+        models.info.connect(lambda text: window.banners.show_message(text, "info"))
+        models.imported.connect(self._imported)
+        window.close_requested.connect(self._window_closed)
+        window.settings_requested.connect(self.open_settings)
+        window.pair_requested.connect(self.open_pairing)
+        window.import_requested.connect(self.choose_import)
+        window.samples_requested.connect(self.import_samples)
+
+        loop = asyncio.get_running_loop()
+        self.notifier = notifier = Notifier(
+            self._show_notice,
+            loop.call_later,
+            is_muted=lambda: self.settings.notifications_muted,
+        )
+        self.link.event_published.connect(lambda e: notifier.on_event(e.type, e.payload))
+        self.link.device_paired.connect(notifier.device_paired)
+
+        if self.use_tray:
+            self.tray = tray = Tray(self)
+            tray.show_requested.connect(self.show_window)
+            tray.pause_toggled.connect(lambda: models.set_paused(not models.paused))
+            tray.pair_requested.connect(self.open_pairing)
+            tray.quit_requested.connect(self.request_quit)
+            models.paused_changed.connect(tray.set_paused)
+            tray.show()
+
+        await models.load()
+        if not (minimized and self.tray is not None):
+            self.show_window()
+
+    async def run(self, *, minimized: bool = False) -> None:
+        """Start, wait for Quit, stop."""
+        try:
+            await self.start(minimized=minimized)
+            await self._quit.wait()
+        finally:
+            await self.stop()
+
+    def request_quit(self) -> None:
+        """Quit the app (tray menu, window close without a tray, SIGINT)."""
+        self._quit.set()
+
+    async def stop(self) -> None:
+        """Close clients with 1001, let jobs reach a safe point, close the database."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.window is not None:
+            self.window.hide()
+        if self.notifier is not None:
+            self.notifier.close()
+        # Decisions already clicked are finished before the store closes.
+        running = pending_tasks()
+        if running:
+            await asyncio.wait(running, timeout=DRAIN_SECONDS)
+        if self.link is not None:
+            self.link.detach()
+        if self.tray is not None:
+            self.tray.hide()
+        with contextlib.suppress(TypeError):
+            reporter.error_reported.disconnect(self._show_error)
+        await self.server.stop()
+        log.info("Desktop stopped")
+
+    # --- window and tray ------------------------------------------------------------------
+
+    def show_window(self) -> None:
+        """Bring the window forward."""
+        if self.window is None:
+            return
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _window_closed(self) -> None:
+        if self.tray is not None:
+            assert self.window is not None
+            self.window.hide()
+            if not getattr(self, "_told_tray", False):
+                self._told_tray = True
+                self.tray.notify(
+                    Notice("info", "Still running", "AutoDev Bridge keeps working in the tray.")
+                )
+        else:
+            self.request_quit()
+
+    def _show_error(self, text: str) -> None:
+        if self.window is not None:
+            self.window.banners.show_message(text, "error")
+
+    def _show_notice(self, notice: Notice) -> None:
+        self.notices.append(notice)
+        if self.tray is not None:
+            self.tray.notify(notice)
+        elif self.window is not None:
+            level = "warning" if notice.kind in ("failure", "warning") else "info"
+            self.window.banners.show_message(f"{notice.title}: {notice.message}", level)
+
+    def phone_url(self) -> str:
+        """The address a phone should open (or why it cannot)."""
+        port = self.server.port
+        if self.settings.host in LOOPBACK_HOSTS:
+            return f"http://127.0.0.1:{port}/ (this computer only)"
+        if not self.settings.allow_remote:
+            return "Phones are switched off in Settings"
+        host = self.addresses[0] if self.addresses else "127.0.0.1"
+        return f"http://{host}:{port}/"
+
+    def pairing_addresses(self) -> list[str]:
+        """Addresses to offer in the pairing dialog, most likely first."""
+        if self.settings.host in LOOPBACK_HOSTS:
+            return ["127.0.0.1"]
+        return [*self.addresses, "127.0.0.1"]
+
+    # --- dialogs and imports --------------------------------------------------------------
+
+    def open_pairing(self) -> PairingDialog:
+        """Show the pairing dialog (one at a time)."""
+        assert self.models is not None
+        self.show_window()
+        if self.pairing_dialog is not None and self.pairing_dialog.isVisible():
+            self.pairing_dialog.raise_()
+            return self.pairing_dialog
+        dialog = PairingDialog(
+            self.models, self.pairing_addresses(), self.server.port, self._parent()
+        )
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        self.pairing_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the settings dialog."""
+        dialog = SettingsDialog(self.settings, self._parent())
+        app = QApplication.instance()
+        dialog.theme_changed.connect(lambda name: apply_theme(app, name))  # type: ignore[arg-type]
+        dialog.settings_applied.connect(self._settings_applied)
+        dialog.restart_pending.connect(self._restart_pending)
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        dialog.show()
+        return dialog
+
+    def _settings_applied(self, names: list[str]) -> None:
+        if self.window is not None and "hot_folders" in names:
+            self.window.overview.empty.refresh()
+            self.window.sessions.empty.refresh()
+
+    def _restart_pending(self, names: list[str]) -> None:
+        if self.window is not None:
+            listed = ", ".join(n.replace("_", " ") for n in names)
+            self.window.banners.show_message(
+                f"Saved. {listed.capitalize()}: takes effect after restart.", "info"
+            )
+
+    def choose_import(self) -> None:
+        """Ask for a folder and import it into a new session named after it."""
+        folder = QFileDialog.getExistingDirectory(self._parent(), "Import a folder of photos")
+        if folder and self.models is not None:
+            self.models.import_paths([folder], os.path.basename(folder.rstrip("/")) or folder)
+
+    def import_samples(self) -> asyncio.Task[Any] | None:
+        """Import the bundled sample photos into a "Sample photos" session."""
+        if self.models is None:
+            return None
+        paths = sample_photos()
+        if not paths:
+            reporter.report("The sample photos are missing from resources/samples")
+            return None
+        return self.models.import_paths(paths, "Sample photos")
+
+    def _imported(self, result: dict[str, Any]) -> None:
+        if self.window is None:
+            return
+        imported = len(result.get("imported") or [])
+        duplicates = len(result.get("duplicates") or [])
+        problems = len(result.get("failed") or []) + len(result.get("unsupported") or [])
+        parts = [f"Imported {imported} photo{'s' if imported != 1 else ''}"]
+        if duplicates:
+            parts.append(f"{duplicates} already in the library")
+        if problems:
+            parts.append(f"{problems} could not be read")
+        text = ", ".join(parts) + (" — analysis is running." if imported else ".")
+        self.window.banners.show_message(text, "info" if imported else "warning")
+
+    def _parent(self) -> QWidget | None:
+        return self.window

@@ -1,0 +1,322 @@
+"""The window's view of the bridge: Qt models kept current from services and broker events.
+
+Views only show these models and call the actions here; every action is a service call
+started with `run_service`, and its effect comes back as an event like anyone else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Final
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from bridge_server.broker import PublishedEvent
+from bridge_server.context import BridgeContext
+from bridge_server.services import approvals, jobs, pairing, photos, sessions, system
+from bridge_server.web.ws_messages import CLOSE_BY_OPERATOR
+
+from . import importing
+from .bridge import BridgeLink
+from .models.activity import ActivityModel
+from .models.approvals import ApprovalQueueModel
+from .models.clients import ClientsModel, DevicesModel
+from .models.jobs import JobsModel
+from .models.sessions import SessionsModel
+from .tasks import run_service
+from .thumbnails import PREVIEW_EDGE, THUMB_EDGE, ImageCache
+
+log = logging.getLogger(__name__)
+
+INITIAL_JOBS: Final = 500
+INITIAL_QUEUE: Final = 500
+INITIAL_ACTIVITY: Final = 500
+RESYNC_MS: Final = 300
+JOB_EVENTS: Final = frozenset(
+    {
+        "job_created",
+        "job_started",
+        "job_progress",
+        "job_completed",
+        "job_failed",
+        "priority_changed",
+    }
+)
+
+
+class BridgeModels(QObject):
+    """Owns the models the views show, and the actions the views may take."""
+
+    overview_changed = pyqtSignal()
+    paused_changed = pyqtSignal(bool)
+    library_empty_changed = pyqtSignal(bool)
+    decision_made = pyqtSignal(str, str)  # photo_id, "approved" | "rejected" | "undone"
+    imported = pyqtSignal(dict)
+    info = pyqtSignal(str)
+
+    def __init__(self, ctx: BridgeContext, link: BridgeLink, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.link = link
+        self.thumbnails = ImageCache(THUMB_EDGE, self._preview_path("small"), self)
+        self.previews = ImageCache(PREVIEW_EDGE, self._preview_path("large"), self)
+        self.jobs = JobsModel(self)
+        self.queue = ApprovalQueueModel(self.thumbnails, self)
+        self.sessions = SessionsModel(self)
+        self.clients = ClientsModel(self)
+        self.devices = DevicesModel(self)
+        self.activity = ActivityModel(self)
+        self.queue_counts: dict[str, int] = dict.fromkeys(
+            ("pending", "processing", "completed", "failed", "total"), 0
+        )
+        self.approval_count = 0
+        self.photo_total = 0
+        self.system: dict[str, Any] = {}
+        self.paused = False
+        self.loaded = False
+        self._decisions: list[str] = []  # photo ids decided here, newest last (for undo)
+        self._session_refresh: set[str] = set()
+        self._queue_resync = QTimer(self, singleShot=True, interval=RESYNC_MS)
+        self._queue_resync.timeout.connect(self.reload_queue)
+        self._sessions_timer = QTimer(self, singleShot=True, interval=RESYNC_MS)
+        self._sessions_timer.timeout.connect(self._refresh_sessions)
+        link.event_published.connect(self.on_event)
+        link.clients_changed.connect(self.refresh_clients)
+        link.device_paired.connect(lambda _device: self.reload_devices())
+
+    def _preview_path(self, size: str) -> Any:
+        async def locate(photo_id: str, original: str) -> str:
+            cache = self.ctx.thumbnails
+            if cache is None:
+                return original
+            return str(await cache.path(photo_id, size))
+
+        return locate
+
+    # --- loading --------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Fill every model from the services (called once, after the bridge started)."""
+        ctx = self.ctx
+        job_rows, _ = await jobs.list_jobs(ctx, limit=INITIAL_JOBS)
+        queue_rows, self.approval_count = await approvals.approval_queue(
+            ctx, None, INITIAL_QUEUE, 0
+        )
+        session_rows, _ = await sessions.list_sessions(ctx, None, 200, 0)
+        photo_rows, self.photo_total = await photos.list_photos(ctx, limit=500)
+        devices = await pairing.list_devices(ctx)
+        self.system = await asyncio.to_thread(system.snapshot, ctx)
+        self.paused = bool(self.system.get("paused"))
+        if ctx.queue_status is not None:
+            self.queue_counts = dict(ctx.queue_status.latest)
+        self.jobs.photo_names.update({p["photo_id"]: p["file_name"] for p in photo_rows})
+        self.jobs.set_jobs(list(reversed(job_rows)))
+        self.queue.set_photos(queue_rows)
+        self.sessions.set_rows(session_rows)
+        self.devices.set_rows(devices)
+        self.activity.extend(ctx.broker.recent(INITIAL_ACTIVITY))
+        self.refresh_clients()
+        self.loaded = True
+        self.overview_changed.emit()
+        self.paused_changed.emit(self.paused)
+        self.library_empty_changed.emit(self.photo_total == 0)
+
+    def reload_queue(self) -> None:
+        """Fetch the whole approval queue again (after a change the events do not describe)."""
+
+        def done(result: tuple[list[dict[str, Any]], int]) -> None:
+            rows, total = result
+            self.queue.set_photos(rows)
+            self.approval_count = total
+            self.overview_changed.emit()
+
+        run_service(
+            approvals.approval_queue(self.ctx, None, INITIAL_QUEUE, 0), done, what="Loading queue"
+        )
+
+    def reload_devices(self) -> None:
+        """Fetch paired devices again."""
+        run_service(pairing.list_devices(self.ctx), self.devices.set_rows, what="Loading devices")
+
+    def refresh_clients(self) -> None:
+        """Re-read the connected clients (cheap: in memory)."""
+        rows = [client.info() for client in self.ctx.clients.all()]
+        names = {d["device_id"]: d["device_name"] for d in self.devices.rows()}
+        for row in rows:
+            if row.get("device_id") in names:
+                row["device_name"] = names[row["device_id"]]
+        self.clients.sync(rows)
+        self.overview_changed.emit()
+
+    # --- events ---------------------------------------------------------------------------
+
+    def on_event(self, event: PublishedEvent) -> None:
+        """Route one broker event to the models it changes."""
+        self.activity.add(event)
+        kind, p = event.type, event.payload
+        if kind in JOB_EVENTS:
+            self.jobs.apply_event(event)
+            if kind == "job_created" and p.get("photo_id") not in self.jobs.photo_names:
+                self._learn_photo_name(p.get("photo_id"))
+        elif kind == "queue_status":
+            self.queue_counts = {k: int(p.get(k, 0)) for k in self.queue_counts}
+            self.overview_changed.emit()
+        elif kind == "photo_imported":
+            self.jobs.set_photo_name(p["photo_id"], p.get("file_name", ""))
+            self.photo_total += 1
+            if self.photo_total == 1:
+                self.library_empty_changed.emit(False)
+        elif kind == "photo_selected":
+            self._refresh_photo_jobs(p["photo_id"])
+            run_service(photos.get_photo(self.ctx, p["photo_id"]), self._photo_selected)
+        elif kind in ("photo_approved", "photo_rejected"):
+            self.queue.remove(p["photo_id"])
+            if kind == "photo_rejected":
+                self._refresh_photo_jobs(p["photo_id"])
+        elif kind == "approval_queue_updated":
+            self.approval_count = int(p.get("queue_count", 0))
+            if self.approval_count != self.queue.rowCount():
+                self._queue_resync.start()  # settles after a burst; cheap when it matches
+            self.overview_changed.emit()
+        elif kind in ("session_created", "session_updated", "session_completed"):
+            if kind == "session_created":
+                self.sessions.upsert(
+                    {
+                        "session_id": p["session_id"],
+                        "session_name": p.get("session_name"),
+                        "import_folder": p.get("import_folder"),
+                        "status": "active",
+                        "created_at": event.timestamp,
+                    },
+                    at_top=True,
+                )
+            self._session_refresh.add(p["session_id"])
+            if not self._sessions_timer.isActive():
+                self._sessions_timer.start()
+            self.overview_changed.emit()
+        elif kind == "system_status":
+            details = p.get("details") or {}
+            if "cpu_percent" in details:
+                self.system.update(details)
+            if "paused" in details and bool(details["paused"]) != self.paused:
+                self.paused = bool(details["paused"])
+                self.paused_changed.emit(self.paused)
+            self.overview_changed.emit()
+
+    def _photo_selected(self, photo: dict[str, Any]) -> None:
+        if photo.get("in_queue"):
+            self.queue.add(photo)
+
+    def _learn_photo_name(self, photo_id: str | None) -> None:
+        if photo_id:
+            run_service(
+                photos.get_photo(self.ctx, photo_id),
+                lambda p: self.jobs.set_photo_name(p["photo_id"], p["file_name"]),
+            )
+
+    def _refresh_photo_jobs(self, photo_id: str) -> None:
+        # A changed decision cancels pending exports without a per-job event; re-read them.
+        def done(result: tuple[list[dict[str, Any]], int]) -> None:
+            for job in result[0]:
+                self.jobs.upsert(job)
+
+        run_service(jobs.list_jobs(self.ctx, photo_id=photo_id), done)
+
+    def _refresh_sessions(self) -> None:
+        ids, self._session_refresh = self._session_refresh, set()
+        for session_id in ids:
+            run_service(sessions.get_session(self.ctx, session_id), self._session_loaded)
+
+    def _session_loaded(self, session: dict[str, Any]) -> None:
+        self.sessions.upsert(session)
+        self.overview_changed.emit()
+
+    # --- actions --------------------------------------------------------------------------
+
+    def approve(self, photo_ids: list[str]) -> None:
+        """Approve photos (the queue updates when photo_approved arrives)."""
+        for photo_id in photo_ids:
+            run_service(
+                approvals.approve_photo(self.ctx, photo_id),
+                lambda _p, pid=photo_id: self._decided(pid, "approved"),
+                what="Approving",
+            )
+
+    def reject(self, photo_ids: list[str], reason: str | None = None) -> None:
+        """Reject photos."""
+        for photo_id in photo_ids:
+            run_service(
+                approvals.reject_photo(self.ctx, photo_id, reason),
+                lambda _p, pid=photo_id: self._decided(pid, "rejected"),
+                what="Rejecting",
+            )
+
+    def undo_last(self) -> bool:
+        """Undo the newest decision made in this window; False when there is none."""
+        if not self._decisions:
+            return False
+        photo_id = self._decisions.pop()
+        run_service(
+            approvals.undo_decision(self.ctx, photo_id),
+            lambda _p: self.decision_made.emit(photo_id, "undone"),
+            what="Undo",
+        )
+        return True
+
+    def _decided(self, photo_id: str, what: str) -> None:
+        self._decisions.append(photo_id)
+        del self._decisions[:-200]
+        self.decision_made.emit(photo_id, what)
+
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel a waiting or running job."""
+        run_service(jobs.cancel_job(self.ctx, job_id), self.jobs.upsert, what="Cancel")
+
+    def retry_job(self, job_id: str) -> None:
+        """Run a failed or cancelled job again."""
+        run_service(jobs.retry_job(self.ctx, job_id), self.jobs.upsert, what="Retry")
+
+    def set_priority(self, job_id: str, priority: int) -> None:
+        """Re-prioritise a job."""
+        run_service(
+            jobs.set_job_priority(self.ctx, job_id, priority), self.jobs.upsert, what="Priority"
+        )
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume processing."""
+
+        async def change() -> dict[str, Any]:
+            return jobs.set_processing_paused(self.ctx, paused)
+
+        def done(result: dict[str, Any]) -> None:
+            self.paused = bool(result["paused"])
+            self.paused_changed.emit(self.paused)
+
+        run_service(change(), done, what="Pause" if paused else "Resume")
+
+    def disconnect_client(self, client_id: str) -> bool:
+        """Close a client's connection with 4009 (disconnected by the operator)."""
+        client = self.ctx.clients.get(client_id)
+        if client is None:
+            return False
+        client.close_soon(CLOSE_BY_OPERATOR, "Disconnected by the operator")
+        return True
+
+    def revoke_device(self, device_id: str) -> None:
+        """Forget a paired device and close its connections."""
+        run_service(
+            pairing.revoke_device(self.ctx, device_id),
+            lambda d: self.devices.remove(d["device_id"]),
+            what="Revoke",
+        )
+
+    def import_paths(self, paths: list[str], session_name: str | None) -> asyncio.Task[Any]:
+        """Import files or folders into a new session."""
+        return run_service(
+            importing.import_paths(self.ctx, paths, session_name), self.imported.emit, what="Import"
+        )
+
+    def report_info(self, message: str) -> None:
+        """A passing notice in the window (not an error)."""
+        self.info.emit(message)

@@ -1,0 +1,143 @@
+"""Delegates: a progress bar in a table cell, and a photo tile in the approval grid."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from PyQt6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PyQt6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from .models.approvals import ImageRole, PhotoRole
+
+Index = QModelIndex | QPersistentModelIndex
+
+TILE: Final = QSize(196, 184)
+IMAGE_BOX: Final = QSize(180, 132)
+
+
+class ProgressBarDelegate(QStyledItemDelegate):
+    """Draws a float 0–100 as a slim bar with the percentage."""
+
+    def paint(self, painter: QPainter | None, option: QStyleOptionViewItem, index: Index) -> None:
+        """Bar, then the number."""
+        if painter is None:
+            return
+        value = index.data(Qt.ItemDataRole.DisplayRole)
+        try:
+            progress = max(0.0, min(100.0, float(value or 0.0)))
+        except (TypeError, ValueError):
+            progress = 0.0
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = option.palette
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, palette.color(QPalette.ColorRole.Highlight).darker(160))
+        rect = option.rect.adjusted(6, 0, -6, 0)
+        bar = QRectF(rect.left(), rect.center().y() - 3, rect.width() - 44, 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.color(QPalette.ColorRole.Mid))
+        painter.drawRoundedRect(bar, 3, 3)
+        if progress > 0:
+            filled = QRectF(bar)
+            filled.setWidth(max(6.0, bar.width() * progress / 100.0))
+            color = (
+                QColor("#5fae6e")
+                if progress >= 100
+                else palette.color(QPalette.ColorRole.Highlight)
+            )
+            painter.setBrush(color)
+            painter.drawRoundedRect(filled, 3, 3)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        text_rect = QRect(int(bar.right()) + 4, rect.top(), 40, rect.height())
+        painter.drawText(
+            text_rect,
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            f"{progress:.0f}%",
+        )
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        """Wide enough for a readable bar."""
+        return QSize(140, 24)
+
+
+def score_color(score: float | None) -> QColor:
+    """Green for strong, amber for fair, red for weak scores (1–5)."""
+    if score is None:
+        return QColor("#7d8590")
+    if score >= 4.0:
+        return QColor("#5fae6e")
+    if score >= 3.0:
+        return QColor("#d3a44a")
+    return QColor("#c8594f")
+
+
+class PhotoTileDelegate(QStyledItemDelegate):
+    """A thumbnail on a dark mat, the file name, and a score badge."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        """Fixed tiles make a calm grid."""
+        return TILE
+
+    def paint(self, painter: QPainter | None, option: QStyleOptionViewItem, index: Index) -> None:
+        """Selection frame, image fitted into its box, caption and badge."""
+        if painter is None:
+            return
+        photo: dict[str, Any] = index.data(PhotoRole) or {}
+        image: QImage | None = index.data(ImageRole)
+        palette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        cell = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(
+            palette.color(QPalette.ColorRole.Highlight).darker(170)
+            if selected
+            else palette.color(QPalette.ColorRole.AlternateBase)
+        )
+        painter.drawRoundedRect(QRectF(cell), 6, 6)
+        if selected:
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(cell).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        box = QRect(
+            cell.left() + (cell.width() - IMAGE_BOX.width()) // 2,
+            cell.top() + 8,
+            IMAGE_BOX.width(),
+            IMAGE_BOX.height(),
+        )
+        if image is not None and not image.isNull():
+            size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(box.center())
+            painter.drawImage(target, image)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.Base))
+            painter.drawRect(box)
+        caption = QRect(cell.left() + 8, box.bottom() + 6, cell.width() - 16, 20)
+        font = QFont(option.font)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        metrics = painter.fontMetrics()
+        name = metrics.elidedText(
+            str(photo.get("file_name", "")), Qt.TextElideMode.ElideMiddle, caption.width() - 44
+        )
+        painter.drawText(
+            caption, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), name
+        )
+        score = photo.get("ai_score")
+        if score is not None:
+            badge = QRectF(caption.right() - 38, caption.top() + 1, 38, 18)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(score_color(score))
+            painter.drawRoundedRect(badge, 9, 9)
+            painter.setPen(QColor("#101214"))
+            bold = QFont(font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), f"{score:.1f}")
+        painter.restore()

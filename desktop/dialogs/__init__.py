@@ -1,0 +1,1 @@
+"""Dialogs: pairing a phone, settings."""

@@ -1,0 +1,45 @@
+"""run_desktop: the QApplication, one qasync loop for Qt and the bridge, and a clean exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import qasync
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
+from bridge_server.config import Settings
+
+from .app import DesktopApp
+from .tasks import install_exception_hooks
+
+log = logging.getLogger(__name__)
+
+
+def run_desktop(settings: Settings, minimized: bool = False) -> int:
+    """Run the window and the bridge until Quit; return the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("AutoDev Bridge")
+    app.setOrganizationName("AutoDev")
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps the app alive
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    install_exception_hooks(loop)
+    desktop = DesktopApp(settings)
+    # Qt's loop would keep Python from seeing Ctrl+C; a slow tick lets the handler run.
+    signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(desktop.request_quit))
+    signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(desktop.request_quit))
+    tick = QTimer(interval=500)
+    tick.timeout.connect(lambda: None)
+    tick.start()
+    try:
+        with loop:
+            loop.run_until_complete(desktop.run(minimized=minimized))
+    except OSError as exc:
+        print(f"autodev-bridge: cannot start the server: {exc}", file=sys.stderr)
+        return 1
+    return 0

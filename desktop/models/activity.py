@@ -1,0 +1,139 @@
+"""The live event stream: a bounded model of the newest events, filterable by channel."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any, Final
+
+from PyQt6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+
+from bridge_server.broker import PublishedEvent
+
+from ..formatting import local_time
+
+MAX_EVENTS: Final = 2000
+FLUSH_MS: Final = 150
+COLUMNS: Final = ("Time", "Seq", "Channel", "Event", "Details")
+ChannelRole: Final = Qt.ItemDataRole.UserRole + 1
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def summarize(payload: dict[str, Any]) -> str:
+    """A one-line, readable rendering of a payload."""
+    parts = []
+    for key, value in payload.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, separators=(",", ":"))
+            if len(value) > 80:
+                value = value[:77] + "…"
+        parts.append(f"{key}={value}")
+    return "  ".join(parts)
+
+
+class ActivityModel(QAbstractTableModel):
+    """Newest events last; batched so a burst of events costs one insert, not hundreds."""
+
+    def __init__(self, parent: QObject | None = None, limit: int = MAX_EVENTS) -> None:
+        super().__init__(parent)
+        self._limit = limit
+        self._events: deque[PublishedEvent] = deque()
+        self._pending: list[PublishedEvent] = []
+        self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Events held."""
+        return 0 if parent.isValid() else len(self._events)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Columns."""
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Time, seq, channel, type and payload summary."""
+        if not index.isValid():
+            return None
+        event = self._events[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            col = index.column()
+            if col == 0:
+                return local_time(event.timestamp)
+            if col == 1:
+                return event.seq
+            if col == 2:
+                return event.channel
+            if col == 3:
+                return event.type
+            return summarize(event.payload)
+        if role == ChannelRole:
+            return event.channel
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4:
+            return json.dumps(event.payload, indent=2)[:2000]
+        return None
+
+    def add(self, event: PublishedEvent) -> None:
+        """Queue an event; it appears within FLUSH_MS."""
+        self._pending.append(event)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def extend(self, events: list[PublishedEvent]) -> None:
+        """Add many events at once (initial history)."""
+        self._pending.extend(events)
+        self.flush()
+
+    def flush(self) -> None:
+        """Insert queued events, dropping the oldest beyond the limit."""
+        pending, self._pending = self._pending[-self._limit :], []
+        if not pending:
+            return
+        overflow = len(self._events) + len(pending) - self._limit
+        if overflow > 0:
+            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
+            for _ in range(overflow):
+                self._events.popleft()
+            self.endRemoveRows()
+        first = len(self._events)
+        self.beginInsertRows(QModelIndex(), first, first + len(pending) - 1)
+        self._events.extend(pending)
+        self.endInsertRows()
+
+
+class ChannelFilterProxy(QSortFilterProxyModel):
+    """Events of one channel (or all)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._channel: str | None = None
+
+    def set_channel(self, channel: str | None) -> None:
+        """Show only this channel (None: all)."""
+        self.beginFilterChange()
+        self._channel = channel
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        """Keep rows of the chosen channel."""
+        if self._channel is None:
+            return True
+        model = self.sourceModel()
+        assert model is not None
+        return bool(model.index(source_row, 0, source_parent).data(ChannelRole) == self._channel)

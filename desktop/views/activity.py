@@ -1,0 +1,47 @@
+"""Activity: the live event stream, newest at the bottom, filterable by channel."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
+
+from bridge_server.events import Channel
+
+from ..controller import BridgeModels
+from ..models.activity import MAX_EVENTS, ChannelFilterProxy
+from .common import data_table, page_header, row_layout
+
+
+class ActivityView(QWidget):
+    """A bounded table of recent events."""
+
+    def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(
+            page_header("Activity", f"Every event the bridge publishes (the last {MAX_EVENTS:,}).")
+        )
+        self.channel = QComboBox()
+        self.channel.addItem("All channels", None)
+        for channel in Channel:
+            self.channel.addItem(channel.value.capitalize(), channel.value)
+        self.follow = QCheckBox("Follow newest")
+        self.follow.setChecked(True)
+        layout.addLayout(row_layout(QLabel("Channel"), self.channel, self.follow))
+        self.proxy = ChannelFilterProxy(self)
+        self.proxy.setSourceModel(models.activity)
+        self.table = data_table()
+        self.table.setSortingEnabled(False)
+        self.table.setModel(self.proxy)
+        for col, width in enumerate((90, 70, 80, 170)):
+            self.table.setColumnWidth(col, width)
+        layout.addWidget(self.table, 1)
+        self.channel.currentIndexChanged.connect(
+            lambda: self.proxy.set_channel(self.channel.currentData())
+        )
+        self.proxy.rowsInserted.connect(self._follow)
+
+    def _follow(self, *_args: object) -> None:
+        if self.follow.isChecked() and self.isVisible():
+            self.table.scrollToBottom()

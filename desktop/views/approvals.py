@@ -1,0 +1,397 @@
+"""Approvals: the queue as a thumbnail grid, a large preview with scores and reasons, and the
+burst alternates of the photo in view. Keyboard first: P/→ approve, X/← reject, U undo."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from PyQt6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QImage, QKeyEvent, QPainter, QPaintEvent, QPixmap
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bridge_server.services import photos
+
+from ..controller import BridgeModels
+from ..delegates import PhotoTileDelegate, score_color
+from ..models.approvals import ApprovalQueueModel, PhotoIdRole, PhotoRole
+from ..tasks import run_service
+from ..theme import icon
+from .common import page_header, row_layout
+
+APPROVE_KEYS: Final = {Qt.Key.Key_P, Qt.Key.Key_Right}
+REJECT_KEYS: Final = {Qt.Key.Key_X, Qt.Key.Key_Left}
+UNDO_KEYS: Final = {Qt.Key.Key_U}
+FACTOR_NAMES: Final = {"sharpness": "Focus", "exposure": "Exposure", "noise": "Noise",
+                       "eyes": "Eyes", "compression": "Compression"}  # fmt: skip
+
+
+class DecisionGrid(QListView):
+    """A thumbnail grid where the decision keys act on the selected photos."""
+
+    approve_pressed = pyqtSignal()
+    reject_pressed = pyqtSignal()
+    undo_pressed = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(4)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setItemDelegate(PhotoTileDelegate(self))
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setObjectName("photoGrid")
+
+    def keyPressEvent(self, e: QKeyEvent | None) -> None:
+        """Decision keys first; everything else (arrows up/down, Home, End...) moves."""
+        if e is not None and not (e.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            key = Qt.Key(e.key())
+            if key in APPROVE_KEYS:
+                self.approve_pressed.emit()
+                return
+            if key in REJECT_KEYS:
+                self.reject_pressed.emit()
+                return
+            if key in UNDO_KEYS:
+                self.undo_pressed.emit()
+                return
+        super().keyPressEvent(e)
+
+
+class PreviewImage(QWidget):
+    """A photo scaled to fit, on a dark mat; the scaled copy is cached per size."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._scaled: QPixmap | None = None
+        self.setMinimumSize(QSize(320, 240))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setObjectName("preview")
+
+    def set_image(self, image: QImage | None) -> None:
+        """Show this image (None: the empty mat)."""
+        self._image = image
+        self._scaled = None
+        self.update()
+
+    def paintEvent(self, a0: QPaintEvent | None) -> None:
+        """Fit the image, centred."""
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(130))
+        if self._image is None or self._image.isNull():
+            return
+        area = self.rect().adjusted(8, 8, -8, -8)
+        size = self._image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self._scaled is None or self._scaled.size() != size:
+            self._scaled = QPixmap.fromImage(
+                self._image.scaled(
+                    size,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(area.center())
+        painter.drawPixmap(target, self._scaled)
+
+
+class PhotoDetails(QFrame):
+    """Score, factor breakdown, reasons and camera data of one photo."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("details")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setHorizontalSpacing(16)
+        layout.setVerticalSpacing(4)
+        self.name = QLabel()
+        self.name.setObjectName("detailTitle")
+        self.score = QLabel()
+        self.score.setObjectName("scoreBadge")
+        self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.factors = QLabel()
+        self.factors.setObjectName("muted")
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.camera = QLabel()
+        self.camera.setObjectName("muted")
+        self.camera.setWordWrap(True)
+        layout.addWidget(self.name, 0, 0)
+        layout.addWidget(self.score, 0, 1, Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.reasons, 1, 0, 1, 2)
+        layout.addWidget(self.factors, 2, 0, 1, 2)
+        layout.addWidget(self.camera, 3, 0, 1, 2)
+        layout.setColumnStretch(0, 1)
+
+    def show_photo(self, photo: dict[str, Any] | None) -> None:
+        """Fill in the labels."""
+        if not photo:
+            for label in (self.name, self.score, self.factors, self.reasons, self.camera):
+                label.setText("")
+            self.score.setVisible(False)
+            return
+        analysis = photo.get("analysis_results") or {}
+        score = photo.get("ai_score")
+        self.name.setText(str(photo.get("file_name", "")))
+        self.score.setVisible(score is not None)
+        if score is not None:
+            self.score.setText(f"{score:.1f}")
+            self.score.setStyleSheet(f"background: {score_color(score).name()};")
+        reasons = analysis.get("reasons") or []
+        tag = photo.get("context_tag")
+        lead = f"<b>{str(tag).capitalize()}</b> · " if tag else ""
+        self.reasons.setText(
+            lead + ("; ".join(reasons).capitalize() if reasons else "No problems found")
+        )
+        factors = analysis.get("factors") or {}
+        parts = [
+            f"{FACTOR_NAMES.get(k, k)} {round(float(v) * 100)}%"
+            for k, v in factors.items()
+            if isinstance(v, int | float)
+        ]
+        faces = len(analysis.get("faces") or [])
+        if faces:
+            parts.append(f"{faces} face{'s' if faces > 1 else ''}")
+        self.factors.setText("   ".join(parts))
+        self.camera.setText(camera_line(photo))
+
+
+def camera_line(photo: dict[str, Any]) -> str:
+    """'Canon EOS R5 · RF24-70mm · 50 mm · f/2.8 · 1/250 s · ISO 200 · 1600×1600'."""
+    exif = photo.get("exif") or {}
+    parts: list[str] = []
+    if exif.get("model"):
+        parts.append(str(exif["model"]))
+    if exif.get("lens"):
+        parts.append(str(exif["lens"]))
+    if exif.get("focal_length"):
+        parts.append(f"{float(exif['focal_length']):g} mm")
+    if exif.get("aperture"):
+        parts.append(f"f/{float(exif['aperture']):g}")
+    if exif.get("shutter"):
+        parts.append(f"{exif['shutter']} s")
+    if exif.get("iso"):
+        parts.append(f"ISO {exif['iso']}")
+    if photo.get("width") and photo.get("height"):
+        parts.append(f"{photo['width']}×{photo['height']}")
+    preset = photo.get("selected_preset")
+    if preset:
+        parts.append(f"export: {preset}")
+    return " · ".join(parts)
+
+
+class ApprovalsView(QWidget):
+    """The queue grid beside a large preview; decisions by keyboard or buttons."""
+
+    def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._current: dict[str, Any] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(
+            page_header(
+                "Approvals",
+                "P or → approves, X or ← rejects, U undoes the last decision. "
+                "Shift- or Ctrl-click to decide several at once.",
+            )
+        )
+        self.approve_button = QPushButton(icon("approve"), "Approve  (P)")
+        self.approve_button.setObjectName("approve")
+        self.reject_button = QPushButton(icon("reject"), "Reject  (X)")
+        self.reject_button.setObjectName("reject")
+        self.undo_button = QPushButton(icon("undo"), "Undo  (U)")
+        self.count = QLabel()
+        self.count.setObjectName("muted")
+        layout.addLayout(
+            row_layout(
+                self.count, self.undo_button, self.reject_button, self.approve_button, stretch_at=1
+            )
+        )
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.grid = DecisionGrid()
+        self.grid.setModel(models.queue)
+        self.empty = QLabel(
+            "Nothing is waiting for a decision.\n\n"
+            "Photos the analysis proposes as keepers appear here."
+        )
+        self.empty.setObjectName("emptyHint")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.grid_stack = QStackedWidget()
+        self.grid_stack.addWidget(self.grid)
+        self.grid_stack.addWidget(self.empty)
+        splitter.addWidget(self.grid_stack)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(8)
+        self.preview = PreviewImage()
+        self.details = PhotoDetails()
+        self.alternates_label = QLabel("Burst alternates")
+        self.alternates_label.setObjectName("sectionLabel")
+        self.alternates_model = ApprovalQueueModel(models.thumbnails, self)
+        self.alternates = QListView()
+        self.alternates.setObjectName("alternates")
+        self.alternates.setViewMode(QListView.ViewMode.IconMode)
+        self.alternates.setFlow(QListView.Flow.LeftToRight)
+        self.alternates.setWrapping(False)
+        self.alternates.setMovement(QListView.Movement.Static)
+        self.alternates.setItemDelegate(PhotoTileDelegate(self.alternates))
+        self.alternates.setModel(self.alternates_model)
+        self.alternates.setFixedHeight(206)
+        self.alternates.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        side_layout.addWidget(self.preview, 1)
+        side_layout.addWidget(self.details)
+        side_layout.addWidget(self.alternates_label)
+        side_layout.addWidget(self.alternates)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([520, 760])
+        layout.addWidget(splitter, 1)
+
+        self.grid.approve_pressed.connect(self.approve_selected)
+        self.grid.reject_pressed.connect(self.reject_selected)
+        self.grid.undo_pressed.connect(self.undo)
+        self.approve_button.clicked.connect(self.approve_selected)
+        self.reject_button.clicked.connect(self.reject_selected)
+        self.undo_button.clicked.connect(self.undo)
+        selection = self.grid.selectionModel()
+        assert selection is not None
+        selection.currentChanged.connect(self._current_changed)
+        selection.selectionChanged.connect(self._update_buttons)
+        models.queue.rowsInserted.connect(self._rows_changed)
+        models.queue.rowsRemoved.connect(self._rows_removed)
+        models.queue.modelReset.connect(self._rows_changed)
+        models.previews.image_ready.connect(self._preview_ready)
+        models.decision_made.connect(lambda *_: self._update_buttons())
+        self._rows_changed()
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def selected_ids(self) -> list[str]:
+        """The selected photos (or the current one), in display order."""
+        selection = self.grid.selectionModel()
+        if selection is None:
+            return []
+        rows = sorted(selection.selectedIndexes(), key=lambda i: i.row())
+        if not rows and self.grid.currentIndex().isValid():
+            rows = [self.grid.currentIndex()]
+        return [str(i.data(PhotoIdRole)) for i in rows]
+
+    def approve_selected(self) -> None:
+        """Approve the selection."""
+        ids = self.selected_ids()
+        if ids:
+            self.models.approve(ids)
+
+    def reject_selected(self) -> None:
+        """Reject the selection."""
+        ids = self.selected_ids()
+        if ids:
+            self.models.reject(ids)
+
+    def undo(self) -> None:
+        """Undo the newest decision made here."""
+        if not self.models.undo_last():
+            self.models.report_info("Nothing to undo")
+
+    # --- keeping the view current ---------------------------------------------------------
+
+    def _rows_changed(self, *_args: object) -> None:
+        count = self.models.queue.rowCount()
+        self.grid_stack.setCurrentWidget(self.grid if count else self.empty)
+        self.count.setText(
+            f"{count} photo{'s' if count != 1 else ''} waiting" if count else "Queue is empty"
+        )
+        if count and not self.grid.currentIndex().isValid():
+            self._select_row(0)
+        if not count:
+            self._show(None)
+        self._update_buttons()
+
+    def _rows_removed(self, _parent: QModelIndex, first: int, _last: int) -> None:
+        # Keep going where the photographer was: select what moved into the decided slot.
+        def reselect() -> None:
+            selection = self.grid.selectionModel()
+            if selection is not None and not selection.hasSelection():
+                count = self.models.queue.rowCount()
+                if count:
+                    self._select_row(min(first, count - 1))
+            self._rows_changed()
+
+        QTimer.singleShot(0, reselect)
+
+    def _select_row(self, row: int) -> None:
+        index = self.models.queue.index(row)
+        selection = self.grid.selectionModel()
+        if selection is not None and index.isValid():
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.grid.scrollTo(index)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show(current.data(PhotoRole) if current.isValid() else None)
+
+    def _show(self, photo: dict[str, Any] | None) -> None:
+        self._current = photo
+        self.details.show_photo(photo)
+        if photo is None:
+            self.preview.set_image(None)
+            self.alternates_model.set_photos([])
+            self._alternates_visible(False)
+            return
+        image = self.models.previews.get(photo["photo_id"], photo.get("file_path"))
+        if image is None:
+            image = self.models.thumbnails.get(photo["photo_id"], photo.get("file_path"))
+        self.preview.set_image(image)
+        group = photo.get("group_id")
+        self.alternates_model.set_photos([])
+        self._alternates_visible(False)
+        if group:
+            run_service(
+                photos.list_photos(self.models.ctx, group_id=group, limit=50),
+                lambda result, pid=photo["photo_id"]: self._alternates_loaded(pid, result[0]),
+                what="Loading alternates",
+            )
+
+    def _alternates_loaded(self, photo_id: str, rows: list[dict[str, Any]]) -> None:
+        if self._current is None or self._current["photo_id"] != photo_id:
+            return
+        others = [r for r in rows if r["photo_id"] != photo_id]
+        self.alternates_model.set_photos(others)
+        self.alternates_label.setText(
+            f"Burst alternates ({len(others)}) — the photo above scored best"
+        )
+        self._alternates_visible(bool(others))
+
+    def _alternates_visible(self, visible: bool) -> None:
+        self.alternates.setVisible(visible)
+        self.alternates_label.setVisible(visible)
+
+    def _preview_ready(self, photo_id: str) -> None:
+        if self._current is not None and self._current["photo_id"] == photo_id:
+            self.preview.set_image(self.models.previews.get(photo_id, None))
+
+    def _update_buttons(self, *_args: object) -> None:
+        has = bool(self.selected_ids())
+        self.approve_button.setEnabled(has)
+        self.reject_button.setEnabled(has)

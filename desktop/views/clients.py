@@ -1,0 +1,120 @@
+"""Clients: every connected WebSocket client, live; disconnect one; paired devices and revoke."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QSortFilterProxyModel, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from ..controller import BridgeModels
+from ..models.table import KeyRole, SortRole
+from ..theme import icon
+from .common import data_table, page_header, row_layout
+
+REFRESH_MS = 1000
+
+
+class ClientsView(QWidget):
+    """Connected clients above, paired devices below."""
+
+    pair_requested = pyqtSignal()
+
+    def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(
+            page_header("Clients", "Phones, scripts and other apps connected over WebSocket.")
+        )
+        self.disconnect_button = QPushButton(icon("disconnect"), "Disconnect")
+        self.count = QLabel()
+        self.count.setObjectName("muted")
+        pair = QPushButton(icon("pair"), "Pair a phone…")
+        pair.setObjectName("primary")
+        pair.clicked.connect(self.pair_requested)
+        layout.addLayout(row_layout(self.count, self.disconnect_button, pair, stretch_at=1))
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(models.clients)
+        self.proxy.setSortRole(SortRole)
+        self.table = data_table()
+        self.table.setModel(self.proxy)
+        for col, width in enumerate((90, 160, 120, 90, 260, 60, 70)):
+            self.table.setColumnWidth(col, width)
+        splitter.addWidget(self.table)
+
+        devices = QWidget()
+        devices_layout = QVBoxLayout(devices)
+        devices_layout.setContentsMargins(0, 8, 0, 0)
+        devices_layout.setSpacing(8)
+        title = QLabel("Paired devices")
+        title.setObjectName("sectionLabel")
+        self.revoke_button = QPushButton(icon("reject"), "Revoke")
+        devices_layout.addLayout(row_layout(title, self.revoke_button, stretch_at=1))
+        self.devices_table = data_table()
+        self.devices_table.setModel(models.devices)
+        self.devices_table.setSortingEnabled(False)
+        self.devices_table.setColumnWidth(0, 220)
+        self.devices_table.setColumnWidth(1, 140)
+        devices_layout.addWidget(self.devices_table)
+        splitter.addWidget(devices)
+        splitter.setSizes([420, 220])
+        layout.addWidget(splitter, 1)
+
+        self.disconnect_button.clicked.connect(self.disconnect_selected)
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        for table in (self.table, self.devices_table):
+            selection = table.selectionModel()
+            assert selection is not None
+            selection.selectionChanged.connect(self._update_buttons)
+        models.clients.rowsInserted.connect(self._update_count)
+        models.clients.rowsRemoved.connect(self._update_count)
+        models.clients.modelReset.connect(self._update_count)
+        # Queue depth and messages sent change without a registry notification.
+        self._ticker = QTimer(self, interval=REFRESH_MS)
+        self._ticker.timeout.connect(models.refresh_clients)
+        self._update_buttons()
+        self._update_count()
+
+    def showEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+        """Refresh the counters every second while visible."""
+        self._ticker.start()
+        self.models.refresh_clients()
+        super().showEvent(a0)
+
+    def hideEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+        """No refresh while hidden."""
+        self._ticker.stop()
+        super().hideEvent(a0)
+
+    def _selected(self, table) -> list[str]:  # type: ignore[no-untyped-def]
+        selection = table.selectionModel()
+        return [str(i.data(KeyRole)) for i in (selection.selectedRows() if selection else [])]
+
+    def disconnect_selected(self) -> None:
+        """Close the selected clients with 4009."""
+        for client_id in self._selected(self.table):
+            self.models.disconnect_client(client_id)
+
+    def revoke_selected(self) -> None:
+        """Revoke the selected devices."""
+        for device_id in self._selected(self.devices_table):
+            self.models.revoke_device(device_id)
+
+    def select_client(self, client_id: str) -> bool:
+        """Select a client's row."""
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, 0).data(KeyRole) == client_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def _update_buttons(self, *_args: object) -> None:
+        self.disconnect_button.setEnabled(bool(self._selected(self.table)))
+        self.revoke_button.setEnabled(bool(self._selected(self.devices_table)))
+
+    def _update_count(self, *_args: object) -> None:
+        n = self.models.clients.rowCount()
+        self.count.setText(f"{n} connected client{'s' if n != 1 else ''}")
