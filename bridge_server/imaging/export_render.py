@@ -14,12 +14,15 @@ from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
 from .atomic import fsync_dir, link_no_clobber, open_temp, remove_quietly
 from .decode import icc_for_mode, load_oriented, to_mode
 from .errors import ExportError, ImageError
+from .formats import is_raw
 from .xmp import build_packet
 
 MAX_NAME_SUFFIX = 9999  # stem-1 ... stem-9999 before giving up
 EXIF_MAX_BYTES = 65533  # one JPEG APP1 segment
 WATERMARK_HEIGHT = 0.025  # text height as a fraction of the short edge
-_ORIENTATION, _EXIF_IFD, _MAKER_NOTE = 0x0112, 0x8769, 0x927C
+_ORIENTATION, _EXIF_IFD, _GPS_IFD, _MAKER_NOTE = 0x0112, 0x8769, 0x8825, 0x927C
+# IFD0 tags worth carrying from a RAW; the rest describe the RAW's own TIFF layout.
+_KEEP_IFD0 = (0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # make, model, software, ...
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
@@ -117,8 +120,25 @@ def _watermark(im: Image.Image, text: str) -> Image.Image:
     return Image.alpha_composite(im.convert("RGBA"), overlay).convert("RGB")
 
 
-def _exif_bytes(source: Image.Image, size: tuple[int, int]) -> bytes | None:
-    exif = source.getexif()
+def _raw_exif(src: str) -> Image.Exif | None:
+    """Camera EXIF of a TIFF-based RAW (CR2, NEF, ARW, DNG), minus its TIFF structure tags."""
+    try:
+        with Image.open(src) as raw:
+            full = raw.getexif()
+            out = Image.Exif()
+            for tag in _KEEP_IFD0:
+                if tag in full:
+                    out[tag] = full[tag]
+            for ifd_tag in (_EXIF_IFD, _GPS_IFD):
+                ifd = full.get_ifd(ifd_tag)
+                if ifd:
+                    out.get_ifd(ifd_tag).update(ifd)
+            return out if len(out) else None
+    except Exception:  # CR3, RAF, ORF, RW2 aren't TIFF; an export without EXIF is still fine
+        return None
+
+
+def _exif_bytes(exif: Image.Exif | None, size: tuple[int, int]) -> bytes | None:
     if not exif:
         return None
     exif[_ORIENTATION] = 1  # pixels are already upright
@@ -153,7 +173,11 @@ def _render(src: str, opts: dict[str, Any]) -> tuple[Image.Image, bytes | None, 
             im = im.filter(ImageFilter.UnsharpMask(radius=1.0, percent=percent, threshold=2))
         if opts["watermark"]:
             im = _watermark(im, str(opts["watermark"]))
-        exif = _exif_bytes(source, im.size) if opts["copy_exif"] else None
+        exif = None
+        if opts["copy_exif"]:
+            # A RAW preview carries at most libraw's abridged EXIF; the RAW's own tags are whole.
+            found = (_raw_exif(src) if is_raw(src) else None) or source.getexif()
+            exif = _exif_bytes(found, im.size)
     return im, icc, exif
 
 

@@ -60,6 +60,9 @@ def test_raw_export_and_sidecar(dng: Path, tmp_path: Path) -> None:
         "IMG_0042", 5, "Green", ["raw"],
     )  # fmt: skip
     assert (result["width"], result["height"]) == (300, 200)
+    exported = read_exif(result["output_path"])  # camera data carried over from the RAW
+    assert exported["model"] == "Canon EOS R6" and exported["iso"] == 3200
+    assert exported["captured_at"] == "2026-11-25T09:00:01.50"
     sidecar = write_sidecar(str(dng), 5, "Green", ["raw"])
     assert sidecar == str(dng.with_suffix(".xmp"))
     assert read_fields(Path(sidecar).read_bytes()) == {
