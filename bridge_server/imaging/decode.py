@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -61,7 +62,15 @@ def open_image(path: str) -> Image.Image:
     return im
 
 
-def _open_raw_preview(path: str) -> Image.Image:
+@functools.lru_cache(maxsize=2)
+def _raw_preview(
+    path: str, _stamp: tuple[int, int]
+) -> tuple[bytes | np.ndarray, int, tuple[int, int]]:
+    """(preview JPEG bytes or RGB array, libraw flip, sensor size); cached per file version.
+
+    analyze_file reads one RAW up to three times (working image, noise crop, EXIF): libraw
+    opens it once. The (mtime, size) stamp keeps a rewritten file from being served stale.
+    """
     import rawpy  # imported lazily: only RAW imports pay for libraw
 
     try:
@@ -79,14 +88,25 @@ def _open_raw_preview(path: str) -> Image.Image:
         ) from exc
     except (rawpy.LibRawError, OSError) as exc:
         raise CorruptImage(f"file is truncated or corrupt: {_name(path)} ({exc})") from exc
-    im: Image.Image
     if thumb.format == rawpy.ThumbFormat.JPEG:
+        return bytes(thumb.data), flip, raw_size
+    return np.asarray(thumb.data, dtype=np.uint8), flip, raw_size
+
+
+def _open_raw_preview(path: str) -> Image.Image:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ImageError(f"file not found: {path}") from exc
+    data, flip, raw_size = _raw_preview(path, (st.st_mtime_ns, st.st_size))
+    im: Image.Image
+    if isinstance(data, bytes):
         try:
-            im = Image.open(io.BytesIO(bytes(thumb.data)))
+            im = Image.open(io.BytesIO(data))
         except (UnidentifiedImageError, OSError) as exc:
             raise CorruptImage(f"embedded preview is corrupt: {_name(path)}") from exc
     else:
-        im = Image.fromarray(np.asarray(thumb.data, dtype=np.uint8))
+        im = Image.fromarray(data)
     im.info["raw_flip"] = flip
     im.info["raw_size"] = raw_size  # the sensor image's size, not the preview's
     return im
