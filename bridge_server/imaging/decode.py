@@ -26,7 +26,7 @@ _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 @dataclass
 class Decoded:
-    """A working-size RGB image plus facts about the full-resolution original."""
+    """A working-size image (mode "L" unless asked otherwise) plus facts about the original."""
 
     image: Image.Image
     width: int
@@ -54,6 +54,8 @@ def open_image(path: str) -> Image.Image:
         raise CorruptImage(
             f"file is truncated or corrupt (not a readable image): {_name(path)}"
         ) from exc
+    except Image.DecompressionBombError as exc:
+        raise UnsupportedImage(f"image is too large to process safely: {_name(path)}") from exc
     except OSError as exc:
         raise CorruptImage(f"file is truncated or corrupt: {_name(path)} ({exc})") from exc
     if im.format not in PILLOW_FORMATS:
