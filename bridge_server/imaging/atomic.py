@@ -57,12 +57,10 @@ def write_replacing(path: str, write: Callable[[BinaryIO], None], durable: bool 
 
 
 def link_no_clobber(tmp: str, candidates: list[str]) -> str:
-    """Publish `tmp` under the first candidate name that does not exist yet; never overwrite.
-
-    Hard links fail with EEXIST atomically, so concurrent exporters can't pick the same name.
-    Where hard links are unsupported (FAT, some network shares) a name is reserved with
-    O_EXCL and the finished file renamed over that reservation.
-    """
+    """Publish `tmp` under the first candidate name that does not exist yet; never overwrite."""
+    # Hard links fail with EEXIST atomically, so concurrent exporters can't pick the same name.
+    # Where hard links are unsupported (FAT, some network shares) a name is reserved with
+    # O_EXCL and the finished file renamed over that reservation.
     for candidate in candidates:
         try:
             os.link(tmp, candidate)

@@ -68,11 +68,9 @@ def open_image(path: str) -> Image.Image:
 def _raw_preview(
     path: str, _stamp: tuple[int, int]
 ) -> tuple[bytes | np.ndarray, int, tuple[int, int]]:
-    """(preview JPEG bytes or RGB array, libraw flip, sensor size); cached per file version.
-
-    analyze_file reads one RAW up to three times (working image, noise crop, EXIF): libraw
-    opens it once. The (mtime, size) stamp keeps a rewritten file from being served stale.
-    """
+    """(preview JPEG bytes or RGB array, libraw flip, sensor size); cached per file version."""
+    # analyze_file reads a RAW's preview twice (working image, noise crop): libraw opens it
+    # once. The (mtime, size) stamp keeps a rewritten file from being served stale.
     import rawpy  # imported lazily: only RAW imports pay for libraw
 
     try:
@@ -194,10 +192,8 @@ def icc_for_mode(icc: bytes | None, mode: str) -> bytes | None:
 
 
 def load_oriented(path: str, min_long_edge: int | None = None) -> tuple[Image.Image, Image.Image]:
-    """Return (opened source, decoded upright image), long edge >= min_long_edge when possible.
-
-    The caller closes the source; it keeps the header data (EXIF, ICC profile, quantization).
-    """
+    """(opened source, decoded upright image), long edge >= min_long_edge when possible."""
+    # The caller closes the source; it keeps the header data (EXIF, ICC profile, quantization).
     src = open_image(path)
     try:
         request_draft(src, "RGB" if src.mode in ("RGB", "YCbCr") else None, min_long_edge)
@@ -217,10 +213,8 @@ def to_mode(im: Image.Image, mode: str) -> Image.Image:
 
 
 def load_for_analysis(path: str, long_edge: int = 1024, mode: str = "L") -> Decoded:
-    """Decode at a working size: upright, long edge exactly long_edge (never upscaled).
-
-    mode "L" (the default) lets libjpeg skip the chroma planes entirely.
-    """
+    """Decode at a working size: upright, long edge exactly long_edge (never upscaled)."""
+    # mode "L" (the default) lets libjpeg skip the chroma planes entirely.
     src = open_image(path)
     with src:
         width, height = oriented_size(src)
@@ -257,12 +251,11 @@ def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:
 
 
 def full_res_centre_crop(path: str, size: int = 512) -> np.ndarray:
-    """Greyscale uint8 centre crop at full resolution (for noise), decoding as little as possible.
-
-    For JPEG only the rows down to the crop's bottom edge are decoded (about 55% of a full
-    decode, luma only). libjpeg then reports the unread rows as a broken stream; that error is
-    expected and ignored here, so validate the file with load_for_analysis, which decodes it all.
-    """
+    """Greyscale uint8 full-resolution centre crop (for noise), decoding as little as possible."""
+    # For JPEG only the rows down to the crop's bottom edge are decoded (luma only: ~43 ms
+    # against ~75 ms for a full luma decode of 24 MP). libjpeg then reports the unread rows as
+    # a broken stream; that error is expected and ignored here, so validate the file with
+    # load_for_analysis, which decodes it all.
     src = open_image(path)
     with src:
         w, h = src.size

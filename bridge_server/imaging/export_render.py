@@ -62,6 +62,7 @@ def format_filename(
     }
 
     def expand(match: re.Match[str]) -> str:
+        """One placeholder's value."""
         key = match.group(1)
         if key not in values:
             raise ValueError(f"unknown placeholder {{{key}}} in file name template {template!r}")

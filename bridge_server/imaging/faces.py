@@ -54,10 +54,8 @@ def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def count_open_eyes(gray: np.ndarray, box: tuple[int, int, int, int]) -> int | None:
-    """Eyes the cascade finds in the face's upper part (it rarely fires on closed eyes).
-
-    None when the face is too small to judge.
-    """
+    """Open eyes found in the face's upper part (the cascade rarely fires on closed eyes)."""
+    # None when the face is too small to judge.
     x, y, w, h = box
     if w < EYE_MIN_FACE_PX:
         return None
