@@ -75,7 +75,8 @@ class BridgeModels(QObject):
         self.system: dict[str, Any] = {}
         self.paused = False
         self.loaded = False
-        self._decisions: list[str] = []  # photo ids decided here, newest last (for undo)
+        # Decisions made here, newest last (for undo): photo id and the task storing it.
+        self._decisions: list[tuple[str, asyncio.Task[Any]]] = []
         self._session_refresh: set[str] = set()
         self._queue_resync = QTimer(self, singleShot=True, interval=RESYNC_MS)
         self._queue_resync.timeout.connect(self.reload_queue)
@@ -237,37 +238,39 @@ class BridgeModels(QObject):
     def approve(self, photo_ids: list[str]) -> None:
         """Approve photos (the queue updates when photo_approved arrives)."""
         for photo_id in photo_ids:
-            run_service(
-                approvals.approve_photo(self.ctx, photo_id),
-                lambda _p, pid=photo_id: self._decided(pid, "approved"),
-                what="Approving",
-            )
+            self._decide(photo_id, "approved", approvals.approve_photo(self.ctx, photo_id))
 
     def reject(self, photo_ids: list[str], reason: str | None = None) -> None:
         """Reject photos."""
         for photo_id in photo_ids:
-            run_service(
-                approvals.reject_photo(self.ctx, photo_id, reason),
-                lambda _p, pid=photo_id: self._decided(pid, "rejected"),
-                what="Rejecting",
-            )
+            self._decide(photo_id, "rejected", approvals.reject_photo(self.ctx, photo_id, reason))
+
+    def _decide(self, photo_id: str, what: str, coro: Any) -> None:
+        # Remembered at once, so that U right after P undoes this photo even while the
+        # decision is still being stored.
+        task = run_service(
+            coro,
+            lambda _p: self.decision_made.emit(photo_id, what),
+            what="Approving" if what == "approved" else "Rejecting",
+        )
+        self._decisions.append((photo_id, task))
+        del self._decisions[:-200]
 
     def undo_last(self) -> bool:
         """Undo the newest decision made in this window; False when there is none."""
         if not self._decisions:
             return False
-        photo_id = self._decisions.pop()
-        run_service(
-            approvals.undo_decision(self.ctx, photo_id),
-            lambda _p: self.decision_made.emit(photo_id, "undone"),
-            what="Undo",
-        )
-        return True
+        photo_id, decision = self._decisions.pop()
 
-    def _decided(self, photo_id: str, what: str) -> None:
-        self._decisions.append(photo_id)
-        del self._decisions[:-200]
-        self.decision_made.emit(photo_id, what)
+        async def undo() -> dict[str, Any] | None:
+            if not decision.done():
+                await asyncio.wait([decision])
+            if decision.cancelled() or decision.exception() is not None:
+                return None  # the decision never happened; nothing to undo
+            return await approvals.undo_decision(self.ctx, photo_id)
+
+        run_service(undo(), lambda _p: self.decision_made.emit(photo_id, "undone"), what="Undo")
+        return True
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a waiting or running job."""

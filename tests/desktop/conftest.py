@@ -67,7 +67,7 @@ class Desk:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
+                raise AssertionError(f"timed out waiting for {what}: {value!r}")
             await asyncio.sleep(0.02)
 
 
@@ -101,3 +101,24 @@ def desk(qloop: qasync.QEventLoop, tmp_path: Path) -> Iterator[Desk]:
         desk.run(desk.app.stop())
         desk.window.deleteLater()
         QApplication.processEvents()
+
+
+async def import_and_settle(
+    desk: Desk, paths: list[str] | None = None, session_name: str = "Sample photos"
+) -> dict[str, Any]:
+    """Import photos through the window's action and wait for analysis and selection."""
+    from desktop.paths import sample_photos
+    from tests.helpers import jobs_settled
+
+    task = desk.models.import_paths(paths or sample_photos(), session_name)
+    report = await task
+    server = desk.app.server
+    deadline = time.monotonic() + 120
+    while not await jobs_settled(server):
+        assert time.monotonic() < deadline, "analysis did not finish"
+        await asyncio.sleep(0.1)
+    await desk.until(
+        lambda: desk.models.queue.rowCount() == desk.models.approval_count,
+        what="the approval grid to match the queue",
+    )
+    return report

@@ -1,0 +1,116 @@
+"""Approvals: keyboard decisions reach the store and every client; remote decisions show here."""
+
+from __future__ import annotations
+
+import aiohttp
+from PyQt6.QtCore import QItemSelectionModel, Qt
+from PyQt6.QtTest import QTest
+
+from bridge_server.services import photos as photo_service
+from tests.desktop.conftest import Desk, import_and_settle
+from tests.helpers import ProtocolClient
+
+
+async def _client(http: aiohttp.ClientSession, desk: Desk) -> ProtocolClient:
+    ws = await http.ws_connect(f"{desk.base_url}/ws")
+    client = ProtocolClient(ws)
+    client.hello = await client.recv()
+    await client.send({"type": "register", "client_type": "phone", "client_name": "pytest"})
+    await client.recv_type("registration_confirmed")
+    await client.subscribe(["photos", "approval"])
+    return client
+
+
+def _current_id(desk: Desk) -> str:
+    return str(desk.window.approvals.grid.currentIndex().data(Qt.ItemDataRole.UserRole + 2))
+
+
+def test_keyboard_approve_reaches_store_and_websocket_client(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        view = desk.window.approvals
+        desk.window.show_page("approvals")
+        assert desk.models.queue.rowCount() >= 3
+        async with aiohttp.ClientSession() as http:
+            phone = await _client(http, desk)
+            first = _current_id(desk)
+            second = desk.models.queue.photo_ids()[1]
+            QTest.keyClick(view.grid, Qt.Key.Key_P)
+            event = await phone.recv_type("photo_approved")
+            assert event["photo_id"] == first
+            stored = await photo_service.get_photo(desk.ctx, first)
+            assert stored["approval"] == "approved"
+            await desk.until(lambda: first not in desk.models.queue.photo_ids())
+            # The next photo is selected, ready for the next key.
+            await desk.until(lambda: first not in desk.models.queue.photo_ids())
+            await desk.until(lambda: _current_id(desk) == second, what="selection moved on")
+
+            QTest.keyClick(view.grid, Qt.Key.Key_Left)  # ← rejects
+            event = await phone.recv_type("photo_rejected")
+            assert event["photo_id"] == second
+            assert (await photo_service.get_photo(desk.ctx, second))["approval"] == "rejected"
+
+            QTest.keyClick(view.grid, Qt.Key.Key_U)  # undo the rejection
+            await desk.until(lambda: second in desk.models.queue.photo_ids(), what="undo")
+            assert (await photo_service.get_photo(desk.ctx, second))["approval"] == "pending"
+            await phone.ws.close()
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_batch_decision_on_a_multi_selection(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        view, queue = desk.window.approvals, desk.models.queue
+        ids = queue.photo_ids()[:3]
+        selection = view.grid.selectionModel()
+        selection.clearSelection()
+        for row in range(3):
+            selection.select(queue.index(row), QItemSelectionModel.SelectionFlag.Select)
+        QTest.keyClick(view.grid, Qt.Key.Key_X)
+        await desk.until(lambda: not set(ids) & set(queue.photo_ids()), what="three rejected")
+        for photo_id in ids:
+            assert (await photo_service.get_photo(desk.ctx, photo_id))["approval"] == "rejected"
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_a_decision_from_a_phone_shows_up_at_once(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        queue = desk.models.queue
+        target = queue.photo_ids()[-1]
+        before = desk.models.approval_count
+        async with aiohttp.ClientSession() as http:
+            phone = await _client(http, desk)
+            result = await phone.command("approve_photo", photo_id=target)
+            assert result["success"] is True
+            await desk.until(lambda: target not in queue.photo_ids(), what="row removed")
+            await desk.until(lambda: desk.models.approval_count == before - 1, what="count")
+            assert "Approvals  (" in desk.window.nav.item(1).text()
+            # And back: an undo from the phone puts it in the grid again.
+            result = await phone.command("undo_decision", command_id=2, photo_id=target)
+            assert result["success"] is True
+            await desk.until(lambda: target in queue.photo_ids(), what="row back")
+            await phone.ws.close()
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_preview_shows_scores_and_burst_alternates(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        view = desk.window.approvals
+        items, _ = await photo_service.list_photos(desk.ctx, limit=100)
+        best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
+        row = desk.models.queue.row_of(best["photo_id"])
+        view.grid.setCurrentIndex(desk.models.queue.index(row))
+        await desk.until(lambda: view.alternates_model.rowCount() > 0, what="alternates")
+        alternates = set(view.alternates_model.photo_ids())
+        group = {p["photo_id"] for p in items if p["group_id"] == best["group_id"]}
+        assert alternates == group - {best["photo_id"]}
+        assert view.details.name.text() == best["file_name"]
+        assert view.details.score.text() == f"{best['ai_score']:.1f}"
+        await desk.until(lambda: view.preview._image is not None, what="preview image")
+
+    desk.run(scenario(), timeout=120)
