@@ -130,9 +130,9 @@ async def jobs_settled(server: BridgeServer) -> bool:
     async with server.context.db.session() as s:
         active = (
             await s.execute(
-                select(func.count()).select_from(Job).where(
-                    Job.status.in_(list(ACTIVE_JOB_STATUSES))
-                )
+                select(func.count())
+                .select_from(Job)
+                .where(Job.status.in_(list(ACTIVE_JOB_STATUSES)))
             )
         ).scalar_one()
         total = (await s.execute(select(func.count()).select_from(Job))).scalar_one()

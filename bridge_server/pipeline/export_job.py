@@ -76,26 +76,40 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             ctx.broker.publish(events.export_failed(run.photo_id, preset_name, message))
             raise PermanentJobError(message)
         record = (
-            await s.execute(select(Export).where(Export.photo_id == photo.id,
-                                                 Export.preset_name == preset_name))
+            await s.execute(
+                select(Export).where(Export.photo_id == photo.id, Export.preset_name == preset_name)
+            )
         ).scalar_one_or_none()
         if record is None:
-            record = Export(photo_id=photo.id, preset_name=preset_name,
-                            status=ExportStatus.PENDING, created_at=utcnow())
+            record = Export(
+                photo_id=photo.id,
+                preset_name=preset_name,
+                status=ExportStatus.PENDING,
+                created_at=utcnow(),
+            )
             s.add(record)
             await s.flush()
-        sequence = 1 + (
-            await s.execute(
-                select(func.count()).select_from(Photo).where(
-                    Photo.session_id == photo.session_id,
-                    Photo.captured_at < photo.captured_at)
-            )
-        ).scalar_one() if photo.captured_at is not None else 1
+        sequence = (
+            1
+            + (
+                await s.execute(
+                    select(func.count())
+                    .select_from(Photo)
+                    .where(
+                        Photo.session_id == photo.session_id, Photo.captured_at < photo.captured_at
+                    )
+                )
+            ).scalar_one()
+            if photo.captured_at is not None
+            else 1
+        )
         src, file_name = photo.file_path, photo.file_name
         rating, keywords = rating_for(photo.ai_score), keywords_for(photo)
         stem = format_filename(
             str(preset.get("filename_template") or "{original}"),
-            original_stem=Path(file_name).stem, captured_at=photo.captured_at, sequence=sequence,
+            original_stem=Path(file_name).stem,
+            captured_at=photo.captured_at,
+            sequence=sequence,
         )
         claimed = record.output_path
         claimed_at = record.created_at
@@ -108,25 +122,45 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             await _record(ctx, run.photo_id, preset_name, ExportStatus.COMPLETED, claimed, size)
             ctx.broker.publish(events.export_completed(run.photo_id, preset_name, claimed, size))
         return {"output_path": claimed, "file_size": size, "preset_name": preset_name}
-    claimed = await asyncio.to_thread(_claim_in, dest_dir, stem)
+    try:
+        claimed = await asyncio.to_thread(_claim_in, dest_dir, stem)
+    except OSError as exc:
+        message = f"Cannot use export folder {dest_dir}: {exc.strerror or exc}"
+        await _fail(ctx, run.photo_id, preset_name, message)
+        raise PermanentJobError(message, {"preset_name": preset_name}) from exc
     await _record(ctx, run.photo_id, preset_name, ExportStatus.PENDING, claimed, None)
     ctx.broker.publish(events.export_started(run.photo_id, preset_name, dest_dir))
     await run.progress("exporting", 30.0, f"Exporting {file_name} ({preset_name})", force=True)
     try:
         result = await ctx.pool.run(
-            worker.export, src, preset, dest_dir, Path(claimed).stem, rating, APPROVED_LABEL,
-            keywords, ctx.settings.write_raw_sidecars,
+            worker.export,
+            src,
+            preset,
+            dest_dir,
+            Path(claimed).stem,
+            rating,
+            APPROVED_LABEL,
+            keywords,
+            ctx.settings.write_raw_sidecars,
         )
     except (ExportError, FileNotFoundError) as exc:
         message = str(exc.message if isinstance(exc, ExportError) else f"Original is gone: {src}")
-        await _record(ctx, run.photo_id, preset_name, ExportStatus.FAILED, None, None, message)
-        ctx.broker.publish(events.export_failed(run.photo_id, preset_name, message))
+        await _fail(ctx, run.photo_id, preset_name, message)
         raise PermanentJobError(message, {"preset_name": preset_name}) from exc
     output, size = result["output_path"], int(result["file_size"])
     await _record(ctx, run.photo_id, preset_name, ExportStatus.COMPLETED, output, size)
     ctx.broker.publish(events.export_completed(run.photo_id, preset_name, output, size))
-    return {"output_path": output, "file_size": size, "preset_name": preset_name,
-            "sidecar_path": result.get("sidecar_path")}
+    return {
+        "output_path": output,
+        "file_size": size,
+        "preset_name": preset_name,
+        "sidecar_path": result.get("sidecar_path"),
+    }
+
+
+async def _fail(ctx: BridgeContext, photo_id: str, preset_name: str, message: str) -> None:
+    await _record(ctx, photo_id, preset_name, ExportStatus.FAILED, None, None, message)
+    ctx.broker.publish(events.export_failed(photo_id, preset_name, message))
 
 
 def _claim_in(directory: str, stem: str) -> str:
@@ -143,12 +177,20 @@ def _is_our_file(path: str, claimed_at: Any) -> bool:
     return claimed_at is None or mtime >= (claimed_at - CLAIM_CLOCK_SLACK).timestamp()
 
 
-async def _record(ctx: BridgeContext, photo_id: str, preset_name: str, status: ExportStatus,
-                  output_path: str | None, size: int | None, error: str | None = None) -> None:
+async def _record(
+    ctx: BridgeContext,
+    photo_id: str,
+    preset_name: str,
+    status: ExportStatus,
+    output_path: str | None,
+    size: int | None,
+    error: str | None = None,
+) -> None:
     async with ctx.db.session() as s, s.begin():
         record = (
-            await s.execute(select(Export).where(Export.photo_id == photo_id,
-                                                 Export.preset_name == preset_name))
+            await s.execute(
+                select(Export).where(Export.photo_id == photo_id, Export.preset_name == preset_name)
+            )
         ).scalar_one()
         record.status = status
         record.output_path = output_path

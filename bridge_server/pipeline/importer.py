@@ -62,8 +62,9 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str], Path]:
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
-                                and not p.name.startswith(".")))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -112,8 +113,12 @@ def _place_in_library(source: Path, library: Path, session_folder: str, mode: st
 
 
 async def import_paths(
-    ctx: BridgeContext, paths: list[str], session_name: str | None = None, *,
-    mode: str | None = None, session_id: str | None = None,
+    ctx: BridgeContext,
+    paths: list[str],
+    session_name: str | None = None,
+    *,
+    mode: str | None = None,
+    session_id: str | None = None,
 ) -> dict[str, Any]:
     """Import files and folders into one session; returns what happened to each file."""
     if not isinstance(paths, list) or not paths or len(paths) > MAX_PATHS:
@@ -165,15 +170,27 @@ async def _import_one(
                 _place_in_library, path, Path(ctx.settings.library_dir), session_id, mode
             )
         except OSError as exc:
-            report.failed.append({"path": str(path), "error": f"Cannot {mode} into the library: "
-                                  f"{exc.strerror or exc}"})
+            report.failed.append(
+                {
+                    "path": str(path),
+                    "error": f"Cannot {mode} into the library: {exc.strerror or exc}",
+                }
+            )
             return
     exif = probe.get("exif") or {}
     photo = Photo(
-        id=new_id("p"), session_id=session_id, file_name=path.name, file_path=str(stored),
-        original_path=str(path), content_hash=probe["sha256"], file_size=probe["file_size"],
-        width=exif.get("width"), height=exif.get("height"), exif=exif,
-        captured_at=_parse_time(exif.get("captured_at")), imported_at=utcnow(),
+        id=new_id("p"),
+        session_id=session_id,
+        file_name=path.name,
+        file_path=str(stored),
+        original_path=str(path),
+        content_hash=probe["sha256"],
+        file_size=probe["file_size"],
+        width=exif.get("width"),
+        height=exif.get("height"),
+        exif=exif,
+        captured_at=_parse_time(exif.get("captured_at")),
+        imported_at=utcnow(),
     )
     try:
         async with ctx.db.session() as s, s.begin():
@@ -187,8 +204,9 @@ async def _import_one(
             await asyncio.to_thread(_undo_placement, stored, path, mode)
         return
     report.imported.append(photo.id)
-    ctx.broker.publish(events.photo_imported(photo.id, session_id, photo.file_name,
-                                             photo.file_path))
+    ctx.broker.publish(
+        events.photo_imported(photo.id, session_id, photo.file_name, photo.file_path)
+    )
     announce_jobs(ctx, [job])
 
 

@@ -32,8 +32,7 @@ class Pipeline:
         self.selection = SelectionCoordinator(ctx)
         self.scheduler = JobScheduler(
             ctx,
-            {JobKind.ANALYZE: make_analyze_handler(self.selection),
-             JobKind.EXPORT: export_handler},
+            {JobKind.ANALYZE: make_analyze_handler(self.selection), JobKind.EXPORT: export_handler},
             concurrency=self.pool.workers,
             after_job=self._after_job,
         )
@@ -66,7 +65,10 @@ class Pipeline:
             await refresh_session(self.ctx, session_id)
 
     async def _import_from_hot_folder(self, folder: Path, files: list[Path]) -> None:
-        report = await import_paths(self.ctx, [str(f) for f in files],
-                                    default_session_name(folder))
-        log.info("Hot folder %s: %d imported, %d duplicates", folder,
-                 len(report["imported"]), len(report["duplicates"]))
+        report = await import_paths(self.ctx, [str(f) for f in files], default_session_name(folder))
+        log.info(
+            "Hot folder %s: %d imported, %d duplicates",
+            folder,
+            len(report["imported"]),
+            len(report["duplicates"]),
+        )

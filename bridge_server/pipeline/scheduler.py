@@ -62,8 +62,9 @@ class JobRun:
         if self.cancelled:
             raise JobCancelled(self.job_id)
 
-    async def progress(self, stage: str, percent: float, message: str, *,
-                       force: bool = False) -> None:
+    async def progress(
+        self, stage: str, percent: float, message: str, *, force: bool = False
+    ) -> None:
         """Record and publish progress (throttled unless `force`)."""
         self.check_cancelled()
         now = time.monotonic()
@@ -72,7 +73,8 @@ class JobRun:
         self._last_progress = now
         async with self.ctx.db.session() as s, s.begin():
             await s.execute(
-                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
+                update(Job)
+                .where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
                 .values(stage=stage, progress=percent)
             )
         self.ctx.broker.publish(events.job_progress(self.job_id, stage, percent, message))
@@ -85,8 +87,13 @@ AfterJob = Callable[[JobRun], Awaitable[None]]
 class JobScheduler:
     """Starts pending jobs by priority; pause, cancel and retry act on it through services."""
 
-    def __init__(self, ctx: BridgeContext, handlers: dict[JobKind, JobHandler],
-                 concurrency: int, after_job: AfterJob | None = None) -> None:
+    def __init__(
+        self,
+        ctx: BridgeContext,
+        handlers: dict[JobKind, JobHandler],
+        concurrency: int,
+        after_job: AfterJob | None = None,
+    ) -> None:
         self._ctx = ctx
         self._handlers = handlers
         self._after_job = after_job
@@ -133,15 +140,16 @@ class JobScheduler:
         """Requeue jobs a previous run left running, then start dispatching."""
         async with self._ctx.db.session() as s, s.begin():
             result = await s.execute(
-                update(Job).where(Job.status == JobStatus.RUNNING)
-                .values(status=JobStatus.PENDING, stage="queued", progress=0.0,
-                        started_at=None)
+                update(Job)
+                .where(Job.status == JobStatus.RUNNING)
+                .values(status=JobStatus.PENDING, stage="queued", progress=0.0, started_at=None)
             )
         requeued = getattr(result, "rowcount", 0)
         if requeued:
             log.info("Requeued %d job(s) interrupted by the last stop", requeued)
-        self._loop_task = asyncio.get_running_loop().create_task(self._dispatch(),
-                                                                 name="job-dispatch")
+        self._loop_task = asyncio.get_running_loop().create_task(
+            self._dispatch(), name="job-dispatch"
+        )
         self.wake()
 
     async def stop(self) -> None:
@@ -181,14 +189,20 @@ class JobScheduler:
         now = utcnow()
         async with self._ctx.db.session() as s, s.begin():
             candidates = (
-                await s.execute(
-                    select(Job)
-                    .where(Job.status == JobStatus.PENDING,
-                           or_(Job.not_before.is_(None), Job.not_before <= now))
-                    .order_by(Job.priority, Job.created_at, Job.id)
-                    .limit(free)
+                (
+                    await s.execute(
+                        select(Job)
+                        .where(
+                            Job.status == JobStatus.PENDING,
+                            or_(Job.not_before.is_(None), Job.not_before <= now),
+                        )
+                        .order_by(Job.priority, Job.created_at, Job.id)
+                        .limit(free)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             started: list[Job] = []
             for job in candidates:
                 job.status = JobStatus.RUNNING
@@ -196,8 +210,9 @@ class JobScheduler:
                 job.started_at = now
                 job.finished_at = None
                 started.append(job)
-            snapshot = [(j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count)
-                        for j in started]
+            snapshot = [
+                (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count) for j in started
+            ]
         for job_id, kind, photo_id, params, attempt in snapshot:
             run = JobRun(self._ctx, job_id, kind, photo_id, params, attempt)
             task = asyncio.get_running_loop().create_task(self._run(run), name=f"job-{job_id}")
@@ -214,7 +229,8 @@ class JobScheduler:
                 await s.execute(
                     select(Job.not_before)
                     .where(Job.status == JobStatus.PENDING, Job.not_before.is_not(None))
-                    .order_by(Job.not_before).limit(1)
+                    .order_by(Job.not_before)
+                    .limit(1)
                 )
             ).scalar()
         if self._timer is not None:
@@ -235,9 +251,14 @@ class JobScheduler:
         except PermanentJobError as exc:
             if not run.cancelled:
                 await self._finish(run, JobStatus.FAILED, error=exc.message)
-                self._ctx.broker.publish(events.job_failed(
-                    run.job_id, run.photo_id, exc.message,
-                    {**exc.details, "will_retry": False, "attempt": run.attempt + 1}))
+                self._ctx.broker.publish(
+                    events.job_failed(
+                        run.job_id,
+                        run.photo_id,
+                        exc.message,
+                        {**exc.details, "will_retry": False, "attempt": run.attempt + 1},
+                    )
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -251,14 +272,26 @@ class JobScheduler:
             except Exception:
                 log.exception("After-job hook failed for %s", run.job_id)
 
-    async def _finish(self, run: JobRun, status: JobStatus, *, result: dict[str, Any] | None = None,
-                      error: str | None = None) -> None:
+    async def _finish(
+        self,
+        run: JobRun,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
         async with self._ctx.db.session() as s, s.begin():
             await s.execute(
-                update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                .values(status=status, result=result, error=error, finished_at=utcnow(),
-                        progress=100.0 if status == JobStatus.COMPLETED else Job.progress,
-                        stage="done" if status == JobStatus.COMPLETED else "failed")
+                update(Job)
+                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                .values(
+                    status=status,
+                    result=result,
+                    error=error,
+                    finished_at=utcnow(),
+                    progress=100.0 if status == JobStatus.COMPLETED else Job.progress,
+                    stage="done" if status == JobStatus.COMPLETED else "failed",
+                )
             )
 
     async def _transient_failure(self, run: JobRun, exc: Exception) -> None:
@@ -271,22 +304,43 @@ class JobScheduler:
             log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
             async with self._ctx.db.session() as s, s.begin():
                 await s.execute(
-                    update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                    .values(status=JobStatus.PENDING, stage="retrying", retry_count=attempt,
-                            error=message, not_before=utcnow() + timedelta(seconds=delay))
+                    update(Job)
+                    .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                    .values(
+                        status=JobStatus.PENDING,
+                        stage="retrying",
+                        retry_count=attempt,
+                        error=message,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                    )
                 )
-            self._ctx.broker.publish(events.job_progress(
-                run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"))
+            self._ctx.broker.publish(
+                events.job_progress(
+                    run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"
+                )
+            )
             await self._arm_timer()
             return
         log.error("Job %s failed for good: %s", run.job_id, message, exc_info=exc)
         async with self._ctx.db.session() as s, s.begin():
             await s.execute(
-                update(Job).where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                .values(status=JobStatus.FAILED, stage="failed", retry_count=attempt,
-                        error=message, finished_at=utcnow())
+                update(Job)
+                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                .values(
+                    status=JobStatus.FAILED,
+                    stage="failed",
+                    retry_count=attempt,
+                    error=message,
+                    finished_at=utcnow(),
+                )
             )
-        self._ctx.broker.publish(events.job_failed(
-            run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}))
-        self._ctx.broker.publish(events.error_occurred(
-            "job_failed", message, {"exception": type(exc).__name__}, run.job_id, run.photo_id))
+        self._ctx.broker.publish(
+            events.job_failed(
+                run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}
+            )
+        )
+        self._ctx.broker.publish(
+            events.error_occurred(
+                "job_failed", message, {"exception": type(exc).__name__}, run.job_id, run.photo_id
+            )
+        )

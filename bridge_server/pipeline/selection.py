@@ -56,11 +56,13 @@ class Proposal:
     selected_preset: str
 
 
-def group_bursts(photos: list[Candidate], gap_seconds: float, max_distance: int
-                 ) -> list[list[Candidate]]:
+def group_bursts(
+    photos: list[Candidate], gap_seconds: float, max_distance: int
+) -> list[list[Candidate]]:
     """Consecutive photos close in time and in perceptual hash form one group."""
-    ordered = sorted(photos, key=lambda c: (c.captured_at is None, c.captured_at or datetime.min,
-                                            c.file_name))
+    ordered = sorted(
+        photos, key=lambda c: (c.captured_at is None, c.captured_at or datetime.min, c.file_name)
+    )
     groups: list[list[Candidate]] = []
     for photo in ordered:
         if groups and _same_burst(groups[-1][-1], photo, gap_seconds, max_distance):
@@ -107,13 +109,17 @@ def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Prop
         for photo in group:
             is_best = photo is best
             if is_best:
-                kind = (Selection.KEEPER if photo.ai_score >= settings.selection_threshold
-                        else Selection.BELOW_THRESHOLD)
+                kind = (
+                    Selection.KEEPER
+                    if photo.ai_score >= settings.selection_threshold
+                    else Selection.BELOW_THRESHOLD
+                )
             else:
                 kind = Selection.ALTERNATE
             tag = context_tag(photo.hints)
             preset = settings.preset_mapping.get(tag) or settings.preset_mapping.get(
-                "general", default_preset)
+                "general", default_preset
+            )
             result[photo.photo_id] = Proposal(group_id, is_best, kind, tag, preset)
     return result
 
@@ -136,8 +142,7 @@ class SelectionCoordinator:
         if session_id in self._scheduled:
             return
         loop = asyncio.get_running_loop()
-        self._scheduled[session_id] = loop.call_later(
-            COALESCE_SECONDS, self._fire, session_id)
+        self._scheduled[session_id] = loop.call_later(COALESCE_SECONDS, self._fire, session_id)
 
     def _fire(self, session_id: str) -> None:
         self._scheduled.pop(session_id, None)
@@ -170,15 +175,26 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
     queue_changed = False
     async with ctx.db.session() as s, s.begin():
         photos = (
-            await s.execute(
-                select(Photo).where(Photo.session_id == session_id,
-                                    Photo.status == PhotoStatus.ANALYZED)
+            (
+                await s.execute(
+                    select(Photo).where(
+                        Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED
+                    )
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         candidates = [
-            Candidate(p.id, p.captured_at, p.file_name, float(p.ai_score or 1.0), p.phash,
-                      float(((p.analysis or {}).get("metrics") or {}).get("laplacian_var", 0)),
-                      dict((p.analysis or {}).get("context_hints") or {}))
+            Candidate(
+                p.id,
+                p.captured_at,
+                p.file_name,
+                float(p.ai_score or 1.0),
+                p.phash,
+                float(((p.analysis or {}).get("metrics") or {}).get("laplacian_var", 0)),
+                dict((p.analysis or {}).get("context_hints") or {}),
+            )
             for p in photos
         ]
         settings = ctx.settings

@@ -37,8 +37,9 @@ def shoot_folder(root: Path, path: Path) -> Path:
 class HotFolderWatcher:
     """Watches folders recursively and hands stable new files to `on_files`, per shoot."""
 
-    def __init__(self, folders: list[str], on_files: ImportCallback,
-                 stable_seconds: float = STABLE_SECONDS) -> None:
+    def __init__(
+        self, folders: list[str], on_files: ImportCallback, stable_seconds: float = STABLE_SECONDS
+    ) -> None:
         self._roots = [Path(f).expanduser() for f in folders]
         self._on_files = on_files
         self._stable_seconds = stable_seconds
@@ -77,8 +78,9 @@ class HotFolderWatcher:
             self._note(path)
 
     async def _watch(self, roots: list[Path]) -> None:
-        async for changes in awatch(*roots, stop_event=self._stop, recursive=True,
-                                    debounce=200, step=50):
+        async for changes in awatch(
+            *roots, stop_event=self._stop, recursive=True, debounce=200, step=50
+        ):
             for change, raw in changes:
                 if change in (Change.added, Change.modified):
                     self._note(Path(raw))

@@ -42,8 +42,14 @@ def thumbnails(path: str, out_dir: str, stem: str) -> dict[str, str]:
 
 
 def export(
-    src: str, preset: dict[str, Any], dest_dir: str, stem: str, rating: int, label: str,
-    keywords: list[str], sidecar: bool,
+    src: str,
+    preset: dict[str, Any],
+    dest_dir: str,
+    stem: str,
+    rating: int,
+    label: str,
+    keywords: list[str],
+    sidecar: bool,
 ) -> dict[str, Any]:
     """Render one export; for RAW originals also merge rating and label into the sidecar."""
     result = render_export(src, preset, dest_dir, stem, rating, label, keywords)

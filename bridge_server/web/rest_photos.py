@@ -125,10 +125,20 @@ async def undo(request: web.Request) -> web.Response:
     return json_response({"photo": photo})
 
 
-@route("POST", "/api/import", "Import files and folders chosen by hand", status=202, body={
-    "type": "object", "required": ["paths"],
-    "properties": {"paths": {"type": "array", "items": {"type": "string"}},
-                   "session_name": {"type": "string"}}})
+@route(
+    "POST",
+    "/api/import",
+    "Import files and folders chosen by hand",
+    status=202,
+    body={
+        "type": "object",
+        "required": ["paths"],
+        "properties": {
+            "paths": {"type": "array", "items": {"type": "string"}},
+            "session_name": {"type": "string"},
+        },
+    },
+)
 async def import_files(request: web.Request) -> web.Response:
     """Import now; analysis continues in the background as jobs."""
     body = await read_json_object(request)
@@ -138,8 +148,13 @@ async def import_files(request: web.Request) -> web.Response:
     return json_response(report, 202)
 
 
-@route("GET", "/api/photos/{photo_id}/thumbnail", "A cached preview (small or large)",
-       query=("size",), produces="image/jpeg")
+@route(
+    "GET",
+    "/api/photos/{photo_id}/thumbnail",
+    "A cached preview (small or large)",
+    query=("size",),
+    produces="image/jpeg",
+)
 async def thumbnail(request: web.Request) -> web.StreamResponse:
     """JPEG preview with caching headers; made once, then served from the cache."""
     ctx = request.app[CTX]

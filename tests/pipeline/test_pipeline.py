@@ -11,9 +11,20 @@ import pytest
 from bridge_server.services import photos as photo_service
 from tests.helpers import base_url, connect, copy_photos, jobs_settled, wait_for
 
-SHOOT = ["astronaut", "astronaut_blurred", "coffee", "coffee_blurred", "coffee_overexposed",
-         "rocket",
-         "rocket_blurred", "burst_1", "burst_2", "burst_3", "burst_4", "truncated"]
+SHOOT = [
+    "astronaut",
+    "astronaut_blurred",
+    "coffee",
+    "coffee_blurred",
+    "coffee_overexposed",
+    "rocket",
+    "rocket_blurred",
+    "burst_1",
+    "burst_2",
+    "burst_3",
+    "burst_4",
+    "truncated",
+]
 
 
 def _by_name(items: list[dict]) -> dict[str, dict]:
@@ -27,8 +38,9 @@ async def shoot(bridge, http, photo_set, tmp_path):
     copy_photos(photo_set, SHOOT, folder)
     watcher = await connect(http, bridge)
     await watcher.subscribe(["*"])
-    resp = await http.post(f"{base_url(bridge)}/api/import",
-                           json={"paths": [str(folder)], "session_name": "Wedding"})
+    resp = await http.post(
+        f"{base_url(bridge)}/api/import", json={"paths": [str(folder)], "session_name": "Wedding"}
+    )
     assert resp.status == 202
     report = await resp.json()
     await wait_for(lambda: jobs_settled(bridge), timeout=120)
@@ -70,8 +82,10 @@ async def test_burst_is_grouped_and_its_best_marked(shoot):
     best = [p for p in burst if p["is_group_best"]]
     assert [p["file_name"] for p in best] == ["burst_2.jpg"]
     assert all(p["selection"] == "alternate" for p in burst if not p["is_group_best"])
-    assert photos["astronaut"]["group_id"] != photos["astronaut_blurred"]["group_id"] or (
-        photos["astronaut"]["is_group_best"])
+    assert (
+        photos["astronaut"]["group_id"] != photos["astronaut_blurred"]["group_id"]
+        or (photos["astronaut"]["is_group_best"])
+    )
 
 
 async def test_queue_holds_keepers_best_first(bridge, http, shoot):
@@ -114,8 +128,9 @@ async def test_approve_exports_with_xmp_and_completes_the_session(bridge, http, 
     result = await client.command("approve_photo", command_id=1, photo_id=keep["photo_id"])
     assert result["success"] is True
     for i, photo in enumerate(drop, start=2):
-        result = await client.command("reject_photo", command_id=i, photo_id=photo["photo_id"],
-                                      reason="not the one")
+        result = await client.command(
+            "reject_photo", command_id=i, photo_id=photo["photo_id"], reason="not the one"
+        )
         assert result["success"] is True
     await wait_for(lambda: jobs_settled(bridge), timeout=60)
     exported = await watcher.recv_type("export_completed", timeout=30)
@@ -132,9 +147,14 @@ async def test_approve_exports_with_xmp_and_completes_the_session(bridge, http, 
         if os.environ.get("CI") == "true":
             pytest.fail("exiftool is required under CI")
         pytest.skip("exiftool not installed")
-    meta = json.loads(subprocess.run(
-        [exiftool, "-j", "-XMP:Rating", "-XMP:Label", "-XMP:Subject", output],
-        capture_output=True, text=True, check=True).stdout)[0]
+    meta = json.loads(
+        subprocess.run(
+            [exiftool, "-j", "-XMP:Rating", "-XMP:Label", "-XMP:Subject", output],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]
     assert meta["Rating"] == round(keep["ai_score"])
     assert meta["Label"] == "Green"
     assert "AutoDev Bridge" in meta["Subject"]
@@ -152,15 +172,34 @@ async def test_event_sequence_from_import_to_export(bridge, http, shoot):
     for event in bridge.context.broker.recent(5000):
         seen.append(event.as_message())
     types = [e["type"] for e in seen]
-    for expected in ["session_created", "photo_imported", "job_created", "job_started",
-                     "job_progress", "job_completed", "job_failed", "photo_analyzed",
-                     "photo_selected", "approval_queue_updated", "session_updated",
-                     "queue_status", "photo_approved", "export_started", "export_completed"]:
+    for expected in [
+        "session_created",
+        "photo_imported",
+        "job_created",
+        "job_started",
+        "job_progress",
+        "job_completed",
+        "job_failed",
+        "photo_analyzed",
+        "photo_selected",
+        "approval_queue_updated",
+        "session_updated",
+        "queue_status",
+        "photo_approved",
+        "export_started",
+        "export_completed",
+    ]:
         assert expected in types, expected
     photo_id = queue[0]["photo_id"]
     mine = [e["type"] for e in seen if e.get("photo_id") == photo_id]
-    order = ["photo_imported", "photo_analyzed", "photo_selected", "photo_approved",
-             "export_started", "export_completed"]
+    order = [
+        "photo_imported",
+        "photo_analyzed",
+        "photo_selected",
+        "photo_approved",
+        "export_started",
+        "export_completed",
+    ]
     positions = [mine.index(t) for t in order]
     assert positions == sorted(positions), mine
     seqs = [e["seq"] for e in seen]
