@@ -26,7 +26,7 @@ from ..services.errors import ServiceError
 from ..timeutil import now_iso
 from . import ws_messages as m
 from .context_keys import CTX, FAILURES, HOSTS
-from .security import is_loopback
+from .security import FailureTracker, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,15 @@ class ProtocolError(Exception):
 class ClientConnection:
     """One WebSocket client: identity, subscriptions, and its outbound buffer."""
 
-    def __init__(self, ctx: BridgeContext, ws: web.WebSocketResponse, address: str) -> None:
+    def __init__(
+        self,
+        ctx: BridgeContext,
+        ws: web.WebSocketResponse,
+        address: str,
+        failures: FailureTracker,
+    ) -> None:
         self.ctx = ctx
+        self._failures = failures
         self.ws = ws
         self.address = address
         self.client_id = new_id("c")
@@ -223,7 +230,7 @@ class ClientConnection:
         client_type = _opt_str(message, "client_type", m.CLIENT_TYPE_MAX) or "unknown"
         client_name = _opt_str(message, "client_name", m.CLIENT_NAME_MAX) or ""
         token = _opt_str(message, "token", m.TOKEN_MAX)
-        failures = self.ws_app[FAILURES]
+        failures = self._failures
         if token is not None or not self.trusted:
             if failures.banned(self.address):
                 self.send(m.error_message("rate_limited", "Too many failed attempts; wait"))
@@ -310,13 +317,6 @@ class ClientConnection:
             return
         self.send(m.result_ok(command_id, data))
 
-    @property
-    def ws_app(self) -> web.Application:
-        """The aiohttp application this connection belongs to."""
-        return self._app
-
-    _app: web.Application
-
 
 def _opt_str(message: dict[str, Any], key: str, max_len: int) -> str | None:
     value = message.get(key)
@@ -373,8 +373,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not is_loopback(address) and not ctx.settings.allow_remote:
         await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Remote access is switched off")
         return ws
-    client = ClientConnection(ctx, ws, address)
-    client._app = request.app
+    client = ClientConnection(ctx, ws, address, request.app[FAILURES])
     await client.serve()
     if not ws.closed:
         await ws.close(code=WSCloseCode.OK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -133,9 +134,8 @@ async def test_approved_exports_are_written_exactly_once_across_a_kill(tmp_path,
     exports = tmp_path / "exports"
     data.mkdir()
     # Every keeper proposed; exports to our folder, Archive preset for the heaviest write.
-    (data / "settings.json").write_text(
-        '{"selection_threshold": 1.0, "burst_hash_distance": 0, "export_dir": "%s"}' % exports
-    )
+    settings = {"selection_threshold": 1.0, "burst_hash_distance": 0, "export_dir": str(exports)}
+    (data / "settings.json").write_text(json.dumps(settings))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = await _start(data, port)
