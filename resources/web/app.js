@@ -154,7 +154,9 @@ function loadAll() {
     loadAgain = true;
     return loading;
   }
-  loading = Promise.allSettled([loadSystem(), loadJobs(), loadSessions(), approve.reload()])
+  // Sessions first: the cards show their session's name.
+  const queue = loadSessions().catch(() => {}).then(() => approve.reload());
+  loading = Promise.allSettled([loadSystem(), loadJobs(), queue])
     .then(() => {
       loading = null;
       scheduleRender();
@@ -173,22 +175,32 @@ async function loadSystem() {
   if (data.queue && typeof data.queue === "object") state.queueStatus = data.queue;
 }
 
+// A REST answer can be older than the live events that arrived while it was on its way:
+// anything updated live after the request started wins over the snapshot.
+function mergeSnapshot(current, items, key, startedAt) {
+  const merged = new Map();
+  for (const item of items) {
+    const live = current.get(item[key]);
+    merged.set(item[key], live && live.liveAt > startedAt ? { ...item, ...live } : { ...item });
+  }
+  for (const [id, live] of current) {
+    if (!merged.has(id) && (live.liveAt > startedAt || live.finishedAt)) merged.set(id, live);
+  }
+  return merged;
+}
+
 async function loadJobs() {
+  const startedAt = performance.now();
   const page = await api.get("/api/jobs", { status: "running", limit: 50 });
-  const jobs = new Map();
-  for (const job of page.items || []) jobs.set(job.job_id, { ...job });
-  for (const [id, job] of state.jobs) if (job.finishedAt) jobs.set(id, job);
-  state.jobs = jobs;
+  state.jobs = mergeSnapshot(state.jobs, page.items || [], "job_id", startedAt);
 }
 
 async function loadSessions() {
+  const startedAt = performance.now();
   const page = await api.get("/api/sessions", { limit: 50 });
-  state.sessions = new Map();
-  for (const s of page.items || []) {
-    state.sessions.set(s.session_id, s);
-    names.sessions.set(s.session_id, s.session_name);
-  }
-  approve.setSessions(page.items || []);
+  state.sessions = mergeSnapshot(state.sessions, page.items || [], "session_id", startedAt);
+  for (const s of state.sessions.values()) names.sessions.set(s.session_id, s.session_name);
+  approve.setSessions(sortedSessions());
 }
 
 // --- live events ---------------------------------------------------------------------------
@@ -201,12 +213,17 @@ function payload(msg) {
 
 function onEvent(msg) {
   const jobs = state.jobs;
+  const now = performance.now();
   switch (msg.type) {
     case "job_started":
-      jobs.set(msg.job_id, { job_id: msg.job_id, photo_id: msg.photo_id, kind: msg.kind, progress: 0, status: "running" });
+      jobs.set(msg.job_id, {
+        job_id: msg.job_id, photo_id: msg.photo_id, kind: msg.kind, progress: 0, status: "running",
+        liveAt: now,
+      });
       break;
     case "job_progress": {
       let job = jobs.get(msg.job_id);
+      if (!job && msg.stage === "queued") break; // a retried job waiting again, not running
       if (!job) {
         job = { job_id: msg.job_id, status: "running", progress: 0 };
         jobs.set(msg.job_id, job);
@@ -215,7 +232,7 @@ function onEvent(msg) {
           scheduleRender();
         }, () => {});
       }
-      Object.assign(job, { stage: msg.stage, progress: msg.progress, message: msg.message });
+      Object.assign(job, { stage: msg.stage, progress: msg.progress, message: msg.message, liveAt: now });
       break;
     }
     case "job_completed":
@@ -225,8 +242,9 @@ function onEvent(msg) {
         job.status = msg.type === "job_completed" ? "completed" : "failed";
         if (job.status === "completed") job.progress = 100;
         job.finishedAt = Date.now();
+        job.liveAt = now;
         setTimeout(() => {
-          if (jobs.get(msg.job_id) === job) jobs.delete(msg.job_id);
+          if (state.jobs.get(msg.job_id)?.finishedAt) state.jobs.delete(msg.job_id);
           scheduleRender();
         }, FINISHED_JOB_LINGER_MS);
       }
@@ -254,13 +272,14 @@ function onEvent(msg) {
         total_photos: 0,
         processed_photos: 0,
         progress_percent: 0,
+        liveAt: now,
       });
       approve.setSessions(sortedSessions());
       break;
     case "session_updated":
     case "session_completed": {
       const s = state.sessions.get(msg.session_id) || { session_id: msg.session_id };
-      Object.assign(s, payload(msg));
+      Object.assign(s, payload(msg), { liveAt: now });
       if (msg.type === "session_completed") s.status = "completed";
       if (msg.session_name) names.sessions.set(msg.session_id, msg.session_name);
       state.sessions.set(msg.session_id, s);

@@ -29,6 +29,30 @@ function reasonText(reason) {
   return "";
 }
 
+const STRENGTHS = [
+  ["eyes", "Eyes open"],
+  ["sharpness", "Sharp"],
+  ["exposure", "Well exposed"],
+  ["noise", "Clean"],
+];
+
+function capitalise(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
+/** Why the score: the analysis' reasons (its doubts), or else what it found good. */
+export function reasonChips(analysis) {
+  const results = analysis && typeof analysis === "object" ? analysis : {};
+  const reasons = Array.isArray(results.reasons) ? results.reasons : [];
+  const chips = reasons.map(reasonText).filter(Boolean).slice(0, 4).map((t) => [capitalise(t), "issue"]);
+  const factors = results.factors && typeof results.factors === "object" ? results.factors : {};
+  for (const [key, label] of STRENGTHS) {
+    if (chips.length >= 4) break;
+    if (typeof factors[key] === "number" && factors[key] >= 4.5) chips.push([label, "good"]);
+  }
+  return chips;
+}
+
 function exifText(exif) {
   if (!exif || typeof exif !== "object") return "";
   const parts = [];
@@ -105,7 +129,13 @@ export class ApproveScreen {
     if (this.filter) params.session_id = this.filter;
     const filtered = api.get("/api/approval/queue", params);
     const all = this.filter ? api.get("/api/approval/queue", { limit: 100 }) : filtered;
-    const [page, whole] = await Promise.all([filtered, all]);
+    let page;
+    let whole;
+    try {
+      [page, whole] = await Promise.all([filtered, all]);
+    } catch {
+      return; // unreachable for now: keep the cards we have; the next resync reloads
+    }
     if (gen !== this.gen) return; // a newer reload is under way
     this.queue = page.items || [];
     this.total = typeof whole.total === "number" ? whole.total : (whole.items || []).length;
@@ -318,15 +348,12 @@ export class ApproveScreen {
     const head = el("div", "info-head");
     head.append(el("span", "name", name));
     const score = scoreText(photo.ai_score);
-    if (score) head.append(el("span", "score", `Score ${score}`));
+    if (score) head.append(el("span", "score", `Score ${score}/5`));
     info.append(head);
-    const reasons = (photo.analysis_results && photo.analysis_results.reasons) || [];
-    if (Array.isArray(reasons) && reasons.length) {
+    const chips = reasonChips(photo.analysis_results);
+    if (chips.length) {
       const list = el("ul", "reasons");
-      for (const r of reasons.slice(0, 5)) {
-        const text = reasonText(r);
-        if (text) list.append(el("li", null, text));
-      }
+      for (const [text, kind] of chips) list.append(el("li", kind, text));
       info.append(list);
     }
     const meta = [this.names.session(photo.session_id), exifText(photo.exif)].filter(Boolean);
@@ -418,7 +445,7 @@ export class ApproveScreen {
   // --- burst ---------------------------------------------------------------------------
 
   openBurst(photo) {
-    const alts = this.alternatesOf(photo);
+    const alts = this.alternatesOf(photo).sort((a, b) => (b.ai_score ?? 0) - (a.ai_score ?? 0));
     this.sheetList.replaceChildren();
     document.getElementById("burst-title").textContent =
       `Burst of ${photo.file_name || this.names.photo(photo.photo_id) || "this photo"}`;
@@ -431,7 +458,9 @@ export class ApproveScreen {
       const text = el("div");
       text.append(el("div", "name", alt.file_name || alt.photo_id));
       const score = scoreText(alt.ai_score);
-      text.append(el("div", "sub", score ? `Score ${score}` : "Not scored"));
+      const doubts = reasonChips(alt.analysis_results).filter(([, kind]) => kind === "issue");
+      const sub = [score ? `Score ${score}/5` : "Not scored", ...doubts.map(([t]) => t)];
+      text.append(el("div", "sub", sub.join(" · ")));
       const button = el("button", "btn", alt.approval === "approved" ? "Approved" : "Approve");
       button.type = "button";
       button.classList.toggle("done", alt.approval === "approved");

@@ -13,7 +13,7 @@ from playwright.async_api import Page
 from bridge_server.app import BridgeServer
 from bridge_server.broker import PublishedEvent
 from bridge_server.services import jobs, photos
-from bridge_server.store.enums import JobKind, PhotoStatus
+from bridge_server.store.enums import JobKind, PhotoStatus, Selection
 from bridge_server.store.models import Photo
 from tests.helpers import ProtocolClient
 from tests.web.phone_helpers import (
@@ -25,13 +25,15 @@ from tests.web.phone_helpers import (
     screenshot,
     touch_swipe,
 )
-from tests.web.photo_queue import queue_real_photos
+from tests.web.photo_queue import BURST, queue_real_photos
 
 
 @pytest.fixture
-async def queued(phone_bridge: BridgeServer, tmp_path: Path) -> dict[str, dict[str, Any]]:
-    """Real photos waiting for a decision: file name -> photo."""
-    return await queue_real_photos(phone_bridge, tmp_path / "shoot")
+async def queued(
+    phone_bridge: BridgeServer, photo_set: dict[str, Path], tmp_path: Path
+) -> list[dict[str, Any]]:
+    """A real shoot imported and analysed: the approval queue, best first."""
+    return await queue_real_photos(phone_bridge, photo_set, tmp_path / "Wedding")
 
 
 @pytest.fixture
@@ -57,10 +59,7 @@ async def _open_approve(page: Page, server: BridgeServer) -> str:
     await open_paired(page, server)
     await page.click(".tab[data-tab=approve]")
     top = await _top_card(page)
-    # TODO(thumbnails): the core has no /api/photos/{id}/thumbnail route yet; require the img.
-    await page.wait_for_selector(
-        ".card.top img, .card.top .placeholder:text('No preview')", timeout=10_000
-    )
+    await page.wait_for_selector(".card.top img[src^='blob:']", timeout=15_000)
     return top
 
 
@@ -84,9 +83,14 @@ async def test_swiping_right_approves_a_real_photo(
     phone: Page, phone_bridge: BridgeServer, queued, observer: ProtocolClient
 ) -> None:
     top = await _open_approve(phone, phone_bridge)
-    assert top == queued["burst_2.jpg"]["photo_id"], "best score first"
+    best = queued[0]
+    assert top == best["photo_id"], "best score first"
     card_text = await phone.locator(".card.top").inner_text()
-    assert "burst_2.jpg" in card_text and "4.8" in card_text and "Eyes open" in card_text
+    assert best["file_name"] in card_text and f"Score {best['ai_score']:.1f}" in card_text
+    for reason in best["analysis_results"]["reasons"][:2]:  # what the analysis doubted
+        assert str(reason).lower() in card_text.lower()
+    preview = await phone.locator(".card.top img").evaluate("img => img.naturalWidth")
+    assert preview >= 600, "a large preview, not a thumbnail"
     await screenshot(phone, "approve")
 
     await touch_swipe(phone, ".card.top", 260)
@@ -126,9 +130,18 @@ async def _is(server: BridgeServer, photo_id: str, approval: str) -> bool:
 
 
 async def test_a_burst_alternate_can_be_approved_from_the_card(
-    phone: Page, phone_bridge: BridgeServer, queued, observer: ProtocolClient
+    phone: Page,
+    phone_bridge: BridgeServer,
+    photo_set: dict[str, Path],
+    tmp_path: Path,
+    observer: ProtocolClient,
 ) -> None:
-    await _open_approve(phone, phone_bridge)
+    (keeper,) = await queue_real_photos(phone_bridge, photo_set, tmp_path / "Burst", BURST)
+    alternates, _ = await photos.list_photos(
+        phone_bridge.context, group_id=keeper["group_id"], selection=Selection.ALTERNATE
+    )
+    assert keeper["group_id"] and len(alternates) == 2
+    assert await _open_approve(phone, phone_bridge) == keeper["photo_id"]
     burst_button = phone.locator(".card.top .burst-btn")
     await burst_button.wait_for()
     assert await burst_button.inner_text() == "2 more in this burst"
@@ -137,14 +150,18 @@ async def test_a_burst_alternate_can_be_approved_from_the_card(
     items = phone.locator("#burst-list .burst-item")
     await items.first.wait_for()
     names = await items.locator(".name").all_inner_texts()
-    assert sorted(names) == ["burst_1.jpg", "burst_3.jpg"]
+    assert sorted(names) == sorted(p["file_name"] for p in alternates)
+    await phone.wait_for_selector("#burst-list img[src^='blob:']")
     await screenshot(phone, "burst")
 
-    alternate = queued["burst_1.jpg"]["photo_id"]
+    alternate = alternates[0]["photo_id"]
     await phone.locator(f"#burst-list [data-photo-id={alternate}] button").click()
     event = await observer.recv_type("photo_approved")
     assert event["photo_id"] == alternate
     assert await _approval(phone_bridge, alternate) == "approved"
+    assert await phone.locator(f"#burst-list [data-photo-id={alternate}] button").inner_text() == (
+        "Approved"
+    )
 
 
 async def test_a_decision_made_offline_is_applied_once_after_reconnect(
@@ -228,6 +245,6 @@ async def test_a_refused_decision_is_explained(
     await phone.click("#btn-approve")
     toast = phone.locator("#toast")
     await toast.wait_for()
-    assert "Could not approve burst_2.jpg" in await toast.inner_text()
+    assert f"Could not approve {queued[0]['file_name']}" in await toast.inner_text()
     await eventually(lambda: _outbox_empty(phone))
     assert await _approval(phone_bridge, top) == "pending"
