@@ -128,7 +128,7 @@ class BridgeModels(QObject):
 
         def done(result: tuple[list[dict[str, Any]], int]) -> None:
             rows, total = result
-            self.queue.set_photos(rows)
+            self.queue.sync(rows)
             self.approval_count = total
             self.overview_changed.emit()
 
@@ -169,15 +169,18 @@ class BridgeModels(QObject):
             if self.photo_total == 1:
                 self.library_empty_changed.emit(False)
         elif kind == "photo_selected":
-            self._refresh_photo_jobs(p["photo_id"])
-            run_service(photos.get_photo(self.ctx, p["photo_id"]), self._photo_selected)
+            # One queue query per burst of arrivals, not one per photo.
+            if not self._queue_resync.isActive():
+                self._queue_resync.start()
+            if self.jobs.has_active_job(p["photo_id"], "export"):
+                self._refresh_photo_jobs(p["photo_id"])  # an undo cancelled its export
         elif kind in ("photo_approved", "photo_rejected"):
             self.queue.remove(p["photo_id"])
-            if kind == "photo_rejected":
+            if kind == "photo_rejected" and self.jobs.has_active_job(p["photo_id"], "export"):
                 self._refresh_photo_jobs(p["photo_id"])
         elif kind == "approval_queue_updated":
             self.approval_count = int(p.get("queue_count", 0))
-            if self.approval_count != self.queue.rowCount():
+            if self.approval_count != self.queue.rowCount() and not self._queue_resync.isActive():
                 self._queue_resync.start()  # settles after a burst; cheap when it matches
             self.overview_changed.emit()
         elif kind in ("session_created", "session_updated", "session_completed"):
@@ -204,10 +207,6 @@ class BridgeModels(QObject):
                 self.paused = bool(details["paused"])
                 self.paused_changed.emit(self.paused)
             self.overview_changed.emit()
-
-    def _photo_selected(self, photo: dict[str, Any]) -> None:
-        if photo.get("in_queue"):
-            self.queue.add(photo)
 
     def _learn_photo_name(self, photo_id: str | None) -> None:
         if photo_id:

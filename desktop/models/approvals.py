@@ -82,6 +82,20 @@ class ApprovalQueueModel(QAbstractListModel):
         self._keys = [_order(p) for p in self._photos]
         self.endResetModel()
 
+    def sync(self, photos: list[dict[str, Any]]) -> None:
+        """Make the queue hold exactly `photos`, row by row, so selection survives."""
+        wanted = {p["photo_id"]: p for p in photos}
+        for photo_id in [pid for pid in self.photo_ids() if pid not in wanted]:
+            self.remove(photo_id)
+        for photo in photos:
+            row = self.row_of(photo["photo_id"])
+            if row is None:
+                self.add(photo)
+            elif _order(photo) != self._keys[row]:
+                self.add(photo)  # score changed: move it
+            else:
+                self._photos[row] = dict(photo)
+
     def add(self, photo: dict[str, Any]) -> None:
         """Insert a photo that entered the queue (or update it if present)."""
         self.remove(photo["photo_id"])

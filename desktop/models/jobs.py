@@ -136,6 +136,15 @@ class JobsModel(QAbstractTableModel):
         row = self._row_of.get(job_id)
         return None if row is None else self._jobs[row]
 
+    def has_active_job(self, photo_id: str, kind: str) -> bool:
+        """Whether a photo has a pending or running job of this kind."""
+        return any(
+            j.get("photo_id") == photo_id
+            and j.get("kind") == kind
+            and j.get("status") in ("pending", "running")
+            for j in self._jobs
+        )
+
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         """Replace everything (initial load)."""
         self.beginResetModel()
