@@ -9,7 +9,8 @@ from playwright.async_api import Locator, Page
 
 from bridge_server import events
 from bridge_server.app import BridgeServer
-from bridge_server.services import pairing, sessions
+from bridge_server.broker import PublishedEvent
+from bridge_server.services import approvals, pairing
 from tests.helpers import base_url
 from tests.web.phone_helpers import (
     eventually,
@@ -18,7 +19,7 @@ from tests.web.phone_helpers import (
     phone_clients,
     screenshot,
 )
-from tests.web.photo_queue import queue_real_photos, running_export_job
+from tests.web.photo_queue import SESSION_NAME, SHOOT, queue_real_photos, running_export_job
 
 
 async def test_pairing_link_gives_a_working_token_and_a_clean_address_bar(
@@ -89,29 +90,43 @@ async def _fill_width(row: Locator) -> float:
 
 
 async def test_reconnect_after_the_server_closes_shows_what_was_missed(
-    phone: Page, phone_bridge: BridgeServer
+    phone: Page, phone_bridge: BridgeServer, photo_set: dict[str, Path], tmp_path: Path
 ) -> None:
     ctx = phone_bridge.context
     await open_paired(phone, phone_bridge)
-    await sessions.create_session(ctx, "Before the drop")
     await phone.click(".tab[data-tab=activity]")
-    await phone.wait_for_selector("#activity li:has-text('New session Before the drop')")
+    queued = await queue_real_photos(phone_bridge, photo_set, tmp_path / "Wedding")
+    imported = f"Imported {len(SHOOT)} photos into {SESSION_NAME}"
+    await phone.wait_for_selector(f"#activity li:has-text('{imported}')")
+    keeper, reject = queued[0], queued[-1]
+    dropped: list[str] = []
 
-    (client,) = phone_clients(phone_bridge)
-    client.close_soon(1001, "Server going away")
-    # Published in the same loop step as the close: the phone can only learn of these through
-    # the resume with `since`, never live.
-    ctx.broker.publish(events.session_completed("s_gone", "Wedding", 120, 42, 0.35))
-    await sessions.create_session(ctx, "Missed while away")
+    def drop_phone(event: PublishedEvent) -> None:
+        # The server closes the phone's socket in the very step that publishes the approval:
+        # the phone can only learn of it, and of what follows, through the resume.
+        if event.type == "photo_approved" and not dropped:
+            for client in phone_clients(phone_bridge):
+                dropped.append(client.client_id)
+                client.close_soon(1001, "Server going away")
+
+    ctx.broker.add_listener(drop_phone)
+    try:
+        await approvals.approve_photo(ctx, keeper["photo_id"])
+        await approvals.reject_photo(ctx, reject["photo_id"], "closed eyes")
+    finally:
+        ctx.broker.remove_listener(drop_phone)
+    assert dropped
 
     await phone.wait_for_selector("#conn[data-state=connected]", timeout=15_000)
-    items = phone.locator("#activity li .text")
-    await phone.wait_for_selector("#activity li:has-text('New session Missed while away')")
-    texts = await items.all_inner_texts()
-    assert "Session Wedding completed: 42 of 120 approved" in texts
-    assert texts.count("New session Before the drop") == 1, "no duplicate after the resume"
+    await phone.wait_for_selector(f"#activity li:has-text('Approved {keeper['file_name']}')")
+    await phone.wait_for_selector(f"#activity li:has-text('Rejected {reject['file_name']}')")
+    exported = f"Exported {keeper['file_name']} ({keeper['selected_preset']}"
+    await phone.wait_for_selector(f"#activity li:has-text('{exported}')", timeout=60_000)
+    texts = await phone.locator("#activity li .text").all_inner_texts()
+    assert texts.count(f"Approved {keeper['file_name']}") == 1, "no duplicate after the resume"
+    assert texts.count(imported) == 1
     (again,) = phone_clients(phone_bridge)
-    assert again.client_id != client.client_id
+    assert again.client_id not in dropped
     await screenshot(phone, "activity")
 
 
