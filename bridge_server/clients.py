@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class ClientHandle(Protocol):
@@ -56,4 +59,7 @@ class ClientRegistry:
 
     def _notify(self) -> None:
         for callback in tuple(self._listeners):
-            callback()
+            try:
+                callback()
+            except Exception:  # a broken listener must not break connections
+                log.exception("Client registry listener failed")

@@ -12,6 +12,7 @@ from ..context import BridgeContext
 from ..ids import new_id
 from ..store.enums import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from ..store.models import Job
+from . import system
 from .errors import Conflict, InvalidArguments
 from .queries import get_or_404, paginate
 from .serializers import job_dict
@@ -168,7 +169,6 @@ def set_processing_paused(ctx: BridgeContext, paused: bool) -> dict[str, Any]:
         raise Conflict("No job scheduler is running")
     if ctx.runner.paused != paused:
         ctx.runner.set_paused(paused)
-        ctx.broker.publish(
-            events.system_status("paused" if paused else "running", {"paused": paused})
-        )
+        details = system.snapshot(ctx)
+        ctx.broker.publish(events.system_status(details["status"], details))
     return {"paused": paused}

@@ -15,6 +15,7 @@ from ..context import BridgeContext
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL: Final = 10.0
+CHANGE_COALESCE: Final = 1.0
 
 
 def _existing_parent(path: str) -> str:
@@ -58,17 +59,35 @@ class SystemMonitor:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
+        self._soon: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Begin the periodic loop."""
+        """Begin the periodic loop, and publish soon after clients come and go."""
         psutil.cpu_percent(interval=None)  # prime: the first call always says 0.0
         self._task = asyncio.get_running_loop().create_task(self._run(), name="system-monitor")
+        self._ctx.clients.on_change(self.changed)
+
+    def changed(self) -> None:
+        """Something in the status changed: publish within a second (once for a burst)."""
+        if self._soon is None and self._task is not None:
+            self._soon = asyncio.get_running_loop().call_later(CHANGE_COALESCE, self._fire)
+
+    def _fire(self) -> None:
+        self._soon = None
+        try:
+            self.check()
+        except Exception:
+            log.exception("System monitor failed")
 
     async def stop(self) -> None:
         """End the loop."""
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def _run(self) -> None:
         while True:
