@@ -299,7 +299,18 @@ class JobScheduler:
         attempt = run.attempt + 1
         if run.cancelled:
             return
-        if attempt < MAX_ATTEMPTS:
+        will_retry = attempt < MAX_ATTEMPTS
+        # Unexpected failures (a crashed worker, a bug) are reported even when retried.
+        self._ctx.broker.publish(
+            events.error_occurred(
+                "job_error",
+                message,
+                {"exception": type(exc).__name__, "attempt": attempt, "will_retry": will_retry},
+                run.job_id,
+                run.photo_id,
+            )
+        )
+        if will_retry:
             delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
             log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
             async with self._ctx.db.session() as s, s.begin():
@@ -337,10 +348,5 @@ class JobScheduler:
         self._ctx.broker.publish(
             events.job_failed(
                 run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}
-            )
-        )
-        self._ctx.broker.publish(
-            events.error_occurred(
-                "job_failed", message, {"exception": type(exc).__name__}, run.job_id, run.photo_id
             )
         )
