@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,12 @@ def phone_clients(server: BridgeServer) -> list[Any]:
 
 
 async def screenshot(page: Page, name: str) -> None:
-    """Save docs/screenshots/phone-<name>.png at the phone viewport."""
+    """Save docs/screenshots/phone-<name>.png at the phone viewport (AUTODEV_SCREENSHOTS=1).
+
+    Off by default so a test run leaves the committed screenshots alone.
+    """
+    if os.environ.get("AUTODEV_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.wait_for_timeout(350)  # let transitions finish
     await page.screenshot(path=str(SCREENSHOTS / f"phone-{name}.png"))
