@@ -30,6 +30,7 @@ LOW_LIGHT_LEVEL: Final = 0.22
 LOW_LIGHT_ISO: Final = 3200
 PORTRAIT_FACE_FRACTION: Final = 0.015
 GROUP_FACES: Final = 3
+WIDE_FOCAL_MM: Final = 35.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,11 @@ def context_tag(hints: dict[str, Any]) -> str:
         return "portrait"
     if (level is not None and level < LOW_LIGHT_LEVEL) or iso >= LOW_LIGHT_ISO:
         return "low light"
-    if faces == 0 and hints.get("orientation") == "landscape":
+    focal = hints.get("focal_length")
+    # Wide and horizontal with nobody in it: scenery. A long lens on a horizontal frame is more
+    # often a close-up (a pet, a detail) than a landscape.
+    wide = focal is None or float(focal) <= WIDE_FOCAL_MM
+    if faces == 0 and hints.get("orientation") == "landscape" and wide:
         return "landscape"
     return "general"
 
