@@ -1,0 +1,417 @@
+"""Pipeline throughput: import + analysis of camera-size JPEGs through a real BridgeServer.
+
+1. N 24-megapixel JPEGs (tests.fixtures.photos.write_large_jpeg, distinct seeds, so distinct
+   content hashes) are made once and cached (default: <tmp>/autodev-bench-photos, or --cache).
+2. Baseline: a plain full-resolution Pillow decode (`Image.open(p).load()`) of the same files on
+   the same number of worker processes (ProcessPoolExecutor), workers started beforehand.
+3. Bridge: a real BridgeServer (serve_http=False, workers = cores, fresh temporary data dir,
+   pool warmed up beforehand); timed from the `import_paths` call until every analysis job has
+   published job_completed / job_failed on the broker.
+4. Optional per-stage breakdown in this one process (mean seconds per file) and a cProfile of
+   analyze_file + probe_file.
+
+Usage (from the repo root):
+    .venv/bin/python bench/pipeline.py                       # 40 photos, workers = cores
+    .venv/bin/python bench/pipeline.py --photos 20 --cache /tmp/photos --stages 3 --profile
+Every loop is bounded in count and time; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+try:
+    from bench import _common
+except ImportError:  # run as `python bench/pipeline.py`
+    import _common  # type: ignore[no-redef]
+
+GOAL_PHOTOS_PER_SECOND = 10.0
+GOAL_BASELINE_RATIO = 0.6
+MEGAPIXELS = 24
+PER_PHOTO_TIMEOUT = 15.0  # seconds; the whole bridge run is bounded by N times this (>= 120 s)
+
+
+# --- photos -------------------------------------------------------------------------------
+
+
+def _write_one(path: str, seed: int) -> str:
+    from tests.fixtures.photos import write_large_jpeg
+
+    target = Path(path)
+    partial = target.with_name(f".partial-{target.name}")  # dot files are never imported
+    write_large_jpeg(partial, megapixels=MEGAPIXELS, seed=seed)
+    os.replace(partial, target)
+    return path
+
+
+def ensure_photos(cache: Path, count: int, workers: int) -> list[Path]:
+    """The N cached photos, generating the missing ones in parallel."""
+    cache.mkdir(parents=True, exist_ok=True)
+    paths = [cache / f"large_{seed:03d}.jpg" for seed in range(1, count + 1)]
+    missing = [(str(p), seed) for seed, p in enumerate(paths, 1) if not p.exists()]
+    if missing:
+        print(f"generating {len(missing)} {MEGAPIXELS} MP JPEGs in {cache} ...", flush=True)
+        started = time.perf_counter()
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
+            list(ex.map(_write_one, *zip(*missing, strict=True)))
+        print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
+    return paths
+
+
+# --- CPU accounting -------------------------------------------------------------------------
+
+
+def _pool_cpu(executor: Any) -> float:
+    """User + system CPU seconds of an executor's live worker processes (bench-only peek)."""
+    import psutil
+
+    total = 0.0
+    for pid in list(getattr(executor, "_processes", None) or {}):
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def _self_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# --- baseline: full-resolution decode only --------------------------------------------------
+
+
+def _decode(path: str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        return im.size
+
+
+def _ping(_n: int = 0) -> int:
+    from PIL import Image  # noqa: F401  (load Pillow before the clock starts)
+
+    return os.getpid()
+
+
+def baseline_decode(paths: list[Path], workers: int) -> tuple[float, float]:
+    """Seconds to decode every file at full resolution on `workers` warmed-up processes, and
+    the worker CPU seconds that took."""
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        list(ex.map(_ping, range(workers * 2)))
+        cpu = _pool_cpu(ex)
+        started = time.perf_counter()
+        sizes = list(ex.map(_decode, [str(p) for p in paths]))
+        elapsed = time.perf_counter() - started
+        cpu = _pool_cpu(ex) - cpu
+    assert all(w * h > 20e6 for w, h in sizes), sizes[:3]
+    return elapsed, cpu
+
+
+# --- the bridge: import + analysis end to end -------------------------------------------------
+
+
+async def bridge_run(paths: list[Path], workers: int) -> dict[str, Any]:
+    """Import the files into a fresh bridge and time until every analysis job is done."""
+    from bridge_server.app import BridgeServer
+    from bridge_server.pipeline.importer import import_paths
+    from tests.helpers import make_settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        server = BridgeServer(make_settings(Path(tmp), workers=workers), serve_http=False)
+        await server.start()
+        try:
+            ctx = server.context
+            assert ctx.pool is not None
+            warm = time.perf_counter()
+            await ctx.pool.warm_up()
+            warm = time.perf_counter() - warm
+            finished: dict[str, str] = {}
+            last_done = [0.0]
+            changed = asyncio.Event()
+
+            def listen(event: Any) -> None:
+                if event.type in ("job_completed", "job_failed"):
+                    finished[event.payload["job_id"]] = event.type
+                    last_done[0] = time.perf_counter()
+                    changed.set()
+
+            ctx.broker.add_listener(listen)
+            executor = ctx.pool._ensure()  # bench-only: to read the workers' CPU time
+            worker_cpu, main_cpu = _pool_cpu(executor), _self_cpu()
+            started = time.perf_counter()
+            report = await import_paths(ctx, [str(p) for p in paths], "bench pipeline")
+            imported_at = time.perf_counter()
+            wanted = len(report["imported"])
+            deadline = started + max(120.0, PER_PHOTO_TIMEOUT * len(paths))
+            while len(finished) < wanted and time.perf_counter() < deadline:
+                changed.clear()
+                try:
+                    remaining = max(0.01, deadline - time.perf_counter())
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except TimeoutError:
+                    break
+            worker_cpu = _pool_cpu(executor) - worker_cpu
+            main_cpu = _self_cpu() - main_cpu
+            ctx.broker.remove_listener(listen)
+        finally:
+            await server.stop()
+    done = last_done[0] if len(finished) >= wanted else time.perf_counter()
+    failed = sum(1 for v in finished.values() if v == "job_failed")
+    return {
+        "imported": wanted,
+        "duplicates": len(report["duplicates"]),
+        "import_failed": len(report["failed"]),
+        "analysed": len(finished) - failed,
+        "analysis_failed": failed,
+        "timed_out": len(finished) < wanted,
+        "import_seconds": imported_at - started,
+        "total_seconds": done - started,
+        "warm_up_seconds": warm,
+        "worker_cpu": worker_cpu,
+        "main_cpu": main_cpu,
+    }
+
+
+# --- per-stage breakdown and profile (this process, one file at a time) ----------------------
+
+
+def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
+    import numpy as np
+    from PIL import Image
+
+    from bridge_server.imaging import decode, hashing, metrics
+    from bridge_server.imaging.analysis import WORK_EDGE, _faces, analyze_file
+    from bridge_server.imaging.exif import read_exif
+    from bridge_server.pipeline.worker import probe_file
+
+    def full_decode(p: str) -> Any:
+        with Image.open(p) as im:
+            im.load()
+
+    def full_luma_decode(p: str) -> Any:
+        with Image.open(p) as im:
+            im.draft("L", None)
+            im.load()
+
+    decoded: dict[str, Any] = {}
+
+    def pixel_metrics(p: str) -> Any:
+        # Everything analyze_file does on the 1024 px image, without decoding it again.
+        if p not in decoded:
+            decoded[p] = decode.load_for_analysis(p, WORK_EDGE).image
+        image = decoded[p]
+        gray = np.asarray(image)
+        lap = metrics.laplacian(gray)
+        return (
+            _faces(gray, lap),
+            metrics.sharpness(gray, lap),
+            metrics.exposure(gray),
+            (hashing.phash_hex(image)),
+        )
+
+    def top_band_crop(p: str) -> Any:
+        # What full_res_centre_crop would cost if the crop sat in the top rows: libjpeg then
+        # stops after 512 rows instead of decoding down to the centre.
+        with Image.open(p) as im:
+            w = im.size[0]
+            if not decode._jpeg_top_rows(im, 512):
+                im.draft("L", None)
+            try:
+                im.load()
+            except OSError:
+                pass  # "broken data stream": rows left unread, expected
+            return im.crop((w // 2 - 256, 0, w // 2 + 256, 512))
+
+    return [
+        ("probe_file (import: sha256 + EXIF)", probe_file),
+        ("  sha256_file", hashing.sha256_file),
+        ("  read_exif", read_exif),
+        ("analyze_file (whole analysis job)", analyze_file),
+        ("  load_for_analysis (DCT-scaled luma, 1024 px)", decode.load_for_analysis),
+        ("  full_res_centre_crop (noise crop)", decode.full_res_centre_crop),
+        ("  faces, eyes, sharpness, exposure, phash (1024 px)", pixel_metrics),
+        ("  proposal: top-band 512 px noise crop (decode 512 rows)", top_band_crop),
+        ("baseline: Image.open(p).load() (full RGB)", full_decode),
+        ("ref: full-resolution luma decode (draft L)", full_luma_decode),
+    ]
+
+
+def stage_breakdown(paths: list[Path], rounds: int = 3) -> list[tuple[str, float, float]]:
+    """Seconds per file of each stage in this process: (name, min, mean) over `rounds` passes
+    over `paths` after one warm-up call. On a shared machine the min is the intrinsic cost."""
+    out = []
+    for name, fn in _stage_fns():
+        fn(str(paths[0]))  # warm caches (cascades, imports)
+        times = []
+        for _ in range(rounds):
+            for p in paths:
+                started = time.perf_counter()
+                fn(str(p))
+                times.append(time.perf_counter() - started)
+        out.append((name, min(times), statistics.fmean(times)))
+    return out
+
+
+def profile(paths: list[Path], top: int = 18) -> None:
+    """cProfile of probe_file + analyze_file on `paths`, top functions by own time."""
+    import cProfile
+    import pstats
+
+    from bridge_server.imaging.analysis import analyze_file
+    from bridge_server.pipeline.worker import probe_file
+
+    analyze_file(str(paths[0]))
+    prof = cProfile.Profile()
+    prof.enable()
+    for p in paths:
+        info = probe_file(str(p))
+        analyze_file(str(p), info.get("exif"))
+    prof.disable()
+    print(f"\ncProfile: probe_file + analyze_file on {len(paths)} file(s), by own time")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, make the photos, run baseline and bridge, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=40, help="photos (40)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "autodev-bench-photos",
+        help="folder to keep the generated photos in between runs",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for both bridge and baseline (cores)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="alternate baseline and bridge this many times; report medians",
+    )
+    parser.add_argument(
+        "--stages",
+        type=int,
+        default=3,
+        help="files for the single-process stage breakdown (0: skip)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cProfile probe_file + analyze_file on N files (0: skip)",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.photos <= 1000 or not 1 <= args.repeat <= 10 or args.workers < 1:
+        parser.error("need 1 <= --photos <= 1000, 1 <= --repeat <= 10, --workers >= 1")
+
+    print(_common.machine_line(), flush=True)
+    paths = ensure_photos(args.cache, args.photos, args.workers)
+    size_mb = sum(p.stat().st_size for p in paths) / len(paths) / 2**20
+    print(
+        f"{len(paths)} photos of {MEGAPIXELS} MP, {size_mb:.1f} MiB each on average, "
+        f"{args.workers} workers",
+        flush=True,
+    )
+
+    base_rates: list[float] = []
+    bridge_rates: list[float] = []
+    runs: list[dict[str, Any]] = []
+    for k in range(args.repeat):
+        base_s, base_cpu = baseline_decode(paths, args.workers)
+        base_rates.append(len(paths) / base_s)
+        print(
+            f"  run {k + 1}: baseline decode {base_s:.2f} s = {base_rates[-1]:.2f} photos/s; "
+            f"worker CPU {base_cpu / len(paths) * 1000:.0f} ms/photo, wall x workers "
+            f"{base_s * args.workers / len(paths) * 1000:.0f} ms/photo",
+            flush=True,
+        )
+        run = asyncio.run(bridge_run(paths, args.workers))
+        runs.append(run)
+        bridge_rates.append(run["analysed"] / run["total_seconds"] if run["total_seconds"] else 0)
+        print(
+            f"  run {k + 1}: bridge {run['total_seconds']:.2f} s = {bridge_rates[-1]:.2f} "
+            f"photos/s (import call returned after {run['import_seconds']:.2f} s; "
+            f"imported {run['imported']}, analysed {run['analysed']}, failed "
+            f"{run['analysis_failed'] + run['import_failed']}, duplicates "
+            f"{run['duplicates']}{', TIMED OUT' if run['timed_out'] else ''}; "
+            f"pool warm-up {run['warm_up_seconds']:.2f} s, not timed)",
+            flush=True,
+        )
+        n = max(1, run["analysed"])
+        print(
+            f"         worker CPU {run['worker_cpu'] / n * 1000:.0f} ms/photo, server loop "
+            f"(main process) CPU {run['main_cpu'] / n * 1000:.0f} ms/photo, wall x workers "
+            f"{run['total_seconds'] * args.workers / n * 1000:.0f} ms/photo",
+            flush=True,
+        )
+
+    bridge = statistics.median(bridge_rates)
+    base = statistics.median(base_rates)
+    ratio = bridge / base if base else float("nan")
+    complete = all(r["analysed"] == len(paths) and not r["timed_out"] for r in runs)
+    print()
+    print(_common.table(
+        ["metric", "value", "goal", "status"],
+        [["bridge import + analysis (photos/s)", f"{bridge:.2f}",
+          f">= {GOAL_PHOTOS_PER_SECOND:g}", _common.verdict(bridge >= GOAL_PHOTOS_PER_SECOND)],
+         ["baseline full decode only (photos/s)", f"{base:.2f}", "", ""],
+         ["ratio bridge / baseline", f"{ratio:.2f}x", f">= {GOAL_BASELINE_RATIO:g}x",
+          _common.verdict(ratio >= GOAL_BASELINE_RATIO)],
+         ["every photo analysed", f"{runs[-1]['analysed']}/{len(paths)}", "all",
+          _common.verdict(complete)]],
+    ))  # fmt: skip
+    if args.repeat > 1:
+        each = ", ".join(f"{r:.2f}" for r in bridge_rates)
+        base_each = ", ".join(f"{r:.2f}" for r in base_rates)
+        print(f"(medians of {args.repeat} runs; bridge {each}; baseline {base_each})")
+
+    if args.stages > 0:
+        sample = paths[: args.stages]
+        print(
+            f"\nper stage, one process, {len(sample)} file(s) x 3 rounds; the bound is "
+            f"{args.workers} workers / min time, i.e. an idle machine"
+        )
+        rows = [
+            [name, f"{lo * 1000:.0f}", f"{mean * 1000:.0f}", f"{args.workers / lo:.1f}"]
+            for name, lo, mean in stage_breakdown(sample)
+        ]
+        print(
+            _common.table(
+                ["stage", "min ms", "mean ms", f"bound photos/s on {args.workers} workers"], rows
+            )
+        )
+    if args.profile > 0:
+        profile(paths[: args.profile])
+    print(_common.machine_line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
