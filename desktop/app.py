@@ -9,7 +9,7 @@ import os
 from typing import Any, Final
 
 from PyQt6.QtCore import QObject
-from PyQt6.QtWidgets import QApplication, QFileDialog, QWidget
+from PyQt6.QtWidgets import QApplication, QWidget
 
 from bridge_server.app import BridgeServer
 from bridge_server.config import Settings
@@ -17,6 +17,7 @@ from bridge_server.web.security import lan_addresses
 
 from .bridge import BridgeLink
 from .controller import BridgeModels
+from .dialogs.folders import pick_folder
 from .dialogs.pairing import PairingDialog
 from .dialogs.settings import SettingsDialog
 from .notifier import Notice, Notifier
@@ -168,7 +169,7 @@ class DesktopApp(QObject):
         """The address a phone should open (or why it cannot)."""
         port = self.server.port
         if self.settings.host in LOOPBACK_HOSTS:
-            return f"http://127.0.0.1:{port}/ (this computer only)"
+            return f"http://127.0.0.1:{port}/ (this computer only: phones cannot connect)"
         if not self.settings.allow_remote:
             return "Phones are switched off in Settings"
         host = self.addresses[0] if self.addresses else "127.0.0.1"
@@ -222,9 +223,12 @@ class DesktopApp(QObject):
 
     def choose_import(self) -> None:
         """Ask for a folder and import it into a new session named after it."""
-        folder = QFileDialog.getExistingDirectory(self._parent(), "Import a folder of photos")
-        if folder and self.models is not None:
-            self.models.import_paths([folder], os.path.basename(folder.rstrip("/")) or folder)
+
+        def chosen(folder: str) -> None:
+            if self.models is not None:
+                self.models.import_paths([folder], os.path.basename(folder.rstrip("/")) or folder)
+
+        pick_folder(self._parent(), "Import a folder of photos", chosen)
 
     def import_samples(self) -> asyncio.Task[Any] | None:
         """Import the bundled sample photos into a "Sample photos" session."""

@@ -78,6 +78,7 @@ class BridgeModels(QObject):
         # Decisions made here, newest last (for undo): photo id and the task storing it.
         self._decisions: list[tuple[str, asyncio.Task[Any]]] = []
         self._session_refresh: set[str] = set()
+        self._devices_seen: set[str] = set()
         self._queue_resync = QTimer(self, singleShot=True, interval=RESYNC_MS)
         self._queue_resync.timeout.connect(self.reload_queue)
         self._sessions_timer = QTimer(self, singleShot=True, interval=RESYNC_MS)
@@ -144,6 +145,10 @@ class BridgeModels(QObject):
         """Re-read the connected clients (cheap: in memory)."""
         rows = [client.info() for client in self.ctx.clients.all()]
         names = {d["device_id"]: d["device_name"] for d in self.devices.rows()}
+        devices = {r["device_id"] for r in rows if r.get("device_id")}
+        if devices - self._devices_seen:
+            self.reload_devices()  # a phone connected: its "last seen" moved
+        self._devices_seen = devices
         for row in rows:
             if row.get("device_id") in names:
                 row["device_name"] = names[row["device_id"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from PyQt6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
 from PyQt6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .models.approvals import ImageRole, PhotoRole
@@ -76,9 +76,14 @@ def score_color(score: float | None) -> QColor:
 class PhotoTileDelegate(QStyledItemDelegate):
     """A thumbnail on a dark mat, the file name, and a score badge."""
 
+    def __init__(self, parent: Any = None, tile: QSize = TILE, image_box: QSize = IMAGE_BOX):
+        super().__init__(parent)
+        self.tile = tile
+        self.image_box = image_box
+
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         """Fixed tiles make a calm grid."""
-        return TILE
+        return self.tile
 
     def paint(self, painter: QPainter | None, option: QStyleOptionViewItem, index: Index) -> None:
         """Selection frame, image fitted into its box, caption and badge."""
@@ -100,14 +105,15 @@ class PhotoTileDelegate(QStyledItemDelegate):
         )
         painter.drawRoundedRect(QRectF(cell), 6, 6)
         if selected:
-            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            pen = QPen(palette.color(QPalette.ColorRole.Highlight).lighter(120), 2.0)
+            painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(QRectF(cell).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+            painter.drawRoundedRect(QRectF(cell).adjusted(1, 1, -1, -1), 6, 6)
         box = QRect(
-            cell.left() + (cell.width() - IMAGE_BOX.width()) // 2,
+            cell.left() + (cell.width() - self.image_box.width()) // 2,
             cell.top() + 8,
-            IMAGE_BOX.width(),
-            IMAGE_BOX.height(),
+            self.image_box.width(),
+            self.image_box.height(),
         )
         if image is not None and not image.isNull():
             size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)

@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         for name in PAGES:
             QListWidgetItem(icon(name), name.capitalize(), self.nav)
         side.addWidget(self.nav, 1)
-        settings_button = QPushButton(icon("settings"), "Settings")
+        settings_button = QPushButton(icon("settings"), " Settings")
         settings_button.setObjectName("sidebarButton")
         settings_button.clicked.connect(self.settings_requested)
         side.addWidget(settings_button)

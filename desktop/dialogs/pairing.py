@@ -41,6 +41,7 @@ class PairingDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Pair a phone")
         self.setModal(False)
+        self.setMinimumWidth(380)
         self.models = models
         self.paired_device: dict[str, Any] | None = None
         self._addresses = addresses
@@ -95,6 +96,7 @@ class PairingDialog(QDialog):
     def _show_address(self, index: int) -> None:
         url = self._pairing["urls"][max(0, index)]
         self.url.setText(url)
+        self.url.setCursorPosition(0)
         pixmap = QPixmap()
         pixmap.loadFromData(qr_png(url), "PNG")
         self.qr.setPixmap(pixmap)

@@ -18,7 +18,6 @@ from PyQt6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +34,7 @@ from bridge_server.config import IMPORT_MODES, RESTART_REQUIRED, Settings, save_
 
 from ..paths import THEMES
 from ..tasks import run_service
+from .folders import pick_folder
 
 # Values saved but not yet live (restart required), per data folder, so reopening the dialog
 # shows what was chosen rather than what is running.
@@ -51,14 +51,23 @@ def _folder_row(edit: QLineEdit, parent: QWidget, title: str) -> QHBoxLayout:
     row.addWidget(edit, 1)
     browse = QPushButton("Browse…")
 
-    def pick() -> None:
-        folder = QFileDialog.getExistingDirectory(parent, title, edit.text())
-        if folder:
-            edit.setText(folder)
-
-    browse.clicked.connect(pick)
+    browse.clicked.connect(lambda: pick_folder(parent, title, edit.setText, edit.text()))
     row.addWidget(browse)
     return row
+
+
+def _form_page() -> tuple[QWidget, QFormLayout]:
+    """A tab page whose form sits at the top, labels right-aligned."""
+    page = QWidget()
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(16, 16, 16, 16)
+    form = QFormLayout()
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setHorizontalSpacing(14)
+    form.setVerticalSpacing(10)
+    outer.addLayout(form)
+    outer.addStretch(1)
+    return page, form
 
 
 class PresetEditor(QWidget):
@@ -68,12 +77,16 @@ class PresetEditor(QWidget):
         super().__init__(parent)
         self.presets = copy.deepcopy(presets)
         layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(16)
         self.list = QListWidget()
         self.list.setFixedWidth(220)
         for preset in self.presets:
             self.list.addItem(str(preset.get("name", "")))
         layout.addWidget(self.list)
         form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setVerticalSpacing(10)
         self.name = QLineEdit()
         self.long_edge = QSpinBox()
         self.long_edge.setRange(0, 20000)
@@ -86,13 +99,20 @@ class PresetEditor(QWidget):
         self.sharpen.setRange(0.0, 3.0)
         self.sharpen.setSingleStep(0.1)
         self.watermark = QLineEdit()
-        self.watermark.setPlaceholderText("No watermark")
+        self.watermark.setToolTip("Text drawn in a corner of each export; leave empty for none")
         form.addRow("Name", self.name)
         form.addRow("Long edge", self.long_edge)
         form.addRow("JPEG quality", self.quality)
         form.addRow("Sharpen", self.sharpen)
         form.addRow("Watermark text", self.watermark)
-        layout.addLayout(form, 1)
+        hint = QLabel("Long edge 0 keeps the original size; an empty watermark adds none.")
+        hint.setObjectName("muted")
+        hint.setWordWrap(True)
+        form.addRow("", hint)
+        column = QVBoxLayout()
+        column.addLayout(form)
+        column.addStretch(1)
+        layout.addLayout(column, 1)
         self._row = -1
         self.list.currentRowChanged.connect(self._select)
         if self.presets:
@@ -147,8 +167,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(tabs)
 
         # Folders
-        folders = QWidget()
-        form = QFormLayout(folders)
+        folders, form = _form_page()
         self.hot_folders = QListWidget()
         self.hot_folders.addItems(shown.hot_folders)
         self.hot_folders.setMaximumHeight(110)
@@ -182,8 +201,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self.presets, "Export presets")
 
         # Selection and network
-        general = QWidget()
-        form = QFormLayout(general)
+        general, form = _form_page()
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(1.0, 5.0)
         self.threshold.setSingleStep(0.1)
@@ -219,8 +237,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(box)
 
     def _add_hot_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Hot folder")
-        if folder and not self.hot_folders.findItems(folder, Qt.MatchFlag.MatchExactly):
+        pick_folder(self, "Hot folder", self._hot_folder_chosen)
+
+    def _hot_folder_chosen(self, folder: str) -> None:
+        if not self.hot_folders.findItems(folder, Qt.MatchFlag.MatchExactly):
             self.hot_folders.addItem(folder)
 
     def values(self) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class ActivityView(QWidget):
         )
         self.proxy.rowsInserted.connect(self._follow)
 
+    def showEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+        """Catch up with what arrived while another view was shown."""
+        super().showEvent(a0)
+        self._follow()
+
     def _follow(self, *_args: object) -> None:
         if self.follow.isChecked() and self.isVisible():
             self.table.scrollToBottom()

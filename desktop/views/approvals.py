@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QListView,
     QPushButton,
@@ -132,17 +133,27 @@ class PhotoDetails(QFrame):
         self.camera = QLabel()
         self.camera.setObjectName("muted")
         self.camera.setWordWrap(True)
+        self.export = QLabel()
+        self.export.setObjectName("muted")
         layout.addWidget(self.name, 0, 0)
         layout.addWidget(self.score, 0, 1, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.reasons, 1, 0, 1, 2)
         layout.addWidget(self.factors, 2, 0, 1, 2)
         layout.addWidget(self.camera, 3, 0, 1, 2)
+        layout.addWidget(self.export, 4, 0, 1, 2)
         layout.setColumnStretch(0, 1)
 
     def show_photo(self, photo: dict[str, Any] | None) -> None:
         """Fill in the labels."""
         if not photo:
-            for label in (self.name, self.score, self.factors, self.reasons, self.camera):
+            for label in (
+                self.name,
+                self.score,
+                self.factors,
+                self.reasons,
+                self.camera,
+                self.export,
+            ):
                 label.setText("")
             self.score.setVisible(False)
             return
@@ -160,16 +171,20 @@ class PhotoDetails(QFrame):
             lead + ("; ".join(reasons).capitalize() if reasons else "No problems found")
         )
         factors = analysis.get("factors") or {}
+        # Factors are on the score's own 1–5 scale.
         parts = [
-            f"{FACTOR_NAMES.get(k, k)} {round(float(v) * 100)}%"
-            for k, v in factors.items()
-            if isinstance(v, int | float)
+            f"{name} {float(factors[key]):.1f}"
+            for key, name in FACTOR_NAMES.items()
+            if isinstance(factors.get(key), int | float)
         ]
         faces = len(analysis.get("faces") or [])
         if faces:
             parts.append(f"{faces} face{'s' if faces > 1 else ''}")
         self.factors.setText("   ".join(parts))
         self.camera.setText(camera_line(photo))
+        preset = photo.get("selected_preset")
+        self.export.setText(f"Exports as {preset}" if preset else "")
+        self.export.setVisible(bool(preset))
 
 
 def camera_line(photo: dict[str, Any]) -> str:
@@ -190,9 +205,6 @@ def camera_line(photo: dict[str, Any]) -> str:
         parts.append(f"ISO {exif['iso']}")
     if photo.get("width") and photo.get("height"):
         parts.append(f"{photo['width']}×{photo['height']}")
-    preset = photo.get("selected_preset")
-    if preset:
-        parts.append(f"export: {preset}")
     return " · ".join(parts)
 
 
@@ -213,11 +225,11 @@ class ApprovalsView(QWidget):
                 "Shift- or Ctrl-click to decide several at once.",
             )
         )
-        self.approve_button = QPushButton(icon("approve"), "Approve  (P)")
+        self.approve_button = QPushButton(icon("approve"), " Approve  (P)")
         self.approve_button.setObjectName("approve")
-        self.reject_button = QPushButton(icon("reject"), "Reject  (X)")
+        self.reject_button = QPushButton(icon("reject"), " Reject  (X)")
         self.reject_button.setObjectName("reject")
-        self.undo_button = QPushButton(icon("undo"), "Undo  (U)")
+        self.undo_button = QPushButton(icon("undo"), " Undo  (U)")
         self.count = QLabel()
         self.count.setObjectName("muted")
         layout.addLayout(
@@ -241,32 +253,43 @@ class ApprovalsView(QWidget):
         splitter.addWidget(self.grid_stack)
 
         side = QWidget()
-        side_layout = QVBoxLayout(side)
+        side_layout = QHBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.setSpacing(8)
+        side_layout.setSpacing(10)
+        main = QVBoxLayout()
+        main.setSpacing(8)
         self.preview = PreviewImage()
         self.details = PhotoDetails()
+        main.addWidget(self.preview, 1)
+        main.addWidget(self.details)
+        side_layout.addLayout(main, 1)
+        # Burst alternates stand beside their best, in a narrow column.
+        self.alternates_box = QWidget()
+        column = QVBoxLayout(self.alternates_box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
         self.alternates_label = QLabel("Burst alternates")
         self.alternates_label.setObjectName("sectionLabel")
+        self.alternates_label.setWordWrap(True)
         self.alternates_model = ApprovalQueueModel(models.thumbnails, self)
         self.alternates = QListView()
         self.alternates.setObjectName("alternates")
-        self.alternates.setViewMode(QListView.ViewMode.IconMode)
-        self.alternates.setFlow(QListView.Flow.LeftToRight)
-        self.alternates.setWrapping(False)
+        self.alternates.setFlow(QListView.Flow.TopToBottom)
         self.alternates.setMovement(QListView.Movement.Static)
-        self.alternates.setItemDelegate(PhotoTileDelegate(self.alternates))
+        self.alternates.setItemDelegate(
+            PhotoTileDelegate(self.alternates, QSize(168, 150), QSize(152, 100))
+        )
         self.alternates.setModel(self.alternates_model)
-        self.alternates.setFixedHeight(206)
         self.alternates.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        side_layout.addWidget(self.preview, 1)
-        side_layout.addWidget(self.details)
-        side_layout.addWidget(self.alternates_label)
-        side_layout.addWidget(self.alternates)
+        self.alternates.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        column.addWidget(self.alternates_label)
+        column.addWidget(self.alternates, 1)
+        self.alternates_box.setFixedWidth(184)
+        side_layout.addWidget(self.alternates_box)
         splitter.addWidget(side)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([520, 760])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([440, 840])  # two columns of tiles; the preview takes the rest
         layout.addWidget(splitter, 1)
 
         self.grid.approve_pressed.connect(self.approve_selected)
@@ -379,13 +402,12 @@ class ApprovalsView(QWidget):
         others = [r for r in rows if r["photo_id"] != photo_id]
         self.alternates_model.set_photos(others)
         self.alternates_label.setText(
-            f"Burst alternates ({len(others)}) — the photo above scored best"
+            f"{len(others)} burst alternate{'s' if len(others) != 1 else ''}, scored lower"
         )
         self._alternates_visible(bool(others))
 
     def _alternates_visible(self, visible: bool) -> None:
-        self.alternates.setVisible(visible)
-        self.alternates_label.setVisible(visible)
+        self.alternates_box.setVisible(visible)
 
     def _preview_ready(self, photo_id: str) -> None:
         if self._current is not None and self._current["photo_id"] == photo_id:

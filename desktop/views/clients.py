@@ -27,10 +27,10 @@ class ClientsView(QWidget):
         layout.addWidget(
             page_header("Clients", "Phones, scripts and other apps connected over WebSocket.")
         )
-        self.disconnect_button = QPushButton(icon("disconnect"), "Disconnect")
+        self.disconnect_button = QPushButton(icon("disconnect"), " Disconnect")
         self.count = QLabel()
         self.count.setObjectName("muted")
-        pair = QPushButton(icon("pair"), "Pair a phone…")
+        pair = QPushButton(icon("pair"), " Pair a phone…")
         pair.setObjectName("primary")
         pair.clicked.connect(self.pair_requested)
         layout.addLayout(row_layout(self.count, self.disconnect_button, pair, stretch_at=1))
@@ -41,7 +41,7 @@ class ClientsView(QWidget):
         self.proxy.setSortRole(SortRole)
         self.table = data_table()
         self.table.setModel(self.proxy)
-        for col, width in enumerate((90, 160, 120, 90, 260, 60, 70)):
+        for col, width in enumerate((100, 170, 120, 110, 260, 70, 80)):
             self.table.setColumnWidth(col, width)
         splitter.addWidget(self.table)
 
@@ -51,7 +51,7 @@ class ClientsView(QWidget):
         devices_layout.setSpacing(8)
         title = QLabel("Paired devices")
         title.setObjectName("sectionLabel")
-        self.revoke_button = QPushButton(icon("reject"), "Revoke")
+        self.revoke_button = QPushButton(icon("reject"), " Revoke")
         devices_layout.addLayout(row_layout(title, self.revoke_button, stretch_at=1))
         self.devices_table = data_table()
         self.devices_table.setModel(models.devices)

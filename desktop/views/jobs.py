@@ -32,8 +32,8 @@ class JobsView(QWidget):
         for status in STATUSES:
             self.status_filter.addItem(status.capitalize(), status)
         self.status_filter.currentIndexChanged.connect(self._filter)
-        self.cancel = QPushButton(icon("reject"), "Cancel")
-        self.retry = QPushButton(icon("undo"), "Retry")
+        self.cancel = QPushButton(icon("reject"), " Cancel")
+        self.retry = QPushButton(icon("undo"), " Retry")
         self.priority = QComboBox()
         for value, name in ((1, "High priority"), (2, "Normal priority"), (3, "Low priority")):
             self.priority.addItem(name, value)

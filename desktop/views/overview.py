@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import QSortFilterProxyModel, Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bridge_server.config import Settings
 
 from ..controller import BridgeModels
+from ..delegates import ProgressBarDelegate
 from ..formatting import megabytes
+from ..models.sessions import PROGRESS_COLUMN
+from ..models.table import SortRole
 from ..theme import icon
-from .common import StatCard, page_header
+from .common import StatCard, data_table, page_header
 from .empty import EmptyLibrary
 
 
@@ -60,26 +70,48 @@ class OverviewView(QWidget):
 
         actions = QHBoxLayout()
         actions.setSpacing(8)
-        review = QPushButton(icon("approvals"), "Review photos")
+        review = QPushButton(icon("approvals"), " Review photos")
         review.setObjectName("primary")
         review.clicked.connect(self.show_approvals)
-        pair = QPushButton(icon("pair"), "Pair a phone…")
+        pair = QPushButton(icon("pair"), " Pair a phone…")
         pair.clicked.connect(self.pair_requested)
-        self.import_button = QPushButton(icon("import"), "Import a folder…")
+        self.import_button = QPushButton(icon("import"), " Import a folder…")
         self.import_button.clicked.connect(self.import_requested)
-        self.pause = QPushButton(icon("pause"), "Pause processing")
+        self.pause = QPushButton(icon("pause"), " Pause processing")
         self.pause.clicked.connect(lambda: models.set_paused(not models.paused))
         for button in (review, self.import_button, pair, self.pause):
             actions.addWidget(button)
         actions.addStretch(1)
         layout.addLayout(actions)
-        layout.addStretch(1)
+
+        self.recent = recent = QLabel("Sessions")
+        recent.setObjectName("sectionLabel")
+        layout.addWidget(recent)
+        proxy = QSortFilterProxyModel(self)
+        proxy.setSourceModel(models.sessions)
+        proxy.setSortRole(SortRole)
+        self.sessions_table = data_table()
+        self.sessions_table.setModel(proxy)
+        self.sessions_table.setItemDelegateForColumn(
+            PROGRESS_COLUMN, ProgressBarDelegate(self.sessions_table)
+        )
+        for col, width in enumerate((240, 110, 180, 80, 90, 80, 90, 90, 110)):
+            self.sessions_table.setColumnWidth(col, width)
+        self.sessions_table.setColumnHidden(9, True)  # the folder: see Sessions
+        self.sessions_table.sortByColumn(8, Qt.SortOrder.DescendingOrder)
+        layout.addWidget(self.sessions_table, 1)
+        layout.addStretch(0)  # takes the space while the table is hidden
 
         self._phone_url = phone_url
         models.overview_changed.connect(self.refresh)
         models.paused_changed.connect(self._paused)
-        models.library_empty_changed.connect(self.empty.setVisible)
+        models.library_empty_changed.connect(self._library_empty)
         self.refresh()
+
+    def _library_empty(self, empty: bool) -> None:
+        self.empty.setVisible(empty)
+        self.recent.setVisible(not empty)
+        self.sessions_table.setVisible(not empty)
 
     def _paused(self, paused: bool) -> None:
         self.pause.setText("Resume processing" if paused else "Pause processing")
@@ -97,10 +129,18 @@ class OverviewView(QWidget):
             f"{q.get('failed', 0)} failed" + (" · paused" if m.paused else ""),
         )
         total_sessions = m.sessions.rowCount()
-        self.sessions.set(str(m.sessions.in_progress()), f"of {total_sessions} sessions")
+        self.sessions.set(
+            str(m.sessions.in_progress()),
+            f"of {total_sessions} session{'s' if total_sessions != 1 else ''}",
+        )
         rows = m.clients.rows()
         phones = sum(1 for r in rows if r.get("device_id"))
-        self.clients.set(str(len(rows)), f"{phones} paired phones · {m.devices.rowCount()} paired")
+        others = len(rows) - phones
+        self.clients.set(
+            str(len(rows)),
+            f"{phones} phone{'s' if phones != 1 else ''} · {others} other"
+            f"{'s' if others != 1 else ''}",
+        )
         s = m.system
         cpu = s.get("cpu_percent")
         self.cpu.set(f"{cpu:.0f}%" if cpu is not None else "–", "all cores")
@@ -113,7 +153,11 @@ class OverviewView(QWidget):
         self.disk.set(
             megabytes(disk.get("library")), f"library · exports {megabytes(disk.get('export'))}"
         )
-        self.phone.set(self._phone_url, "open it on a phone, or pair with a QR code")
+        if self._phone_url.startswith("http"):
+            url, _, note = self._phone_url.partition(" ")
+            self.phone.set(url, note.strip("()") or "open it on a phone, or pair with a QR code")
+        else:
+            self.phone.set("Off", self._phone_url)
 
     def set_phone_url(self, url: str) -> None:
         """Where a phone should go."""

@@ -29,7 +29,7 @@ class SessionsView(QWidget):
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
         layout.addWidget(page_header("Sessions", "Each import or hot-folder shoot is a session."))
-        self.import_button = QPushButton(icon("import"), "Import a folder…")
+        self.import_button = QPushButton(icon("import"), " Import a folder…")
         self.import_button.setObjectName("primary")
         self.import_button.clicked.connect(self.import_requested)
         layout.addLayout(row_layout(self.import_button))
@@ -45,7 +45,7 @@ class SessionsView(QWidget):
         self.table = data_table()
         self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressBarDelegate(self.table))
-        for col, width in enumerate((220, 100, 170, 70, 80, 70, 80, 80, 110)):
+        for col, width in enumerate((200, 100, 170, 70, 90, 80, 90, 90, 110)):
             self.table.setColumnWidth(col, width)
         self.table.sortByColumn(8, Qt.SortOrder.DescendingOrder)
         layout.addWidget(self.table, 1)

@@ -34,7 +34,10 @@ def test_keyboard_approve_reaches_store_and_websocket_client(desk: Desk) -> None
         async with aiohttp.ClientSession() as http:
             phone = await _client(http, desk)
             first = _current_id(desk)
-            second = desk.models.queue.photo_ids()[1]
+            ids = desk.models.queue.photo_ids()
+            # The photo that moves into the decided one's place (the last moves back one).
+            at = ids.index(first)
+            second = ids[at + 1] if at + 1 < len(ids) else ids[at - 1]
             QTest.keyClick(view.grid, Qt.Key.Key_P)
             event = await phone.recv_type("photo_approved")
             assert event["photo_id"] == first
@@ -106,6 +109,7 @@ def test_preview_shows_scores_and_burst_alternates(desk: Desk) -> None:
         row = desk.models.queue.row_of(best["photo_id"])
         view.grid.setCurrentIndex(desk.models.queue.index(row))
         await desk.until(lambda: view.alternates_model.rowCount() > 0, what="alternates")
+        assert not view.alternates.isHidden()
         alternates = set(view.alternates_model.photo_ids())
         group = {p["photo_id"] for p in items if p["group_id"] == best["group_id"]}
         assert alternates == group - {best["photo_id"]}

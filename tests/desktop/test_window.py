@@ -60,7 +60,7 @@ def test_overview_counts_follow_events(desk: Desk) -> None:
             what="job counts",
         )
         assert overview.phone.value.text().startswith("http://127.0.0.1:")
-        assert overview.sessions.detail.text() == "of 1 sessions"
+        assert overview.sessions.detail.text() == "of 1 session"
 
     desk.run(scenario(), timeout=120)
 

@@ -1,0 +1,158 @@
+"""Make docs/screenshots/desktop-*.png from a real session (run under Xvfb).
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m desktop.screenshots
+
+Starts the app on a temporary data folder, shows the empty library, imports the sample photos,
+lets analysis run, approves and rejects a few, pairs and connects a phone and a script over
+WebSocket, then grabs each view and the two dialogs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import qasync
+from PyQt6.QtWidgets import QApplication, QTabWidget, QWidget
+
+from bridge_server.config import Settings
+
+from .app import DesktopApp
+from .models.approvals import PhotoRole
+from .paths import RESOURCES
+
+OUT = RESOURCES.parent / "docs" / "screenshots"
+
+
+def clear_banners(window: QWidget) -> None:
+    """Hide the window's banners (they would crowd every shot)."""
+    banners = getattr(window, "banners", None)
+    if banners is not None:
+        for banner in banners.banners():
+            banner.hide()
+        banners.setVisible(False)
+
+
+def save(widget: QWidget, name: str) -> None:
+    """Grab a widget to docs/screenshots/desktop-<name>.png."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"desktop-{name}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+async def settle(seconds: float = 0.6) -> None:
+    """Let events, timers and thumbnail loads land (never processEvents() inside a task)."""
+    await asyncio.sleep(seconds)
+
+
+async def shoot(data: Path) -> None:
+    """Drive the app through a realistic session and grab each view."""
+    settings = Settings(data_dir=str(data), host="127.0.0.1", port=0, workers=2)
+    settings.hot_folders = [str(Path.home() / "Pictures" / "Tethered")]
+    desk = DesktopApp(settings, use_tray=False)
+    await desk.start()
+    window, models = desk.window, desk.models
+    assert window is not None and models is not None
+    window.resize(1360, 860)
+    window.move(20, 20)
+    await settle(1.0)
+    save(window, "empty")
+
+    await desk.import_samples()
+    ctx = desk.server.context
+    for _ in range(600):
+        counts = ctx.queue_status.latest if ctx.queue_status else {}
+        if counts.get("total") and not counts.get("pending") and not counts.get("processing"):
+            if not desk.server.pipeline.selection.busy:
+                break
+        await asyncio.sleep(0.2)
+    await settle(1.5)
+
+    base = f"http://127.0.0.1:{desk.server.port}"
+    async with aiohttp.ClientSession() as http:
+        start = await (await http.post(f"{base}/api/pairing/start")).json()
+        paired = await (
+            await http.post(
+                f"{base}/api/pairing/complete",
+                json={"code": start["code"], "device_name": "Pixel 8 (Anna)"},
+            )
+        ).json()
+        phone = await http.ws_connect(f"{base}/ws")
+        await phone.receive()
+        await phone.send_json(
+            {"type": "register", "client_type": "phone", "client_name": "Pixel 8 (Anna)",
+             "token": paired["token"]}
+        )  # fmt: skip
+        await phone.send_json({"type": "subscribe", "channels": ["photos", "approval", "jobs"]})
+        script = await http.ws_connect(f"{base}/ws")
+        await script.receive()
+        await script.send_json(
+            {"type": "register", "client_type": "lightroom", "client_name": "Studio Mac plug-in"}
+        )
+        await script.send_json({"type": "subscribe", "channels": ["*"]})
+        await settle(0.5)
+
+        queue = models.queue.photo_ids()
+        models.approve(queue[:2])
+        if len(queue) > 3:
+            models.reject([queue[3]])
+        await settle(2.5)  # exports run
+
+        window.show_page("overview")
+        await settle(1.0)
+        save(window, "overview")
+        clear_banners(window)
+        window.show_page("approvals")
+        view = window.approvals
+        best = next(
+            (
+                r
+                for r in range(models.queue.rowCount())
+                if models.queue.index(r).data(PhotoRole).get("group_id")
+            ),
+            0,
+        )
+        view.grid.setCurrentIndex(models.queue.index(best))
+        await settle(2.0)
+        save(window, "approvals")
+        for name in ("jobs", "sessions", "clients", "activity"):
+            window.show_page(name)
+            await settle(1.0)
+            save(window, name)
+
+        dialog = desk.open_pairing()
+        await settle(0.5)
+        save(dialog, "pairing")
+        dialog.reject()
+        settings_dialog = desk.open_settings()
+        settings_dialog.resize(720, 520)
+        await settle(0.5)
+        save(settings_dialog, "settings")
+        tabs = settings_dialog.findChild(QTabWidget)
+        if tabs is not None:
+            tabs.setCurrentIndex(1)
+            await settle(0.3)
+            save(settings_dialog, "settings-presets")
+        settings_dialog.reject()
+
+        await phone.close()
+        await script.close()
+    await desk.stop()
+
+
+def main() -> int:
+    """Entry point."""
+    app = QApplication(sys.argv)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory(prefix="desktop-shots-") as tmp, loop:
+        loop.run_until_complete(shoot(Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
