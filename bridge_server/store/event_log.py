@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 RESERVED_KEY: Final = "seq_reserved"
 BLOCK: Final = 10_000
-FLUSH_INTERVAL: Final = 0.05
+FLUSH_INTERVAL: Final = 0.25  # seconds; the reservation keeps a crash truthful
 FLUSH_BATCH: Final = 2_000
 PRUNE_EVERY: Final = 200  # flushes
 

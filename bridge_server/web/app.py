@@ -8,7 +8,8 @@ from aiohttp import web
 
 from ..context import BridgeContext
 from ..resources import web_root
-from .context_keys import CTX, FAILURES, HOSTS
+from .context_keys import CTX, FAILURES, FANOUT, HOSTS
+from .fanout import FanoutSender
 from .middleware import door_middleware, errors_middleware, headers_middleware
 from .routes import add_routes
 from .security import FailureTracker, HostPolicy
@@ -26,6 +27,12 @@ def make_app(ctx: BridgeContext, static_dir: Path | None = None) -> web.Applicat
     app[CTX] = ctx
     app[HOSTS] = HostPolicy(ctx.settings)
     app[FAILURES] = FailureTracker()
+    app[FANOUT] = FanoutSender()
+
+    async def stop_fanout(app: web.Application) -> None:
+        await app[FANOUT].close()
+
+    app.on_cleanup.append(stop_fanout)
     app.router.add_get("/ws", websocket_handler)
     add_routes(app)
     root = (static_dir or web_root()).resolve()

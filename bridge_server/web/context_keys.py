@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..context import BridgeContext
+from .fanout import FanoutSender
 from .security import FailureTracker, HostPolicy
 
 CTX = web.AppKey("ctx", BridgeContext)
 HOSTS = web.AppKey("hosts", HostPolicy)
 FAILURES = web.AppKey("failures", FailureTracker)
+FANOUT = web.AppKey("fanout", FanoutSender)

@@ -25,7 +25,8 @@ from ..services.commands import COMMANDS
 from ..services.errors import ServiceError
 from ..timeutil import now_iso
 from . import ws_messages as m
-from .context_keys import CTX, FAILURES, HOSTS
+from .context_keys import CTX, FAILURES, FANOUT, HOSTS
+from .fanout import CONGESTED_BYTES, FanoutSender
 from .security import FailureTracker, is_loopback
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,13 @@ class ClientConnection:
         ws: web.WebSocketResponse,
         address: str,
         failures: FailureTracker,
+        fanout: FanoutSender,
+        transport: asyncio.BaseTransport | None,
     ) -> None:
         self.ctx = ctx
         self._failures = failures
+        self._fanout = fanout
+        self._transport = transport
         self.ws = ws
         self.address = address
         self.client_id = new_id("c")
@@ -62,9 +67,12 @@ class ClientConnection:
         self.registered = False
         self.connected_at = now_iso()
         self.messages_sent = 0
-        self._buffer: deque[str] = deque()
+        self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
+        self.fanout_pending = 0  # frames of this connection still in the shared FIFO
+        self._writing = False
         self._ready = asyncio.Event()
         self._closing = False
+        self._flush_on_close = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._invalid_in_a_row = 0
@@ -75,30 +83,57 @@ class ClientConnection:
         """Queue a broadcast frame; overflow closes this connection only (4008)."""
         if self._closing:
             return
-        if len(self._buffer) >= m.MAX_PENDING_FRAMES:
+        if len(self._buffer) + self.fanout_pending >= m.MAX_PENDING_FRAMES:
             self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
             return
-        self._buffer.append(frame)
-        self._ready.set()
+        self.send_frame(frame)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a reply or replayed frame; never dropped for being behind."""
         self.send_frame(serialize(message))
 
     def send_frame(self, frame: str) -> None:
-        """Queue an already serialized frame; never dropped for being behind."""
-        if not self._closing:
+        """Queue an already serialized frame, keeping this connection's order."""
+        if self._closing:
+            return
+        if self._buffer or self._writing:
             self._buffer.append(frame)
             self._ready.set()
+        else:
+            self.fanout_pending += 1
+            self._fanout.push(self, frame)
+
+    async def write_or_backlog(self, frame: str) -> None:
+        """Called by the shared sender: write now, or hand over to the backlog if slow."""
+        if self._closing:
+            if self._flush_on_close:
+                self._buffer.append(frame)  # _close sends it before the close frame
+            return
+        if self._buffer or self._writing or self._congested():
+            self._buffer.append(frame)
+            self._ready.set()
+            return
+        await self.ws.send_str(frame)
+        self.messages_sent += 1
+
+    def _congested(self) -> bool:
+        transport = self._transport
+        if not isinstance(transport, asyncio.WriteTransport):
+            return False
+        return transport.get_write_buffer_size() > CONGESTED_BYTES
 
     async def _write_loop(self) -> None:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            while self._buffer:
-                frame = self._buffer.popleft()
-                await self.ws.send_str(frame)
-                self.messages_sent += 1
+            self._writing = True
+            try:
+                while self._buffer:
+                    # Popped first: once send_str starts, the frame is in the transport.
+                    await self.ws.send_str(self._buffer.popleft())
+                    self.messages_sent += 1
+            finally:
+                self._writing = False
 
     def close_soon(self, code: int, reason: str, *, flush: bool = False) -> None:
         """Close with a protocol code, without waiting (safe from broker callbacks).
@@ -109,6 +144,7 @@ class ClientConnection:
         if self._closing:
             return
         self._closing = True
+        self._flush_on_close = flush
         if not flush:
             self._buffer.clear()
         self.ctx.broker.remove(self)
@@ -118,6 +154,12 @@ class ClientConnection:
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        if self._flush_on_close:
+            # Frames still in the shared FIFO land in the backlog as the sender reaches them.
+            for _ in range(200):
+                if self.fanout_pending <= 0:
+                    break
+                await asyncio.sleep(0.01)
         with contextlib.suppress(Exception):
             while self._buffer and not self.ws.closed:
                 await self.ws.send_str(self._buffer.popleft())
@@ -140,7 +182,7 @@ class ClientConnection:
             "registered": self.registered,
             "device_id": self.device_id,
             "subscriptions": sorted(self.ctx.broker.channels_of(self)),
-            "queue_depth": len(self._buffer),
+            "queue_depth": len(self._buffer) + self.fanout_pending,
             "messages_sent": self.messages_sent,
         }
 
@@ -361,7 +403,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """Upgrade, check the door, then hand the socket to a ClientConnection."""
     ctx = request.app[CTX]
     address = request.remote or ""
-    ws = web.WebSocketResponse(heartbeat=m.HEARTBEAT_SECONDS, max_msg_size=m.MAX_FRAME_BYTES)
+    # No per-message deflate: frames are small JSON, and compressing each one for each client
+    # costs more CPU than it saves bandwidth on a LAN.
+    # No per-message deflate: frames are small JSON, and compressing each one for each client
+    # costs more CPU than it saves on a LAN.
+    ws = web.WebSocketResponse(
+        heartbeat=m.HEARTBEAT_SECONDS, max_msg_size=m.MAX_FRAME_BYTES, compress=False
+    )
     await ws.prepare(request)
     hosts = request.app[HOSTS]
     host = request.headers.get("Host")
@@ -373,7 +421,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not is_loopback(address) and not ctx.settings.allow_remote:
         await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Remote access is switched off")
         return ws
-    client = ClientConnection(ctx, ws, address, request.app[FAILURES])
+    client = ClientConnection(
+        ctx, ws, address, request.app[FAILURES], request.app[FANOUT], request.transport
+    )
     await client.serve()
     if not ws.closed:
         await ws.close(code=WSCloseCode.OK)
