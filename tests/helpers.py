@@ -136,7 +136,7 @@ async def jobs_settled(server: BridgeServer) -> bool:
             )
         ).scalar_one()
         total = (await s.execute(select(func.count()).select_from(Job))).scalar_one()
-    return total > 0 and active == 0 and not server.pipeline.selection.busy
+    return total > 0 and active == 0 and not server.pipeline.busy
 
 
 def copy_photos(photo_set: dict[str, Path], names: list[str], dest: Path) -> list[Path]:

@@ -9,11 +9,11 @@ from ..imaging.errors import ImageError
 from ..store.enums import PhotoStatus
 from ..store.models import Photo
 from . import worker
+from .coalesce import KeyedCoalescer
 from .scheduler import JobRun, PermanentJobError
-from .selection import SelectionCoordinator
 
 
-def make_analyze_handler(selection: SelectionCoordinator) -> Any:
+def make_analyze_handler(selection: KeyedCoalescer) -> Any:
     """The handler for JobKind.ANALYZE, which triggers selection for the photo's session."""
 
     async def analyze(run: JobRun) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from ..services.sessions import refresh_session
 from ..store.enums import JobKind
 from ..store.models import Photo
 from .analysis_job import make_analyze_handler
+from .coalesce import KeyedCoalescer
 from .export_job import export_handler
 from .importer import default_session_name, import_paths
 from .pool import PixelPool
 from .scheduler import JobRun, JobScheduler
-from .selection import SelectionCoordinator
+from .selection import COALESCE_SECONDS, selection_coordinator
 from .thumbnails import ThumbnailCache
 from .watcher import HotFolderWatcher
 
@@ -29,7 +30,11 @@ class Pipeline:
     def __init__(self, ctx: BridgeContext) -> None:
         self.ctx = ctx
         self.pool = PixelPool(ctx.settings.worker_count)
-        self.selection = SelectionCoordinator(ctx)
+        self.selection = selection_coordinator(ctx)
+        # Session progress and completion, recounted once per burst of finished jobs.
+        self.sessions = KeyedCoalescer(
+            "Session refresh", COALESCE_SECONDS, lambda sid: refresh_session(ctx, sid)
+        )
         self.scheduler = JobScheduler(
             ctx,
             {JobKind.ANALYZE: make_analyze_handler(self.selection), JobKind.EXPORT: export_handler},
@@ -51,7 +56,13 @@ class Pipeline:
         await self.watcher.stop()
         await self.scheduler.stop()
         await self.selection.stop()
+        await self.sessions.stop()
         await self.pool.close()
+
+    @property
+    def busy(self) -> bool:
+        """Whether selection or a session refresh is still pending."""
+        return self.selection.busy or self.sessions.busy
 
     async def _after_job(self, run: JobRun) -> None:
         """A finished job may complete its session (or move its progress)."""
@@ -62,7 +73,7 @@ class Pipeline:
                 await s.execute(select(Photo.session_id).where(Photo.id == run.photo_id))
             ).scalar()
         if session_id is not None:
-            await refresh_session(self.ctx, session_id)
+            self.sessions.schedule(session_id)
 
     async def _import_from_hot_folder(self, folder: Path, files: list[Path]) -> None:
         report = await import_paths(self.ctx, [str(f) for f in files], default_session_name(folder))

@@ -6,7 +6,6 @@ capture order. Decisions already made by the photographer are never changed here
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from ..services.queries import approval_queue_count
 from ..services.serializers import photo_in_queue
 from ..store.enums import PhotoStatus, Selection
 from ..store.models import Photo
+from .coalesce import KeyedCoalescer
 
 log = logging.getLogger(__name__)
 
@@ -129,49 +129,11 @@ def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Prop
     return result
 
 
-class SelectionCoordinator:
-    """Coalesces selection runs per session and applies their results."""
-
-    def __init__(self, ctx: BridgeContext) -> None:
-        self._ctx = ctx
-        self._scheduled: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def busy(self) -> bool:
-        """Whether a selection run is scheduled or running."""
-        return bool(self._scheduled) or any(not t.done() for t in self._tasks)
-
-    def schedule(self, session_id: str) -> None:
-        """Run selection for this session soon (once for a burst of analyses)."""
-        if session_id in self._scheduled:
-            return
-        loop = asyncio.get_running_loop()
-        self._scheduled[session_id] = loop.call_later(COALESCE_SECONDS, self._fire, session_id)
-
-    def _fire(self, session_id: str) -> None:
-        self._scheduled.pop(session_id, None)
-        task = asyncio.get_running_loop().create_task(self.run(session_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def run(self, session_id: str) -> None:
-        """Select now and publish what changed."""
-        try:
-            await select_session(self._ctx, session_id)
-        except Exception:
-            log.exception("Selection failed for session %s", session_id)
-
-    async def stop(self) -> None:
-        """Run pending selections now, so a restart starts from a consistent state."""
-        pending = list(self._scheduled)
-        for handle in self._scheduled.values():
-            handle.cancel()
-        self._scheduled.clear()
-        for session_id in pending:
-            await self.run(session_id)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:
+    """Selection per session, once for a burst of analyses."""
+    return KeyedCoalescer(
+        "Selection", COALESCE_SECONDS, lambda session_id: select_session(ctx, session_id)
+    )
 
 
 async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:

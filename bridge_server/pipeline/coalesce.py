@@ -1,0 +1,55 @@
+"""Run an async action once per key for a burst of requests (per session, say)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class KeyedCoalescer:
+    """`schedule(key)` many times in `delay` seconds runs `action(key)` once, after the burst."""
+
+    def __init__(self, name: str, delay: float, action: Callable[[str], Awaitable[object]]) -> None:
+        self._name = name
+        self._delay = delay
+        self._action = action
+        self._scheduled: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a run is scheduled or running."""
+        return bool(self._scheduled) or any(not t.done() for t in self._tasks)
+
+    def schedule(self, key: str) -> None:
+        """Run the action for `key` soon, once for however many requests arrive meanwhile."""
+        if key not in self._scheduled:
+            loop = asyncio.get_running_loop()
+            self._scheduled[key] = loop.call_later(self._delay, self._fire, key)
+
+    def _fire(self, key: str) -> None:
+        self._scheduled.pop(key, None)
+        task = asyncio.get_running_loop().create_task(self.run(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, key: str) -> None:
+        """Run the action now; failures are logged, never raised into the loop."""
+        try:
+            await self._action(key)
+        except Exception:
+            log.exception("%s failed for %s", self._name, key)
+
+    async def stop(self) -> None:
+        """Run what is scheduled now and wait for running actions, so nothing is skipped."""
+        pending = list(self._scheduled)
+        for handle in self._scheduled.values():
+            handle.cancel()
+        self._scheduled.clear()
+        for key in pending:
+            await self.run(key)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
