@@ -6,6 +6,7 @@ We schedule `loop.call_later(0.005)` over and over and record how late each call
 load the loop being measured; the pipeline analyses a batch of generated JPEGs meanwhile.
 
     .venv/bin/python bench/loop_lag.py [--clients 200] [--photos 40] [--idle-seconds 5]
+                                       [--workers N] [--page jobs] [--skip-headless]
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ async def _clients_main(url: str, count: int) -> None:
             tasks.append(asyncio.create_task(one(i, http)))
             if i % 20 == 19:
                 await asyncio.sleep(0.05)  # do not storm the accept queue
-        await asyncio.gather(*tasks, return_exceptions=True)
-    print(f"clients received {received} frames", file=sys.stderr)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        print(f"client worker: {len(errors)} clients failed, e.g. {errors[0]!r}", file=sys.stderr)
+    print(f"client worker: received {received} frames", file=sys.stderr)
 
 
 # --- photos ------------------------------------------------------------------------------------
@@ -115,7 +119,8 @@ def summary(lags: list[float]) -> str:
     """p50, p99 and max in ms."""
     ordered = sorted(lags)
     p50 = statistics.median(ordered)
-    return f"p50 {p50:6.2f} ms   p99 {p99(ordered):6.2f} ms   max {ordered[-1]:7.2f} ms   (n={len(ordered)})"
+    worst, n = ordered[-1], len(ordered)
+    return f"p50 {p50:6.2f} ms   p99 {p99(ordered):6.2f} ms   max {worst:7.2f} ms   (n={n})"
 
 
 def p99(lags: list[float]) -> float:
@@ -136,7 +141,7 @@ async def loaded_phase(
     ctx = server.context
     url = f"http://127.0.0.1:{server.port}/ws"
     clients = subprocess.Popen(
-        [sys.executable, __file__, "--client-worker", url, str(clients_count)],
+        [sys.executable, str(Path(__file__).resolve()), "--client-worker", url, str(clients_count)],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -190,11 +195,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
     photos = await asyncio.to_thread(make_photos, workdir / "shoot", args.photos)
 
-    # 1. The desktop: window shown (offscreen, on the Jobs view), idle, then loaded.
+    # 1. The desktop: window shown (offscreen, on the Jobs view by default), idle, then loaded.
     desk = DesktopApp(settings_for("desktop"), use_tray=False)
     await desk.start()
     assert desk.window is not None and desk.models is not None
-    desk.window.show_page("jobs")
+    desk.window.show_page(args.page)
     await asyncio.sleep(1.0)  # let start-up settle
     idle = await measure_lag(args.idle_seconds)
     models = desk.models
@@ -244,6 +249,7 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=0, help="pixel workers (0: one per core)")
     parser.add_argument("--skip-headless", action="store_true", help="skip the no-window run")
+    parser.add_argument("--page", default="jobs", help="the view shown while measuring")
     args = parser.parse_args()
 
     import logging

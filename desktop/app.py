@@ -94,6 +94,11 @@ class DesktopApp(QObject):
             tray.show()
 
         await models.load()
+        # Starting worker processes blocks the loop for a few hundred ms; do it now, before the
+        # window is up, rather than in the middle of the first import.
+        pool = getattr(ctx, "pool", None)
+        if pool is not None and hasattr(pool, "warm_up"):
+            await pool.warm_up()
         if not (minimized and self.tray is not None):
             self.show_window()
 

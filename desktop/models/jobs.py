@@ -11,6 +11,7 @@ from PyQt6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 
 from bridge_server.broker import PublishedEvent
@@ -31,6 +32,7 @@ COLUMNS: Final = (
 (PHOTO, KIND, PRIORITY, STATUS, PROGRESS, STAGE, STARTED, DURATION, ERROR) = range(len(COLUMNS))
 PRIORITY_NAMES: Final = {1: "High", 2: "Normal", 3: "Low"}
 STATUSES: Final = ("pending", "running", "completed", "failed", "cancelled")
+FLUSH_MS: Final = 250
 JobIdRole: Final = Qt.ItemDataRole.UserRole + 1
 SortRole: Final = Qt.ItemDataRole.UserRole + 2
 StatusRole: Final = Qt.ItemDataRole.UserRole + 3
@@ -47,6 +49,10 @@ class JobsModel(QAbstractTableModel):
         self._jobs: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
         self.photo_names: dict[str, str] = {}
+        self._dirty: dict[int, tuple[int, int]] = {}
+        self._incoming: dict[str, dict[str, Any]] = {}
+        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._flush_timer.timeout.connect(self.flush)
 
     # --- Qt model -------------------------------------------------------------------------
 
@@ -134,7 +140,7 @@ class JobsModel(QAbstractTableModel):
     def job(self, job_id: str) -> dict[str, Any] | None:
         """A job's current state, if known."""
         row = self._row_of.get(job_id)
-        return None if row is None else self._jobs[row]
+        return self._incoming.get(job_id) if row is None else self._jobs[row]
 
     def has_active_job(self, photo_id: str, kind: str) -> bool:
         """Whether a photo has a pending or running job of this kind."""
@@ -142,12 +148,14 @@ class JobsModel(QAbstractTableModel):
             j.get("photo_id") == photo_id
             and j.get("kind") == kind
             and j.get("status") in ("pending", "running")
-            for j in self._jobs
+            for j in (*self._jobs, *self._incoming.values())
         )
 
     def set_jobs(self, jobs: list[dict[str, Any]]) -> None:
         """Replace everything (initial load)."""
         self.beginResetModel()
+        self._dirty.clear()
+        self._incoming.clear()
         self._jobs = [dict(j) for j in jobs]
         self._row_of = {j["job_id"]: i for i, j in enumerate(self._jobs)}
         self.endResetModel()
@@ -155,7 +163,9 @@ class JobsModel(QAbstractTableModel):
     def upsert(self, job: dict[str, Any]) -> None:
         """Insert or update a job from a full resource (e.g. after a service call)."""
         row = self._row_of.get(job["job_id"])
-        if row is None:
+        if job["job_id"] in self._incoming:
+            self._incoming[job["job_id"]].update(job)
+        elif row is None:
             self._insert(dict(job))
         else:
             self._update(row, dict(job))
@@ -182,8 +192,8 @@ class JobsModel(QAbstractTableModel):
         if not job_id:
             return
         if event.type == "job_created":
-            if job_id not in self._row_of:
-                self._insert(
+            if job_id not in self._row_of and job_id not in self._incoming:
+                self._queue_insert(
                     {
                         "job_id": job_id,
                         "photo_id": p.get("photo_id"),
@@ -200,7 +210,7 @@ class JobsModel(QAbstractTableModel):
                 )
             return
         row = self._row_of.get(job_id)
-        if row is None:
+        if row is None and job_id not in self._incoming:
             return  # a job older than what was loaded
         changes: dict[str, Any] = {}
         if event.type == "job_started":
@@ -241,7 +251,11 @@ class JobsModel(QAbstractTableModel):
                 }
         elif event.type == "priority_changed":
             changes = {"priority": p.get("new_priority", 2)}
-        if changes:
+        if not changes:
+            return
+        if row is None:
+            self._incoming[job_id].update(changes)  # not shown yet: shown with these values
+        else:
             self._update(row, {**self._jobs[row], **changes})
 
     # --- internals ------------------------------------------------------------------------
@@ -253,6 +267,12 @@ class JobsModel(QAbstractTableModel):
         self._row_of[job["job_id"]] = row
         self.endInsertRows()
 
+    def _queue_insert(self, job: dict[str, Any]) -> None:
+        # New jobs arrive in bursts (an import makes one per photo): insert them together.
+        self._incoming[job["job_id"]] = job
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
     def _update(self, row: int, new: dict[str, Any]) -> None:
         old = self._jobs[row]
         self._jobs[row] = new
@@ -263,8 +283,28 @@ class JobsModel(QAbstractTableModel):
             self._changed(row, cols)
 
     def _changed(self, row: int, cols: tuple[int, ...] | list[int]) -> None:
+        # The data is current at once; views hear about it at most every FLUSH_MS, so a
+        # stream of progress events costs a few repaints a second, not one per event.
         first, last = min(cols), max(cols)
-        self.dataChanged.emit(self.index(row, first), self.index(row, last))
+        was = self._dirty.get(row)
+        self._dirty[row] = (first, last) if was is None else (min(was[0], first), max(was[1], last))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Insert new jobs and report changed cells now (one dataChanged per changed row)."""
+        incoming, self._incoming = self._incoming, {}
+        if incoming:
+            first = len(self._jobs)
+            self.beginInsertRows(QModelIndex(), first, first + len(incoming) - 1)
+            for offset, job in enumerate(incoming.values()):
+                self._jobs.append(job)
+                self._row_of[job["job_id"]] = first + offset
+            self.endInsertRows()
+        dirty, self._dirty = self._dirty, {}
+        for row, (first, last) in sorted(dirty.items()):
+            if row < len(self._jobs):
+                self.dataChanged.emit(self.index(row, first), self.index(row, last))
 
 
 class JobsFilterProxy(QSortFilterProxyModel):

@@ -49,6 +49,7 @@ def test_progress_events_move_only_the_right_rows_bar(desk: Desk) -> None:
         desk.ctx.broker.publish(events.job_progress(target, "analyzing", 40.0, "metrics"))
         view = desk.window.jobs
         assert view.progress_index(target).data() == 40.0
+        await desk.until(lambda: changed, what="dataChanged")  # views hear within FLUSH_MS
         assert {row for row, _a, _b in changed} == {model.row_of(target)}
         assert all(a <= PROGRESS <= b for _row, a, b in changed)
         others = [i for i in ids if i != target]
@@ -95,7 +96,7 @@ def test_cancel_retry_and_priority_from_the_view(desk: Desk) -> None:
         assert stored["status"] == "cancelled"
 
         view.select_job(job_id)
-        assert view.retry.isEnabled()
+        await desk.until(view.retry.isEnabled, what="retry enabled")
         view.retry.click()
         await desk.until(lambda: model.index(row, STATUS).data() == "Pending", what="retry")
 
