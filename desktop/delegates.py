@@ -98,12 +98,13 @@ class PhotoTileDelegate(QStyledItemDelegate):
         cell = option.rect.adjusted(4, 4, -4, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(
-            palette.color(QPalette.ColorRole.Highlight).darker(170)
-            if selected
-            else palette.color(QPalette.ColorRole.AlternateBase)
-        )
+        painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
         painter.drawRoundedRect(QRectF(cell), 6, 6)
+        if selected:  # a tint of the highlight reads well on dark and light themes
+            tint = QColor(palette.color(QPalette.ColorRole.Highlight))
+            tint.setAlpha(70)
+            painter.setBrush(tint)
+            painter.drawRoundedRect(QRectF(cell), 6, 6)
         if selected:
             pen = QPen(palette.color(QPalette.ColorRole.Highlight).lighter(120), 2.0)
             painter.setPen(pen)

@@ -1,6 +1,6 @@
 """Make docs/screenshots/desktop-*.png from a real session (run under Xvfb).
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m desktop.screenshots
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m desktop.screenshots [--light]
 
 Starts the app on a temporary data folder, shows the empty library, imports the sample photos,
 lets analysis run, approves and rejects a few, pairs and connects a phone and a script over
@@ -36,8 +36,14 @@ def clear_banners(window: QWidget) -> None:
         banners.setVisible(False)
 
 
+SUFFIX = "-light" if "--light" in sys.argv else ""
+
+
 def save(widget: QWidget, name: str) -> None:
     """Grab a widget to docs/screenshots/desktop-<name>.png."""
+    if SUFFIX and name not in ("overview", "approvals"):
+        return  # the light theme: two views are enough to judge it
+    name += SUFFIX
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"desktop-{name}.png"
     widget.grab().save(str(path))
@@ -52,6 +58,7 @@ async def settle(seconds: float = 0.6) -> None:
 async def shoot(data: Path) -> None:
     """Drive the app through a realistic session and grab each view."""
     settings = Settings(data_dir=str(data), host="127.0.0.1", port=0, workers=2)
+    settings.theme = "light" if SUFFIX else "dark"
     settings.hot_folders = [str(Path.home() / "Pictures" / "Tethered")]
     desk = DesktopApp(settings, use_tray=False)
     await desk.start()
