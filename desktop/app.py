@@ -51,6 +51,7 @@ class DesktopApp(QObject):
         self.pairing_dialog: PairingDialog | None = None
         self._quit = asyncio.Event()
         self._stopped = False
+        self._told_about_tray = False
 
     # --- life -----------------------------------------------------------------------------
 
@@ -150,8 +151,8 @@ class DesktopApp(QObject):
         if self.tray is not None:
             assert self.window is not None
             self.window.hide()
-            if not getattr(self, "_told_tray", False):
-                self._told_tray = True
+            if not self._told_about_tray:
+                self._told_about_tray = True
                 self.tray.notify(
                     Notice("info", "Still running", "AutoDev Bridge keeps working in the tray.")
                 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import traceback
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
@@ -115,8 +114,3 @@ def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
 
     sys.excepthook = excepthook
     loop.set_exception_handler(loop_handler)
-
-
-def format_exception(exc: BaseException) -> str:
-    """The traceback of `exc` as text (for the log window)."""
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
