@@ -57,6 +57,11 @@ class ClientRegistry:
         """Call `callback()` whenever the set of clients or their details change."""
         self._listeners.append(callback)
 
+    def off_change(self, callback: Any) -> None:
+        """Stop calling `callback`."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
     def _notify(self) -> None:
         for callback in tuple(self._listeners):
             try:

@@ -22,7 +22,7 @@ from .dialogs.pairing import PairingDialog
 from .dialogs.settings import SettingsDialog
 from .notifier import Notice, Notifier
 from .paths import sample_photos
-from .tasks import pending_tasks, reporter
+from .tasks import pending_tasks, reporter, run_service
 from .theme import apply_theme
 from .tray import Tray
 from .window import MainWindow
@@ -95,11 +95,10 @@ class DesktopApp(QObject):
             tray.show()
 
         await models.load()
-        # Starting worker processes blocks the loop for a few hundred ms; do it now, before the
-        # window is up, rather than in the middle of the first import.
-        pool = getattr(ctx, "pool", None)
-        if pool is not None and hasattr(pool, "warm_up"):
-            await pool.warm_up()
+        # The pipeline spawns its workers from a thread at start; wait for them before the
+        # window is up, so the first import does not pay for it.
+        if ctx.pool is not None:
+            await ctx.pool.warm_up()
         if not (minimized and self.tray is not None):
             self.show_window()
 
@@ -216,6 +215,11 @@ class DesktopApp(QObject):
         return dialog
 
     def _settings_applied(self, names: list[str]) -> None:
+        if "hot_folders" in names:
+            run_service(
+                self.server.pipeline.set_hot_folders(list(self.settings.hot_folders)),
+                what="Watching the new hot folders",
+            )
         if self.window is not None and "hot_folders" in names:
             self.window.overview.empty.refresh()
             self.window.sessions.empty.refresh()

@@ -37,7 +37,9 @@ class BridgeLink(QObject):
         self._attached = False
         self._clients_timer.stop()
         self.ctx.broker.remove_listener(self._on_event)
-        # ClientRegistry and PairingCodes have no way to unregister; the flag mutes them.
+        self.ctx.clients.off_change(self._on_clients)
+        if self.ctx.pairing is not None:
+            self.ctx.pairing.off_paired(self._on_paired)
 
     def _on_event(self, event: PublishedEvent) -> None:
         if self._attached:

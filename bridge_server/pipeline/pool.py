@@ -33,6 +33,7 @@ class PixelPool:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: asyncio.Future[None] | None = None
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -58,8 +59,25 @@ class PixelPool:
 
         await asyncio.gather(*(self.run(ping) for _ in range(self.workers)))
 
+    def start_in_background(self) -> None:
+        """Spawn the workers from a thread: spawning takes long enough to stall the loop."""
+        from .worker import ping
+
+        executor = self._ensure()
+
+        def spawn() -> None:
+            try:
+                for future in [executor.submit(ping) for _ in range(self.workers)]:
+                    future.result(timeout=60)
+            except Exception:  # a later run() reports pool problems where they matter
+                log.debug("Worker warm-up failed", exc_info=True)
+
+        self._warming = asyncio.get_running_loop().run_in_executor(None, spawn)
+
     async def close(self) -> None:
         """Shut the workers down without blocking the loop."""
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

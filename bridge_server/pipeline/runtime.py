@@ -47,8 +47,16 @@ class Pipeline:
         ctx.thumbnails = ThumbnailCache(ctx)
 
     async def start(self) -> None:
-        """Requeue interrupted jobs, start dispatching and watching."""
+        """Requeue interrupted jobs, start dispatching and watching, start the workers."""
         await self.scheduler.start()
+        self.watcher.start()
+        self.pool.start_in_background()
+
+    async def set_hot_folders(self, folders: list[str]) -> None:
+        """Watch these folders from now on (the settings change applies at once)."""
+        self.ctx.settings.hot_folders = list(folders)
+        await self.watcher.stop()
+        self.watcher = HotFolderWatcher(folders, self._import_from_hot_folder)
         self.watcher.start()
 
     async def stop(self) -> None:

@@ -25,22 +25,32 @@ def _default_preset(ctx: BridgeContext) -> str:
     return str(presets[0]["name"]) if presets else "Archive"
 
 
-async def _cancel_pending_exports(ctx: BridgeContext, photo_id: str) -> bool:
+async def _cancel_pending_exports(ctx: BridgeContext, photo_id: str) -> None:
+    """Cancel exports not yet started; each is announced like any cancelled job."""
+    message = "Decision changed before export"
     async with ctx.db.session() as s, s.begin():
-        result = await s.execute(
-            update(Job)
-            .where(
-                Job.photo_id == photo_id,
-                Job.kind == JobKind.EXPORT,
-                Job.status == JobStatus.PENDING,
+        cancelled = (
+            (
+                await s.execute(
+                    update(Job)
+                    .where(
+                        Job.photo_id == photo_id,
+                        Job.kind == JobKind.EXPORT,
+                        Job.status == JobStatus.PENDING,
+                    )
+                    .values(status=JobStatus.CANCELLED, stage="cancelled", error=message)
+                    .returning(Job.id)
+                )
             )
-            .values(
-                status=JobStatus.CANCELLED,
-                stage="cancelled",
-                error="Decision changed before export",
-            )
+            .scalars()
+            .all()
         )
-    return bool(getattr(result, "rowcount", 0))
+    for job_id in cancelled:
+        ctx.broker.publish(
+            events.job_failed(job_id, photo_id, message, {"cancelled": True, "will_retry": False})
+        )
+    if cancelled:
+        jobs_changed(ctx)
 
 
 async def _announce_queue(ctx: BridgeContext, session_id: str) -> None:
@@ -94,8 +104,7 @@ async def reject_photo(
         photo.decided_at = utcnow()
         data = photo_dict(photo)
         session_id = photo.session_id
-    if await _cancel_pending_exports(ctx, photo_id):
-        jobs_changed(ctx)
+    await _cancel_pending_exports(ctx, photo_id)
     ctx.broker.publish(events.photo_rejected(photo_id, session_id, reason))
     await _announce_queue(ctx, session_id)
     await refresh_session(ctx, session_id)
@@ -115,8 +124,7 @@ async def undo_decision(ctx: BridgeContext, photo_id: str) -> dict[str, Any]:
         session_id = photo.session_id
         in_queue = data["in_queue"]
         context_tag, preset = photo.context_tag, photo.selected_preset
-    if await _cancel_pending_exports(ctx, photo_id):
-        jobs_changed(ctx)
+    await _cancel_pending_exports(ctx, photo_id)
     if in_queue:
         ctx.broker.publish(events.photo_selected(photo_id, context_tag or "general", preset or ""))
     await _announce_queue(ctx, session_id)

@@ -74,6 +74,11 @@ class PairingCodes:
         """Call `callback(device_dict)` when a device completes pairing."""
         self._listeners.append(callback)
 
+    def off_paired(self, callback: Any) -> None:
+        """Stop calling `callback`."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
     def notify_paired(self, device: dict[str, Any]) -> None:
         """Tell listeners (the desktop's pairing dialog) about a new device."""
         for callback in tuple(self._listeners):

@@ -210,3 +210,14 @@ async def test_hot_folder_imports_a_file_only_once_it_is_fully_written(tmp_path,
         assert session["session_name"].startswith("Birthday ")
     finally:
         await server.stop()
+
+
+async def test_hot_folders_changed_in_the_settings_apply_at_once(bridge, http, photo_set, tmp_path):
+    hot = tmp_path / "new-hot"
+    hot.mkdir()
+    await bridge.pipeline.set_hot_folders([str(hot)])
+    assert bridge.settings.hot_folders == [str(hot)]
+    (hot / "IMG_0042.jpg").write_bytes(photo_set["coffee"].read_bytes())
+    await wait_for(lambda: jobs_settled(bridge), timeout=60)
+    photos = await (await http.get(f"{base_url(bridge)}/api/photos")).json()
+    assert [p["file_name"] for p in photos["items"]] == ["IMG_0042.jpg"]
