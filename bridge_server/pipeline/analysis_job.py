@@ -26,7 +26,8 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
             photo.status = PhotoStatus.ANALYZING
             path, exif, session_id = photo.file_path, dict(photo.exif or {}), photo.session_id
             name = photo.file_name
-        await run.progress("analyzing", 10.0, f"Analysing {name}", force=True)
+            await run.record_progress(s, "analyzing", 10.0)
+        run.announce("analyzing", 10.0, f"Analysing {name}")
         try:
             result = await ctx.pool.run(worker.analyze, path, exif or None)
         except (ImageError, FileNotFoundError) as exc:
@@ -37,7 +38,8 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
             await _reset_status(run)
             raise
         run.check_cancelled()
-        await run.progress("saving", 90.0, f"Saving analysis of {name}", force=True)
+        # Saving takes milliseconds and the job completes right after: announce, do not write.
+        run.announce("saving", 90.0, f"Saving analysis of {name}")
         async with ctx.db.session() as s, s.begin():
             photo = await s.get(Photo, run.photo_id)
             if photo is None:

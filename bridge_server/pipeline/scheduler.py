@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
 from ..context import BridgeContext
@@ -72,11 +73,20 @@ class JobRun:
             return
         self._last_progress = now
         async with self.ctx.db.session() as s, s.begin():
-            await s.execute(
-                update(Job)
-                .where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
-                .values(stage=stage, progress=percent)
-            )
+            await self.record_progress(s, stage, percent)
+        self.announce(stage, percent, message)
+
+    async def record_progress(self, s: AsyncSession, stage: str, percent: float) -> None:
+        """Write stage and progress inside the caller's transaction (publish with announce)."""
+        await s.execute(
+            update(Job)
+            .where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
+            .values(stage=stage, progress=percent)
+        )
+
+    def announce(self, stage: str, percent: float, message: str) -> None:
+        """Publish progress without writing it (a step the job record need not keep)."""
+        self._last_progress = time.monotonic()
         self.ctx.broker.publish(events.job_progress(self.job_id, stage, percent, message))
 
 

@@ -6,20 +6,20 @@ capture order. Decisions already made by the photographer are never changed here
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from .. import events
 from ..config import Settings
 from ..context import BridgeContext
 from ..imaging.hashing import hash_distance
 from ..services.queries import approval_queue_count
-from ..services.serializers import photo_in_queue
-from ..store.enums import PhotoStatus, Selection
+from ..store.enums import Approval, PhotoStatus, Selection
 from ..store.models import Photo
 from .coalesce import KeyedCoalescer
 
@@ -137,49 +137,67 @@ def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:
 
 
 async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
-    """Apply selection to a session; returns the ids that entered the approval queue."""
+    """Apply selection to a session; returns the ids that entered the approval queue.
+
+    Reads only the columns selection needs (the analysis JSON stays in SQLite) and writes only
+    the rows whose proposal changed, so a run over a large session stays cheap for the loop.
+    """
     entered: list[tuple[str, str, str]] = []
     queue_changed = False
+    query = select(
+        Photo.id,
+        Photo.captured_at,
+        Photo.file_name,
+        Photo.ai_score,
+        Photo.phash,
+        func.json_extract(Photo.analysis, "$.metrics.laplacian_var"),
+        func.json_extract(Photo.analysis, "$.context_hints"),
+        Photo.group_id,
+        Photo.is_group_best,
+        Photo.selection,
+        Photo.context_tag,
+        Photo.selected_preset,
+        Photo.approval,
+    ).where(Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED)
     async with ctx.db.session() as s, s.begin():
-        photos = (
-            (
-                await s.execute(
-                    select(Photo).where(
-                        Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        rows = (await s.execute(query)).all()
         candidates = [
-            Candidate(
-                p.id,
-                p.captured_at,
-                p.file_name,
-                float(p.ai_score or 1.0),
-                p.phash,
-                float(((p.analysis or {}).get("metrics") or {}).get("laplacian_var", 0)),
-                dict((p.analysis or {}).get("context_hints") or {}),
-            )
-            for p in photos
+            Candidate(r[0], r[1], r[2], float(r[3] or 1.0), r[4], float(r[5] or 0.0), _hints(r[6]))
+            for r in rows
         ]
         settings = ctx.settings
         proposals = propose(
             group_bursts(candidates, settings.burst_gap_seconds, settings.burst_hash_distance),
             settings,
         )
-        for photo in photos:
-            proposal = proposals[photo.id]
-            was_queued = photo_in_queue(photo)
-            photo.group_id = proposal.group_id
-            photo.is_group_best = proposal.is_group_best
-            photo.selection = proposal.selection
-            photo.context_tag = proposal.context_tag
-            photo.selected_preset = proposal.selected_preset
-            now_queued = photo_in_queue(photo)
+        for r in rows:
+            photo_id, current = r[0], (r[7], bool(r[8]), r[9], r[10], r[11])
+            proposal = proposals[photo_id]
+            wanted = (
+                proposal.group_id,
+                proposal.is_group_best,
+                proposal.selection,
+                proposal.context_tag,
+                proposal.selected_preset,
+            )
+            if wanted == current:
+                continue
+            await s.execute(
+                update(Photo)
+                .where(Photo.id == photo_id)
+                .values(
+                    group_id=proposal.group_id,
+                    is_group_best=proposal.is_group_best,
+                    selection=proposal.selection,
+                    context_tag=proposal.context_tag,
+                    selected_preset=proposal.selected_preset,
+                )
+            )
+            pending = r[12] == Approval.PENDING
+            was_queued = pending and r[9] == Selection.KEEPER
+            now_queued = pending and proposal.selection == Selection.KEEPER
             if now_queued and not was_queued:
-                entered.append((photo.id, proposal.context_tag, proposal.selected_preset))
+                entered.append((photo_id, proposal.context_tag, proposal.selected_preset))
             queue_changed = queue_changed or was_queued != now_queued
     for photo_id, tag, preset in entered:
         ctx.broker.publish(events.photo_selected(photo_id, tag, preset))
@@ -188,3 +206,13 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             count = await approval_queue_count(s)
         ctx.broker.publish(events.approval_queue_updated(count, session_id))
     return [e[0] for e in entered]
+
+
+def _hints(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    return raw if isinstance(raw, dict) else {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -19,6 +19,7 @@ from PyQt6.QtCore import (
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import local_time
+from .table import HeaderedTableModel
 
 MAX_EVENTS: Final = 2000
 FLUSH_MS: Final = 150
@@ -40,7 +41,7 @@ def summarize(payload: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-class ActivityModel(QAbstractTableModel):
+class ActivityModel(HeaderedTableModel):
     """Newest events last; batched so a burst of events costs one insert, not hundreds."""
 
     def __init__(self, parent: QObject | None = None, limit: int = MAX_EVENTS) -> None:
@@ -51,21 +52,13 @@ class ActivityModel(QAbstractTableModel):
         self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
         self._timer.timeout.connect(self.flush)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Events held."""
-        return 0 if parent.isValid() else len(self._events)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Columns."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def titles(self) -> Sequence[str]:
         """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        return COLUMNS
+
+    def row_total(self) -> int:
+        """Rows held."""
+        return len(self._events)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Time, seq, channel, type and payload summary."""

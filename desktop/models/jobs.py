@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -17,6 +17,7 @@ from PyQt6.QtCore import (
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import duration, elapsed, local_time
+from .table import HeaderedTableModel
 
 COLUMNS: Final = (
     "Photo",
@@ -41,7 +42,7 @@ JobRole: Final = Qt.ItemDataRole.UserRole + 4
 Index = QModelIndex | QPersistentModelIndex
 
 
-class JobsModel(QAbstractTableModel):
+class JobsModel(HeaderedTableModel):
     """Every job the window knows, by id; events change only the affected cells."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -56,21 +57,13 @@ class JobsModel(QAbstractTableModel):
 
     # --- Qt model -------------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of jobs."""
-        return 0 if parent.isValid() else len(self._jobs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def titles(self) -> Sequence[str]:
         """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        return COLUMNS
+
+    def row_total(self) -> int:
+        """Rows held."""
+        return len(self._jobs)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text, sort keys, and the raw job."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -15,7 +15,35 @@ Index = QModelIndex | QPersistentModelIndex
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
-class KeyedTableModel(QAbstractTableModel):
+class HeaderedTableModel(QAbstractTableModel):
+    """A table with fixed column titles; subclasses say how many rows and which titles."""
+
+    def titles(self) -> Sequence[str]:
+        """Column titles, in order."""
+        raise NotImplementedError
+
+    def row_total(self) -> int:
+        """Rows held."""
+        raise NotImplementedError
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Rows."""
+        return 0 if parent.isValid() else self.row_total()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Columns."""
+        return 0 if parent.isValid() else len(self.titles())
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.titles()[section]
+        return None
+
+
+class KeyedTableModel(HeaderedTableModel):
     """Rows of dicts by key; subclasses name the columns as (title, row -> text)."""
 
     columns: tuple[Column, ...] = ()
@@ -26,21 +54,13 @@ class KeyedTableModel(QAbstractTableModel):
         self._rows: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Rows."""
-        return 0 if parent.isValid() else len(self._rows)
+    def titles(self) -> Sequence[str]:
+        """Titles from the column declarations."""
+        return [title for title, _ in self.columns]
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Columns."""
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section][0]
-        return None
+    def row_total(self) -> int:
+        """Rows held."""
+        return len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Cell text, the row dict, its key, and a sort key."""
