@@ -16,6 +16,7 @@ from ..config import Settings
 MAX_FAILURES: Final = 5
 FAILURE_WINDOW: Final = 60.0
 BAN_SECONDS: Final = 60.0
+ADDRESS_REFRESH_SECONDS: Final = 5.0
 
 
 def is_loopback(address: str | None) -> bool:
@@ -72,18 +73,30 @@ class HostPolicy:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._names = {"localhost", socket.gethostname().lower(), *local_addresses()}
-        fqdn = socket.getfqdn().lower()
-        if fqdn:
-            self._names.add(fqdn)
-        self._names.update(n.lower() for n in settings.extra_host_names)
-        self._names.update(f"{n}.local" for n in list(self._names) if n.isalpha())
+        self._names = self._current_names()
+        self._refreshed_at = time.monotonic()
+
+    def _current_names(self) -> set[str]:
+        # No DNS lookups here (getfqdn would ask the network): names this machine knows itself.
+        host = socket.gethostname().lower()
+        names = {"localhost", host, f"{host}.local", *local_addresses()}
+        names.update(n.lower() for n in self._settings.extra_host_names)
+        return names
 
     def host_allowed(self, host_header: str | None) -> bool:
         """Host must be one of this machine's names or addresses."""
         if not host_header:
             return False
-        return split_host(host_header) in self._names
+        host = split_host(host_header)
+        if host in self._names:
+            return True
+        # The machine may have got a new address (Wi-Fi changed): look again, at most every 5 s.
+        now = time.monotonic()
+        if now - self._refreshed_at > ADDRESS_REFRESH_SECONDS:
+            self._refreshed_at = now
+            self._names = self._current_names()
+            return host in self._names
+        return False
 
     def origin_allowed(self, origin: str | None, host_header: str | None) -> bool:
         """Origin must be absent, match the Host, or be configured."""
