@@ -147,6 +147,7 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
         message = str(exc.message if isinstance(exc, ExportError) else f"Original is gone: {src}")
         await _fail(ctx, run.photo_id, preset_name, message)
         raise PermanentJobError(message, {"preset_name": preset_name}) from exc
+    run.announce("saving", 90.0, f"Saving export of {file_name}")
     output, size = result["output_path"], int(result["file_size"])
     await _record(ctx, run.photo_id, preset_name, ExportStatus.COMPLETED, output, size)
     ctx.broker.publish(events.export_completed(run.photo_id, preset_name, output, size))

@@ -63,18 +63,23 @@ async def test_job_progress_moves_the_bar(
     await open_paired(phone, phone_bridge)
     broker = phone_bridge.context.broker
 
-    broker.publish(events.job_progress(job_id, "rendering", 20.0, "Resizing to 2048 px"))
+    # The two steps a real export job announces (pipeline/export_job.py).
+    preset = photo["selected_preset"]
+    broker.publish(
+        events.job_progress(job_id, "exporting", 30.0, f"Exporting {photo['file_name']} ({preset})")
+    )
     row = phone.locator(f"[data-job-id={job_id}]")
     bar = row.locator("[role=progressbar]")
-    await eventually(lambda: _has_value(bar, "20"))
+    await eventually(lambda: _has_value(bar, "30"))
     width_before = await _fill_width(row)
 
-    broker.publish(events.job_progress(job_id, "rendering", 70.0, "Writing XMP"))
-    await eventually(lambda: _has_value(bar, "70"))
+    saving = f"Saving export of {photo['file_name']}"
+    broker.publish(events.job_progress(job_id, "saving", 90.0, saving))
+    await eventually(lambda: _has_value(bar, "90"))
     await phone.wait_for_timeout(400)  # the width animates
-    assert await _fill_width(row) > width_before * 3
+    assert await _fill_width(row) > width_before * 2.5
     text = await row.inner_text()
-    assert f"Exporting {photo['file_name']}" in text and "Writing XMP" in text
+    assert f"Exporting {photo['file_name']}" in text and saving in text
     await screenshot(phone, "now")
     await phone.emulate_media(color_scheme="light")  # bright sun
     await screenshot(phone, "now-light")
