@@ -192,3 +192,21 @@ async def test_stalled_client_is_closed_4008_while_others_keep_receiving(bridge,
     assert code == 4008
     await healthy.send({"type": "ping"})
     assert (await healthy.recv_type("pong"))["type"] == "pong"
+
+
+async def test_heartbeat_drops_a_peer_that_stops_answering(bridge, http, monkeypatch):
+    from bridge_server.web import ws_messages
+
+    monkeypatch.setattr(ws_messages, "HEARTBEAT_SECONDS", 0.4)
+    # A peer that never answers pings: a phone that dropped off the Wi-Fi without a goodbye.
+    silent = await http.ws_connect(f"{base_url(bridge)}/ws", autoping=False)
+    hello = await silent.receive_json()
+    clients = bridge.context.clients
+    assert clients.get(hello["client_id"]) is not None
+
+    async def gone() -> bool:
+        return clients.get(hello["client_id"]) is None
+
+    from tests.helpers import wait_for
+
+    await wait_for(gone, timeout=5, interval=0.05)
