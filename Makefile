@@ -3,24 +3,35 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HASH := $(shell cksum pyproject.toml | cut -d' ' -f1)
+APP_STAMP := $(VENV)/.app-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
 
 .PHONY: run headless test lint system-deps bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
 
-run: $(STAMP)
+# The app alone (what `make run` needs).
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	rm -f $(VENV)/.app-*
+	touch $@
+
+# The app with its test tools (pytest, Playwright, ruff, mypy, scikit-image for fixtures).
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.test-* $(VENV)/.app-*
+	touch $@ $(APP_STAMP)
+
+run: $(APP_STAMP)
 	$(BIN)/python main.py
 
-headless: $(STAMP)
+headless: $(APP_STAMP)
 	$(BIN)/python main.py --headless
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -31,9 +42,10 @@ test: lint
 system-deps:
 	scripts/install-system-deps
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/fanout.py --scenario all
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/loop_lag.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
