@@ -109,18 +109,19 @@ class ClientConnection:
             if self._flush_on_close:
                 self._buffer.append(frame)  # _close sends it before the close frame
             return
-        if self._buffer or self._writing or self._congested():
+        if self._buffer or self._writing or self._congested(len(frame)):
             self._buffer.append(frame)
             self._ready.set()
             return
         await self.ws.send_str(frame)
         self.messages_sent += 1
 
-    def _congested(self) -> bool:
+    def _congested(self, adding: int) -> bool:
+        # Kept well under the transport's high-water mark, a write never waits for drain.
         transport = self._transport
         if not isinstance(transport, asyncio.WriteTransport):
             return False
-        return transport.get_write_buffer_size() > CONGESTED_BYTES
+        return transport.get_write_buffer_size() + adding > CONGESTED_BYTES
 
     async def _write_loop(self) -> None:
         while True:

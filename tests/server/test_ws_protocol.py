@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from bridge_server import events
 from bridge_server.app import BridgeServer
@@ -162,7 +163,10 @@ async def test_server_shutdown_closes_with_1001(settings, http):
     await stopping
 
 
-async def test_stalled_client_is_closed_4008_while_others_keep_receiving(bridge, http):
+@pytest.mark.parametrize(("frame_bytes", "bursts"), [(60_000, 60), (1_000, 120)])
+async def test_stalled_client_is_closed_4008_while_others_keep_receiving(
+    bridge, http, frame_bytes, bursts
+):
     """A client that stops reading overflows its queue and is dropped; a reader is not."""
     stalled_ws = await http.ws_connect(f"{base_url(bridge)}/ws", max_msg_size=0)
     await stalled_ws.receive()
@@ -172,18 +176,18 @@ async def test_stalled_client_is_closed_4008_while_others_keep_receiving(bridge,
     await asyncio.sleep(0.1)
 
     broker = bridge.context.broker
-    big = {"blob": "x" * 60_000}
+    big = {"blob": "x" * frame_bytes}
     received = 0
     # Publish far more than the socket buffers plus the 1,024-frame queue can hold, while the
     # stalled client reads nothing; the healthy one drains as it goes.
-    for _ in range(60):
+    for _ in range(bursts):
         for _ in range(50):
             broker.publish(events.system_status("running", big))
         for _ in range(50):
             message = await healthy.recv()
             assert message["type"] == "system_status"
             received += 1
-    assert received == 3000
+    assert received == bursts * 50
     code = None
     while code is None:
         msg = await stalled_ws.receive(timeout=5)
