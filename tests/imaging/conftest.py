@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from bridge_server.imaging.analysis import analyze_file
-from tests.fixtures.photos import write_large_jpeg, write_photo_set
+from tests.fixtures.photos import write_large_jpeg
 
 
 @pytest.fixture(scope="session")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The shared photo set; tests must not modify these files."""
-    return write_photo_set(tmp_path_factory.mktemp("photos"))
+def photos(photo_set: dict[str, Path]) -> dict[str, Path]:
+    """The shared photo set (tests/conftest.py); tests must not modify these files."""
+    return photo_set
 
 
 @pytest.fixture(scope="session")
