@@ -166,8 +166,13 @@ async def test_phone_page_files_only_nothing_outside(bridge, http):
     url = base_url(bridge)
     index = await http.get(f"{url}/")
     assert index.status == 200 and "text/html" in index.headers["Content-Type"]
-    for path in ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/..%2fpyproject.toml",
-                 "/icons/../../../main.py", "/nothing.js"]:
+    for path in [
+        "/../pyproject.toml",
+        "/%2e%2e/pyproject.toml",
+        "/..%2fpyproject.toml",
+        "/icons/../../../main.py",
+        "/nothing.js",
+    ]:
         resp = await http.get(url + path)
         assert resp.status == 404, path
         assert b"[project]" not in await resp.read()
