@@ -221,3 +221,50 @@ async def test_hot_folders_changed_in_the_settings_apply_at_once(bridge, http, p
     await wait_for(lambda: jobs_settled(bridge), timeout=60)
     photos = await (await http.get(f"{base_url(bridge)}/api/photos")).json()
     assert [p["file_name"] for p in photos["items"]] == ["IMG_0042.jpg"]
+
+
+async def test_resume_across_a_real_kill_tells_the_truth(tmp_path):
+    """Events a client saw live just before a SIGKILL are either replayed exactly after the
+    restart, or the server says recovered: false. Never a silent gap."""
+    data = tmp_path / "data"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = await _start(data, port)
+    seen: list[dict] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{url}/ws")
+            start_seq = (await ws.receive_json())["seq"]
+            await ws.send_json({"type": "subscribe", "channels": ["sessions"]})
+            await ws.receive_json()
+            for i in range(5):
+                await http.post(f"{url}/api/sessions", json={"session_name": f"Shoot {i}"})
+            while len(seen) < 5:
+                seen.append(await ws.receive_json(timeout=10))
+            # Killed right after: some of these may not have reached the event log yet.
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    proc = await _start(data, port)
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{url}/ws")
+            await ws.receive_json()
+            await ws.send_json({"type": "subscribe", "channels": ["sessions"], "since": start_seq})
+            replayed = []
+            while True:
+                message = await ws.receive_json(timeout=10)
+                if message["type"] == "subscription_confirmed":
+                    break
+                replayed.append(message)
+            if message["recovered"]:
+                assert [e["seq"] for e in replayed] == [e["seq"] for e in seen]
+                assert [e["session_name"] for e in replayed] == [f"Shoot {i}" for i in range(5)]
+            else:
+                assert replayed == [] and message["replayed"] == 0
+            assert message["seq"] >= seen[-1]["seq"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
