@@ -282,6 +282,15 @@ class JobScheduler:
             except Exception:
                 log.exception("After-job hook failed for %s", run.job_id)
 
+    async def _update_running(self, run: JobRun, **values: Any) -> None:
+        """Change the job's row, unless it stopped running meanwhile (a cancel wins)."""
+        async with self._ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Job)
+                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
+                .values(**values)
+            )
+
     async def _finish(
         self,
         run: JobRun,
@@ -289,20 +298,19 @@ class JobScheduler:
         *,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        **extra: Any,
     ) -> None:
-        async with self._ctx.db.session() as s, s.begin():
-            await s.execute(
-                update(Job)
-                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                .values(
-                    status=status,
-                    result=result,
-                    error=error,
-                    finished_at=utcnow(),
-                    progress=100.0 if status == JobStatus.COMPLETED else Job.progress,
-                    stage="done" if status == JobStatus.COMPLETED else "failed",
-                )
-            )
+        completed = status == JobStatus.COMPLETED
+        await self._update_running(
+            run,
+            status=status,
+            result=result,
+            error=error,
+            finished_at=utcnow(),
+            progress=100.0 if completed else Job.progress,
+            stage="done" if completed else "failed",
+            **extra,
+        )
 
     async def _transient_failure(self, run: JobRun, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}"
@@ -323,18 +331,14 @@ class JobScheduler:
         if will_retry:
             delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
             log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
-            async with self._ctx.db.session() as s, s.begin():
-                await s.execute(
-                    update(Job)
-                    .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                    .values(
-                        status=JobStatus.PENDING,
-                        stage="retrying",
-                        retry_count=attempt,
-                        error=message,
-                        not_before=utcnow() + timedelta(seconds=delay),
-                    )
-                )
+            await self._update_running(
+                run,
+                status=JobStatus.PENDING,
+                stage="retrying",
+                retry_count=attempt,
+                error=message,
+                not_before=utcnow() + timedelta(seconds=delay),
+            )
             self._ctx.broker.publish(
                 events.job_progress(
                     run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"
@@ -343,18 +347,7 @@ class JobScheduler:
             await self._arm_timer()
             return
         log.error("Job %s failed for good: %s", run.job_id, message, exc_info=exc)
-        async with self._ctx.db.session() as s, s.begin():
-            await s.execute(
-                update(Job)
-                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                .values(
-                    status=JobStatus.FAILED,
-                    stage="failed",
-                    retry_count=attempt,
-                    error=message,
-                    finished_at=utcnow(),
-                )
-            )
+        await self._finish(run, JobStatus.FAILED, error=message, retry_count=attempt)
         self._ctx.broker.publish(
             events.job_failed(
                 run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}
