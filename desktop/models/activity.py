@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import (
@@ -44,6 +43,8 @@ def summarize(payload: dict[str, Any]) -> str:
 class ActivityModel(HeaderedTableModel):
     """Newest events last; batched so a burst of events costs one insert, not hundreds."""
 
+    column_titles = COLUMNS
+
     def __init__(self, parent: QObject | None = None, limit: int = MAX_EVENTS) -> None:
         super().__init__(parent)
         self._limit = limit
@@ -51,10 +52,6 @@ class ActivityModel(HeaderedTableModel):
         self._pending: list[PublishedEvent] = []
         self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
         self._timer.timeout.connect(self.flush)
-
-    def titles(self) -> Sequence[str]:
-        """Column titles."""
-        return COLUMNS
 
     def row_total(self) -> int:
         """Rows held."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import (
@@ -45,6 +44,8 @@ Index = QModelIndex | QPersistentModelIndex
 class JobsModel(HeaderedTableModel):
     """Every job the window knows, by id; events change only the affected cells."""
 
+    column_titles = COLUMNS
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs: list[dict[str, Any]] = []
@@ -56,10 +57,6 @@ class JobsModel(HeaderedTableModel):
         self._flush_timer.timeout.connect(self.flush)
 
     # --- Qt model -------------------------------------------------------------------------
-
-    def titles(self) -> Sequence[str]:
-        """Column titles."""
-        return COLUMNS
 
     def row_total(self) -> int:
         """Rows held."""

@@ -18,9 +18,11 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 class HeaderedTableModel(QAbstractTableModel):
     """A table with fixed column titles; subclasses say how many rows and which titles."""
 
+    column_titles: tuple[str, ...] = ()
+
     def titles(self) -> Sequence[str]:
         """Column titles, in order."""
-        raise NotImplementedError
+        return self.column_titles
 
     def row_total(self) -> int:
         """Rows held."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from bridge_server.events import Channel
 
 from ..controller import BridgeModels
 from ..models.activity import MAX_EVENTS, ChannelFilterProxy
-from .common import data_table, page_header, row_layout
+from .common import data_table, page_layout, row_layout
 
 
 class ActivityView(QWidget):
@@ -16,11 +16,8 @@ class ActivityView(QWidget):
 
     def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(
-            page_header("Activity", f"Every event the bridge publishes (the last {MAX_EVENTS:,}).")
+        layout = page_layout(
+            self, "Activity", f"Every event the bridge publishes (the last {MAX_EVENTS:,})."
         )
         self.channel = QComboBox()
         self.channel.addItem("All channels", None)

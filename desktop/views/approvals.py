@@ -29,7 +29,7 @@ from ..delegates import PhotoTileDelegate, score_color
 from ..models.approvals import ApprovalQueueModel, PhotoIdRole, PhotoRole
 from ..tasks import run_service
 from ..theme import icon
-from .common import page_header, row_layout
+from .common import page_layout, row_layout
 
 APPROVE_KEYS: Final = {Qt.Key.Key_P, Qt.Key.Key_Right}
 REJECT_KEYS: Final = {Qt.Key.Key_X, Qt.Key.Key_Left}
@@ -215,15 +215,11 @@ class ApprovalsView(QWidget):
         super().__init__(parent)
         self.models = models
         self._current: dict[str, Any] | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(
-            page_header(
-                "Approvals",
-                "P or → approves, X or ← rejects, U undoes the last decision. "
-                "Shift- or Ctrl-click to decide several at once.",
-            )
+        layout = page_layout(
+            self,
+            "Approvals",
+            "P or → approves, X or ← rejects, U undoes the last decision. "
+            "Shift- or Ctrl-click to decide several at once.",
         )
         self.approve_button = QPushButton(icon("approve"), " Approve  (P)")
         self.approve_button.setObjectName("approve")

@@ -8,7 +8,7 @@ from PyQt6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 from ..controller import BridgeModels
 from ..models.table import KeyRole, SortRole
 from ..theme import icon
-from .common import data_table, page_header, row_layout
+from .common import data_table, page_layout, row_layout
 
 REFRESH_MS = 1000
 
@@ -21,11 +21,8 @@ class ClientsView(QWidget):
     def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models = models
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(
-            page_header("Clients", "Phones, scripts and other apps connected over WebSocket.")
+        layout = page_layout(
+            self, "Clients", "Phones, scripts and other apps connected over WebSocket."
         )
         self.disconnect_button = QPushButton(icon("disconnect"), " Disconnect")
         self.count = QLabel()

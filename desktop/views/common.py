@@ -16,6 +16,15 @@ from PyQt6.QtWidgets import (
 )
 
 
+def page_layout(page: QWidget, title: str, subtitle: str, spacing: int = 12) -> QVBoxLayout:
+    """The layout every view starts with: page margins, then its title and subtitle."""
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(24, 20, 24, 20)
+    layout.setSpacing(spacing)
+    layout.addWidget(page_header(title, subtitle))
+    return layout
+
+
 def page_header(title: str, subtitle: str = "") -> QWidget:
     """A page title with an optional quiet subtitle."""
     box = QWidget()

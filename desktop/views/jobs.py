@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QModelIndex, Qt, QTimer
-from PyQt6.QtWidgets import QComboBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from ..controller import BridgeModels
 from ..delegates import ProgressBarDelegate
 from ..models.jobs import COLUMNS, PROGRESS, STATUSES, JobIdRole, JobsFilterProxy, StatusRole
 from ..theme import icon
-from .common import data_table, page_header, row_layout
+from .common import data_table, page_layout, row_layout
 
 WIDTHS = {"Photo": 200, "Kind": 80, "Priority": 80, "Status": 100, "Progress": 170,
           "Stage": 120, "Started": 90, "Duration": 90}  # fmt: skip
@@ -21,11 +21,8 @@ class JobsView(QWidget):
     def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models = models
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(
-            page_header("Jobs", "Analysis and export work, most urgent first. Updates live.")
+        layout = page_layout(
+            self, "Jobs", "Analysis and export work, most urgent first. Updates live."
         )
         self.status_filter = QComboBox()
         self.status_filter.addItem("All statuses", None)

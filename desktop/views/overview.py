@@ -8,7 +8,6 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -20,7 +19,7 @@ from ..formatting import megabytes
 from ..models.sessions import PROGRESS_COLUMN
 from ..models.table import SortRole
 from ..theme import icon
-from .common import StatCard, data_table, page_header
+from .common import StatCard, data_table, page_layout
 from .empty import EmptyLibrary
 
 
@@ -36,10 +35,7 @@ class OverviewView(QWidget):
     def __init__(self, models: BridgeModels, settings: Settings, phone_url: str, parent=None):
         super().__init__(parent)
         self.models = models
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(16)
-        layout.addWidget(page_header("Overview", "Everything the bridge is doing, live."))
+        layout = page_layout(self, "Overview", "Everything the bridge is doing, live.", spacing=16)
 
         self.empty = EmptyLibrary(settings)
         self.empty.import_requested.connect(self.import_requested)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QSortFilterProxyModel, Qt, pyqtSignal
-from PyQt6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QPushButton, QWidget
 
 from bridge_server.config import Settings
 
@@ -12,7 +12,7 @@ from ..delegates import ProgressBarDelegate
 from ..models.sessions import PROGRESS_COLUMN
 from ..models.table import SortRole
 from ..theme import icon
-from .common import data_table, page_header, row_layout
+from .common import data_table, page_layout, row_layout
 from .empty import EmptyLibrary
 
 
@@ -25,10 +25,7 @@ class SessionsView(QWidget):
 
     def __init__(self, models: BridgeModels, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
-        layout.setSpacing(12)
-        layout.addWidget(page_header("Sessions", "Each import or hot-folder shoot is a session."))
+        layout = page_layout(self, "Sessions", "Each import or hot-folder shoot is a session.")
         self.import_button = QPushButton(icon("import"), " Import a folder…")
         self.import_button.setObjectName("primary")
         self.import_button.clicked.connect(self.import_requested)
