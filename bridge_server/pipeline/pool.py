@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from .lifeline import exit_when_gone
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Imported once by the fork server, so each worker starts with them loaded.
-PRELOAD = ["numpy", "PIL.Image", "cv2", "bridge_server.pipeline.worker"]
+# Imported once by the fork server, so each worker starts with them loaded. The lifeline makes
+# the fork server exit with the app.
+PRELOAD = [
+    "bridge_server.pipeline.forkserver_lifeline",
+    "numpy",
+    "PIL.Image",
+    "cv2",
+    "bridge_server.pipeline.worker",
+]
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -37,7 +47,13 @@ class PixelPool:
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+            # Each worker exits by itself when the app dies, even by SIGKILL.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_context(),
+                initializer=exit_when_gone,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -6,19 +6,15 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 from PIL import Image
 
 from bridge_server.app import BridgeServer
+from tests.app_process import free_port, kill_app, start_app
 from tests.helpers import base_url, jobs_settled, make_settings, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _distinct_photos(photo_set: dict[str, Path], folder: Path, count: int) -> list[Path]:
@@ -36,44 +32,6 @@ def _distinct_photos(photo_set: dict[str, Path], folder: Path, count: int) -> li
     return made
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "--headless",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/api/system/status") as resp:
-                    if resp.status == 200:
-                        return proc
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
-
-
 def _count(db: Path, sql: str) -> int:
     conn = sqlite3.connect(db)
     try:
@@ -85,8 +43,8 @@ def _count(db: Path, sql: str) -> int:
 async def test_kill_mid_batch_then_restart_finishes_every_job_once(tmp_path, photo_set):
     photos = _distinct_photos(photo_set, tmp_path / "shoot", 24)
     data = tmp_path / "data"
-    port = _free_port()
-    proc = await _start(data, port)
+    port = free_port()
+    proc = await start_app(data, port)
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -99,8 +57,7 @@ async def test_kill_mid_batch_then_restart_finishes_every_job_once(tmp_path, pho
                     return (await r.json())["total"] >= 3
 
             await wait_for(some_done, timeout=60, interval=0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_app(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -108,7 +65,7 @@ async def test_kill_mid_batch_then_restart_finishes_every_job_once(tmp_path, pho
     done_before = _count(db, "SELECT count(*) FROM jobs WHERE status='completed'")
     assert done_before < len(photos), "the batch finished before the kill; nothing was tested"
 
-    proc = await _start(data, port)
+    proc = await start_app(data, port)
     try:
         async with aiohttp.ClientSession() as http:
 
@@ -136,9 +93,9 @@ async def test_approved_exports_are_written_exactly_once_across_a_kill(tmp_path,
     # Every keeper proposed; exports to our folder, Archive preset for the heaviest write.
     settings = {"selection_threshold": 1.0, "burst_hash_distance": 0, "export_dir": str(exports)}
     (data / "settings.json").write_text(json.dumps(settings))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = await _start(data, port)
+    proc = await start_app(data, port)
     try:
         async with aiohttp.ClientSession() as http:
             await http.post(f"{url}/api/import", json={"paths": [str(tmp_path / "shoot")]})
@@ -159,13 +116,12 @@ async def test_approved_exports_are_written_exactly_once_across_a_kill(tmp_path,
                 return len(list(exports.rglob("*.jpg"))) >= 2
 
             await wait_for(some_exported, timeout=60, interval=0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_app(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
     approved = queue["total"]
-    proc = await _start(data, port)
+    proc = await start_app(data, port)
     try:
         async with aiohttp.ClientSession() as http:
 
@@ -227,9 +183,9 @@ async def test_resume_across_a_real_kill_tells_the_truth(tmp_path):
     """Events a client saw live just before a SIGKILL are either replayed exactly after the
     restart, or the server says recovered: false. Never a silent gap."""
     data = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = await _start(data, port)
+    proc = await start_app(data, port)
     seen: list[dict] = []
     try:
         async with aiohttp.ClientSession() as http:
@@ -242,12 +198,11 @@ async def test_resume_across_a_real_kill_tells_the_truth(tmp_path):
             while len(seen) < 5:
                 seen.append(await ws.receive_json(timeout=10))
             # Killed right after: some of these may not have reached the event log yet.
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+            kill_app(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    proc = await _start(data, port)
+    proc = await start_app(data, port)
     try:
         async with aiohttp.ClientSession() as http:
             ws = await http.ws_connect(f"{url}/ws")
