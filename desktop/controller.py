@@ -79,6 +79,10 @@ class BridgeModels(QObject):
         self._decisions: list[tuple[str, asyncio.Task[Any]]] = []
         self._session_refresh: set[str] = set()
         self._devices_seen: set[str] = set()
+        # Events published while `load()` awaits its queries; applied, in order, once the
+        # snapshot is in the models (applying them earlier would be wiped by the snapshot).
+        self._held: list[PublishedEvent] | None = []
+        self._listed_upto = 0  # newest event the loaded Activity list already shows
         self._queue_resync = QTimer(self, singleShot=True, interval=RESYNC_MS)
         self._queue_resync.timeout.connect(self.reload_queue)
         self._sessions_timer = QTimer(self, singleShot=True, interval=RESYNC_MS)
@@ -99,7 +103,17 @@ class BridgeModels(QObject):
     # --- loading --------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Fill every model from the services (called once, after the bridge started)."""
+        """Fill every model from the services (called once, after the bridge started).
+
+        Events that arrive during the queries are held and applied after the snapshot, with
+        no await in between, so nothing published meanwhile is lost or shown twice.
+        """
+        try:
+            await self._load_snapshot()
+        finally:
+            self._release_held()
+
+    async def _load_snapshot(self) -> None:
         ctx = self.ctx
         job_rows, _ = await jobs.list_jobs(ctx, limit=INITIAL_JOBS)
         queue_rows, self.approval_count = await approvals.approval_queue(
@@ -117,12 +131,30 @@ class BridgeModels(QObject):
         self.queue.set_photos(queue_rows)
         self.sessions.set_rows(session_rows)
         self.devices.set_rows(devices)
-        self.activity.extend(ctx.broker.recent(INITIAL_ACTIVITY))
+        listed = ctx.broker.recent(INITIAL_ACTIVITY)
+        self.activity.extend(listed)
+        self._listed_upto = listed[-1].seq if listed else 0
         self.refresh_clients()
-        self.loaded = True
         self.overview_changed.emit()
         self.paused_changed.emit(self.paused)
         self.library_empty_changed.emit(self.photo_total == 0)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held or [], None
+        recount = False
+        for event in held:
+            # The queries may already count these; their ids make re-applying harmless.
+            recount = recount or event.type == "photo_imported"
+            self._apply(event, in_activity=event.seq <= self._listed_upto)
+        if recount:
+            run_service(photos.list_photos(self.ctx, limit=1), self._photo_count_loaded)
+        self.loaded = True
+        self.overview_changed.emit()
+
+    def _photo_count_loaded(self, result: tuple[list[dict[str, Any]], int]) -> None:
+        self.photo_total = result[1]
+        self.library_empty_changed.emit(self.photo_total == 0)
+        self.overview_changed.emit()
 
     def reload_queue(self) -> None:
         """Fetch the whole approval queue again (after a change the events do not describe)."""
@@ -158,8 +190,15 @@ class BridgeModels(QObject):
     # --- events ---------------------------------------------------------------------------
 
     def on_event(self, event: PublishedEvent) -> None:
-        """Route one broker event to the models it changes."""
-        self.activity.add(event)
+        """Route one broker event to the models it changes (held while loading)."""
+        if self._held is not None:
+            self._held.append(event)
+            return
+        self._apply(event)
+
+    def _apply(self, event: PublishedEvent, *, in_activity: bool = False) -> None:
+        if not in_activity:
+            self.activity.add(event)
         kind, p = event.type, event.payload
         if kind in JOB_EVENTS:
             self.jobs.apply_event(event)
@@ -170,9 +209,10 @@ class BridgeModels(QObject):
             self.overview_changed.emit()
         elif kind == "photo_imported":
             self.jobs.set_photo_name(p["photo_id"], p.get("file_name", ""))
-            self.photo_total += 1
-            if self.photo_total == 1:
-                self.library_empty_changed.emit(False)
+            if self.loaded:
+                self.photo_total += 1
+                if self.photo_total == 1:
+                    self.library_empty_changed.emit(False)
         elif kind == "photo_selected":
             # One queue query per burst of arrivals, not one per photo.
             if not self._queue_resync.isActive():
