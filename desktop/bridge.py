@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
+
+from .timers import make_timer
 
 CLIENTS_COALESCE_MS: Final = 200
 
@@ -25,7 +27,7 @@ class BridgeLink(QObject):
         self._attached = True
         # Hundreds of clients connecting at once would otherwise rebuild the list hundreds of
         # times; one refresh per 200 ms is live enough.
-        self._clients_timer = QTimer(self, singleShot=True, interval=CLIENTS_COALESCE_MS)
+        self._clients_timer = make_timer(self, CLIENTS_COALESCE_MS, single_shot=True)
         self._clients_timer.timeout.connect(self.clients_changed)
         ctx.broker.add_listener(self._on_event)
         ctx.clients.on_change(self._on_clients)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any, Final
 
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
@@ -26,6 +26,7 @@ from .models.jobs import JobsModel
 from .models.sessions import SessionsModel
 from .tasks import run_service
 from .thumbnails import PREVIEW_EDGE, THUMB_EDGE, ImageCache
+from .timers import make_timer
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,9 @@ class BridgeModels(QObject):
         # snapshot is in the models (applying them earlier would be wiped by the snapshot).
         self._held: list[PublishedEvent] | None = []
         self._listed_upto = 0  # newest event the loaded Activity list already shows
-        self._queue_resync = QTimer(self, singleShot=True, interval=RESYNC_MS)
+        self._queue_resync = make_timer(self, RESYNC_MS, single_shot=True)
         self._queue_resync.timeout.connect(self.reload_queue)
-        self._sessions_timer = QTimer(self, singleShot=True, interval=RESYNC_MS)
+        self._sessions_timer = make_timer(self, RESYNC_MS, single_shot=True)
         self._sessions_timer.timeout.connect(self._refresh_sessions)
         link.event_published.connect(self.on_event)
         link.clients_changed.connect(self.refresh_clients)

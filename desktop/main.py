@@ -8,13 +8,13 @@ import signal
 import sys
 
 import qasync
-from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
 from bridge_server.config import Settings
 
 from .app import DesktopApp
 from .tasks import install_exception_hooks
+from .timers import make_timer
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def run_desktop(settings: Settings, minimized: bool = False) -> int:
     # Qt's loop would keep Python from seeing Ctrl+C; a slow tick lets the handler run.
     signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(desktop.request_quit))
     signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(desktop.request_quit))
-    tick = QTimer(interval=500)
+    tick = make_timer(None, 500)
     tick.timeout.connect(lambda: None)
     tick.start()
     try:

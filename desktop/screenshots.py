@@ -69,7 +69,9 @@ async def shoot(data: Path) -> None:
     await settle(1.0)
     save(window, "empty")
 
-    await desk.import_samples()
+    importing = desk.import_samples()
+    assert importing is not None, "the sample photos are missing"
+    await importing
     ctx = desk.server.context
     for _ in range(600):
         counts = ctx.queue_status.latest if ctx.queue_status else {}

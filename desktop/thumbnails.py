@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Final
 
 from PyQt6.QtCore import QObject, QSize, Qt, pyqtSignal
@@ -64,8 +65,8 @@ class ImageCache(QObject):
             self._loading.add(photo_id)
             run_service(
                 self._load(photo_id, path),
-                lambda img, pid=photo_id: self._loaded(pid, img),
-                lambda exc, pid=photo_id: self._load_failed(pid, exc),
+                partial(self._loaded, photo_id),
+                partial(self._load_failed, photo_id),
             )
         return None
 

@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
 
         self.status = QLabel()
         self.status.setObjectName("statusText")
-        self.statusBar().addWidget(self.status, 1)
+        status_bar = self.statusBar()
+        assert status_bar is not None  # QMainWindow creates it on first use
+        status_bar.addWidget(self.status, 1)
         models.overview_changed.connect(self._update_status)
         models.paused_changed.connect(lambda _p: self._update_status())
         models.overview_changed.connect(self._update_nav_badges)

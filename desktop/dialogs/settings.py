@@ -264,7 +264,8 @@ class SettingsDialog(QDialog):
     def apply(self) -> tuple[list[str], list[str]]:
         """Save; apply live what can be; return (applied, after_restart) setting names."""
         values = self.values()
-        live, later = {}, {}
+        live: dict[str, Any] = {}
+        later: dict[str, Any] = {}
         for name, value in values.items():
             if getattr(self.settings, name) == value:
                 continue

@@ -12,12 +12,12 @@ from PyQt6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
 )
 
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import local_time
+from ..timers import make_timer
 from .table import HeaderedTableModel
 
 MAX_EVENTS: Final = 2000
@@ -50,7 +50,7 @@ class ActivityModel(HeaderedTableModel):
         self._limit = limit
         self._events: deque[PublishedEvent] = deque()
         self._pending: list[PublishedEvent] = []
-        self._timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._timer = make_timer(self, FLUSH_MS, single_shot=True)
         self._timer.timeout.connect(self.flush)
 
     def row_total(self) -> int:
@@ -126,4 +126,4 @@ class ChannelFilterProxy(QSortFilterProxyModel):
             return True
         model = self.sourceModel()
         assert model is not None
-        return bool(model.index(source_row, 0, source_parent).data(ChannelRole) == self._channel)
+        return bool(model.index(source_row, 0).data(ChannelRole) == self._channel)

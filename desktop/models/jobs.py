@@ -10,12 +10,12 @@ from PyQt6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
 )
 
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import duration, elapsed, local_time
+from ..timers import make_timer
 from .table import HeaderedTableModel
 
 COLUMNS: Final = (
@@ -53,7 +53,7 @@ class JobsModel(HeaderedTableModel):
         self.photo_names: dict[str, str] = {}
         self._dirty: dict[int, tuple[int, int]] = {}
         self._incoming: dict[str, dict[str, Any]] = {}
-        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._flush_timer = make_timer(self, FLUSH_MS, single_shot=True)
         self._flush_timer.timeout.connect(self.flush)
 
     # --- Qt model -------------------------------------------------------------------------
@@ -318,4 +318,5 @@ class JobsFilterProxy(QSortFilterProxyModel):
             return True
         model = self.sourceModel()
         assert model is not None
-        return bool(model.index(source_row, STATUS, source_parent).data(StatusRole) == self._status)
+        # A flat table: rows have no parent.
+        return bool(model.index(source_row, STATUS).data(StatusRole) == self._status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from bridge_server.events import Channel
@@ -39,7 +40,7 @@ class ActivityView(QWidget):
         )
         self.proxy.rowsInserted.connect(self._follow)
 
-    def showEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+    def showEvent(self, a0: QShowEvent | None) -> None:
         """Catch up with what arrived while another view was shown."""
         super().showEvent(a0)
         self._follow()

@@ -3,6 +3,7 @@ burst alternates of the photo in view. Keyboard first: P/→ approve, X/← reje
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final
 
 from PyQt6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, QTimer, pyqtSignal
@@ -388,9 +389,12 @@ class ApprovalsView(QWidget):
         if group:
             run_service(
                 photos.list_photos(self.models.ctx, group_id=group, limit=50),
-                lambda result, pid=photo["photo_id"]: self._alternates_loaded(pid, result[0]),
+                partial(self._alternates_result, photo["photo_id"]),
                 what="Loading alternates",
             )
+
+    def _alternates_result(self, photo_id: str, result: tuple[list[dict[str, Any]], int]) -> None:
+        self._alternates_loaded(photo_id, result[0])
 
     def _alternates_loaded(self, photo_id: str, rows: list[dict[str, Any]]) -> None:
         if self._current is None or self._current["photo_id"] != photo_id:

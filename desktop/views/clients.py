@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSortFilterProxyModel, Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtCore import QSortFilterProxyModel, Qt, pyqtSignal
+from PyQt6.QtGui import QHideEvent, QShowEvent
+from PyQt6.QtWidgets import QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from ..controller import BridgeModels
 from ..models.table import KeyRole, SortRole
 from ..theme import icon
+from ..timers import make_timer
 from .common import data_table, page_layout, row_layout
 
 REFRESH_MS = 1000
@@ -70,23 +72,23 @@ class ClientsView(QWidget):
         models.clients.rowsRemoved.connect(self._update_count)
         models.clients.modelReset.connect(self._update_count)
         # Queue depth and messages sent change without a registry notification.
-        self._ticker = QTimer(self, interval=REFRESH_MS)
+        self._ticker = make_timer(self, REFRESH_MS)
         self._ticker.timeout.connect(models.refresh_clients)
         self._update_buttons()
         self._update_count()
 
-    def showEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+    def showEvent(self, a0: QShowEvent | None) -> None:
         """Refresh the counters every second while visible."""
         self._ticker.start()
         self.models.refresh_clients()
         super().showEvent(a0)
 
-    def hideEvent(self, a0) -> None:  # type: ignore[no-untyped-def]
+    def hideEvent(self, a0: QHideEvent | None) -> None:
         """No refresh while hidden."""
         self._ticker.stop()
         super().hideEvent(a0)
 
-    def _selected(self, table) -> list[str]:  # type: ignore[no-untyped-def]
+    def _selected(self, table: QTableView) -> list[str]:
         selection = table.selectionModel()
         return [str(i.data(KeyRole)) for i in (selection.selectedRows() if selection else [])]
 

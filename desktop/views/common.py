@@ -79,9 +79,11 @@ def data_table(parent: QWidget | None = None) -> QTableView:
     table.setShowGrid(False)
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(30)
+    rows = table.verticalHeader()
     header = table.horizontalHeader()
+    assert rows is not None and header is not None  # a QTableView always has both
+    rows.setVisible(False)
+    rows.setDefaultSectionSize(30)
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QModelIndex, Qt, QTimer
+from collections.abc import Callable
+
+from PyQt6.QtCore import QModelIndex, Qt
 from PyQt6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from ..controller import BridgeModels
 from ..delegates import ProgressBarDelegate
 from ..models.jobs import COLUMNS, PROGRESS, STATUSES, JobIdRole, JobsFilterProxy, StatusRole
 from ..theme import icon
+from ..timers import make_timer
 from .common import data_table, page_layout, row_layout
 
 WIDTHS = {"Photo": 200, "Kind": 80, "Priority": 80, "Status": 100, "Progress": 170,
@@ -68,7 +71,7 @@ class JobsView(QWidget):
         self.proxy.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.dataChanged.connect(self._update_buttons)
-        self._ticker = QTimer(self, interval=1000)
+        self._ticker = make_timer(self, 1000)
         self._ticker.timeout.connect(models.jobs.refresh_running_durations)
         self._ticker.start()
         self._update_buttons()
@@ -85,7 +88,7 @@ class JobsView(QWidget):
         rows = selection.selectedRows() if selection is not None else []
         return {str(i.data(StatusRole)) for i in rows}
 
-    def _each(self, action) -> None:  # type: ignore[no-untyped-def]
+    def _each(self, action: Callable[[str], None]) -> None:
         for job_id in self.selected_job_ids():
             action(job_id)
 
