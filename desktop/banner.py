@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 MAX_BANNERS: Final = 3
@@ -23,6 +23,7 @@ class Banner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
         self.label = QLabel(text)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file names
         self.label.setWordWrap(True)
         self.label.setObjectName("bannerText")
         layout.addWidget(self.label, 1)

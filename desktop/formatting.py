@@ -1,8 +1,17 @@
-"""Small text formatters shared by the models (times, durations, sizes)."""
+"""Small text formatters shared by the models (times, durations, sizes, tooltips)."""
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
+
+
+def literal_tooltip(text: str | None) -> str | None:
+    """Tooltip text shown literally: Qt renders a tooltip that looks like markup as rich text,
+    so one holding a `<` (a file or device name) is escaped."""
+    if text is None or "<" not in text:
+        return text
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda n=name: self.show_page(n))
 
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setObjectName("statusText")
         status_bar = self.statusBar()
         assert status_bar is not None  # QMainWindow creates it on first use

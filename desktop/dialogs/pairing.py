@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 from typing import Any, Final
 
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import (
 from bridge_server.services import pairing
 
 from ..controller import BridgeModels
+from ..views.common import plain_label
 
 CLOSE_AFTER_PAIRED_MS: Final = 1800
 
@@ -70,10 +72,11 @@ class PairingDialog(QDialog):
         self.url.setReadOnly(True)
         self.url.setObjectName("pairUrl")
         layout.addWidget(self.url)
-        self.code = QLabel(f"Code: <b>{self._pairing['code']}</b>")
+        self.code = QLabel(f"Code: <b>{html.escape(self._pairing['code'])}</b>")
+        self.code.setTextFormat(Qt.TextFormat.RichText)
         self.code.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.code)
-        self.status = QLabel("Waiting for the phone…")
+        self.status = plain_label("Waiting for the phone…")  # shows the device's own name
         self.status.setObjectName("pairStatus")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.status)

@@ -16,7 +16,7 @@ from PyQt6.QtCore import (
 
 from bridge_server.broker import PublishedEvent
 
-from ..formatting import local_time
+from ..formatting import literal_tooltip, local_time
 from ..timers import make_timer
 from .table import HeaderedTableModel
 
@@ -76,7 +76,7 @@ class ActivityModel(HeaderedTableModel):
         if role == ChannelRole:
             return event.channel
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4:
-            return json.dumps(event.payload, indent=2)[:2000]
+            return literal_tooltip(json.dumps(event.payload, indent=2)[:2000])
         return None
 
     def add(self, event: PublishedEvent) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from ..formatting import literal_tooltip
 from ..thumbnails import ImageCache
 
 PhotoRole: Final = Qt.ItemDataRole.UserRole + 1
@@ -53,7 +54,8 @@ class ApprovalQueueModel(QAbstractListModel):
             return self._thumbs.get(photo["photo_id"], photo.get("file_path"))
         if role == Qt.ItemDataRole.ToolTipRole:
             score = photo.get("ai_score")
-            return f"{photo.get('file_name', '')} — score {score:.1f}" if score else None
+            name = photo.get("file_name", "")
+            return literal_tooltip(f"{name} — score {score:.1f}") if score else None
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -14,7 +14,7 @@ from PyQt6.QtCore import (
 
 from bridge_server.broker import PublishedEvent
 
-from ..formatting import duration, elapsed, local_time
+from ..formatting import duration, elapsed, literal_tooltip, local_time
 from ..timers import make_timer
 from .table import HeaderedTableModel
 
@@ -79,7 +79,7 @@ class JobsModel(HeaderedTableModel):
         if role == JobRole:
             return job
         if role == Qt.ItemDataRole.ToolTipRole and col in (ERROR, PHOTO):
-            return job.get("error") if col == ERROR else job.get("photo_id")
+            return literal_tooltip(job.get("error") if col == ERROR else job.get("photo_id"))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (PRIORITY, DURATION):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -7,6 +7,8 @@ from typing import Any, Final
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from ..formatting import literal_tooltip
+
 RowRole: Final = Qt.ItemDataRole.UserRole + 1
 KeyRole: Final = Qt.ItemDataRole.UserRole + 2
 SortRole: Final = Qt.ItemDataRole.UserRole + 3
@@ -79,7 +81,7 @@ class KeyedTableModel(HeaderedTableModel):
             return self.sort_key(row, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
             text = self.columns[index.column()][1](row)
-            return text if isinstance(text, str) and len(text) > 24 else None
+            return literal_tooltip(text) if isinstance(text, str) and len(text) > 24 else None
         return None
 
     def sort_key(self, row: dict[str, Any], column: int) -> Any:

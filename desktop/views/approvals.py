@@ -3,6 +3,7 @@ burst alternates of the photo in view. Keyboard first: P/→ approve, X/← reje
 
 from __future__ import annotations
 
+import html
 from functools import partial
 from typing import Any, Final
 
@@ -30,7 +31,7 @@ from ..delegates import PhotoTileDelegate, score_color
 from ..models.approvals import ApprovalQueueModel, PhotoIdRole, PhotoRole
 from ..tasks import run_service
 from ..theme import icon
-from .common import page_layout, row_layout
+from .common import page_layout, plain_label, row_layout
 
 APPROVE_KEYS: Final = {Qt.Key.Key_P, Qt.Key.Key_Right}
 REJECT_KEYS: Final = {Qt.Key.Key_X, Qt.Key.Key_Left}
@@ -122,19 +123,20 @@ class PhotoDetails(QFrame):
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setHorizontalSpacing(16)
         layout.setVerticalSpacing(4)
-        self.name = QLabel()
+        self.name = plain_label()
         self.name.setObjectName("detailTitle")
-        self.score = QLabel()
+        self.score = plain_label()
         self.score.setObjectName("scoreBadge")
         self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.factors = QLabel()
+        self.factors = plain_label()
         self.factors.setObjectName("muted")
-        self.reasons = QLabel()
+        self.reasons = QLabel()  # rich text: the context tag in bold; every value escaped
+        self.reasons.setTextFormat(Qt.TextFormat.RichText)
         self.reasons.setWordWrap(True)
-        self.camera = QLabel()
+        self.camera = plain_label()  # EXIF make, model and lens come from the file
         self.camera.setObjectName("muted")
         self.camera.setWordWrap(True)
-        self.export = QLabel()
+        self.export = plain_label()
         self.export.setObjectName("muted")
         layout.addWidget(self.name, 0, 0)
         layout.addWidget(self.score, 0, 1, Qt.AlignmentFlag.AlignRight)
@@ -167,10 +169,9 @@ class PhotoDetails(QFrame):
             self.score.setStyleSheet(f"background: {score_color(score).name()};")
         reasons = analysis.get("reasons") or []
         tag = photo.get("context_tag")
-        lead = f"<b>{str(tag).capitalize()}</b> · " if tag else ""
-        self.reasons.setText(
-            lead + ("; ".join(reasons).capitalize() if reasons else "No problems found")
-        )
+        lead = f"<b>{html.escape(str(tag).capitalize())}</b> · " if tag else ""
+        text = "; ".join(map(str, reasons)).capitalize() if reasons else "No problems found"
+        self.reasons.setText(lead + html.escape(text))
         factors = analysis.get("factors") or {}
         # Factors are on the score's own 1–5 scale.
         parts = [
@@ -227,7 +228,7 @@ class ApprovalsView(QWidget):
         self.reject_button = QPushButton(icon("reject"), " Reject  (X)")
         self.reject_button.setObjectName("reject")
         self.undo_button = QPushButton(icon("undo"), " Undo  (U)")
-        self.count = QLabel()
+        self.count = plain_label()
         self.count.setObjectName("muted")
         layout.addLayout(
             row_layout(
@@ -265,7 +266,7 @@ class ApprovalsView(QWidget):
         column = QVBoxLayout(self.alternates_box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(6)
-        self.alternates_label = QLabel("Burst alternates")
+        self.alternates_label = plain_label("Burst alternates")
         self.alternates_label.setObjectName("sectionLabel")
         self.alternates_label.setWordWrap(True)
         self.alternates_model = ApprovalQueueModel(models.thumbnails, self)

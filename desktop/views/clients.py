@@ -10,7 +10,7 @@ from ..controller import BridgeModels
 from ..models.table import KeyRole, SortRole
 from ..theme import icon
 from ..timers import make_timer
-from .common import data_table, page_layout, row_layout
+from .common import data_table, page_layout, plain_label, row_layout
 
 REFRESH_MS = 1000
 
@@ -27,7 +27,7 @@ class ClientsView(QWidget):
             self, "Clients", "Phones, scripts and other apps connected over WebSocket."
         )
         self.disconnect_button = QPushButton(icon("disconnect"), " Disconnect")
-        self.count = QLabel()
+        self.count = plain_label()
         self.count.setObjectName("muted")
         pair = QPushButton(icon("pair"), " Pair a phone…")
         pair.setObjectName("primary")

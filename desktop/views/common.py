@@ -16,6 +16,14 @@ from PyQt6.QtWidgets import (
 )
 
 
+def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """A label that shows its text literally: names from files, EXIF and devices are never
+    markup (Qt would otherwise guess rich text from a `<b>` in a device name)."""
+    label = QLabel(text, parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
 def page_layout(page: QWidget, title: str, subtitle: str, spacing: int = 12) -> QVBoxLayout:
     """The layout every view starts with: page margins, then its title and subtitle."""
     layout = QVBoxLayout(page)
@@ -52,11 +60,11 @@ class StatCard(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(2)
-        self.caption = QLabel(caption.upper())
+        self.caption = plain_label(caption.upper())
         self.caption.setObjectName("cardCaption")
-        self.value = QLabel("0")
+        self.value = plain_label("0")
         self.value.setObjectName("cardValue")
-        self.detail = QLabel(" ")
+        self.detail = plain_label(" ")
         self.detail.setObjectName("cardDetail")
         self.detail.setWordWrap(True)
         layout.addWidget(self.caption)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -28,6 +30,7 @@ class EmptyLibrary(QFrame):
         title.setObjectName("emptyTitle")
         layout.addWidget(title)
         self.where = QLabel()
+        self.where.setTextFormat(Qt.TextFormat.RichText)  # folder names are escaped below
         self.where.setWordWrap(True)
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.where.setObjectName("emptyText")
@@ -52,7 +55,7 @@ class EmptyLibrary(QFrame):
         """Re-read the hot folders from the settings."""
         folders = self._settings.hot_folders
         if folders:
-            listed = "".join(f"<br>&nbsp;&nbsp;<b>{f}</b>" for f in folders)
+            listed = "".join(f"<br>&nbsp;&nbsp;<b>{html.escape(f)}</b>" for f in folders)
             text = (
                 "Copy or tether a shoot into a hot folder and it is imported and analysed "
                 f"on its own:{listed}"

@@ -12,7 +12,7 @@ from ..delegates import ProgressBarDelegate
 from ..models.jobs import COLUMNS, PROGRESS, STATUSES, JobIdRole, JobsFilterProxy, StatusRole
 from ..theme import icon
 from ..timers import make_timer
-from .common import data_table, page_layout, row_layout
+from .common import data_table, page_layout, plain_label, row_layout
 
 WIDTHS = {"Photo": 200, "Kind": 80, "Priority": 80, "Status": 100, "Progress": 170,
           "Stage": 120, "Started": 90, "Duration": 90}  # fmt: skip
@@ -38,7 +38,7 @@ class JobsView(QWidget):
         for value, name in ((1, "High priority"), (2, "Normal priority"), (3, "Low priority")):
             self.priority.addItem(name, value)
         self.set_priority = QPushButton("Set priority")
-        self.count = QLabel()
+        self.count = plain_label()
         self.count.setObjectName("muted")
         layout.addLayout(
             row_layout(
