@@ -57,8 +57,10 @@ Listener = Callable[[PublishedEvent], None]
 
 
 def serialize(message: dict[str, Any]) -> str:
-    """The one JSON encoding used for every frame."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The one JSON encoding used for every frame (NaN and Infinity refused: not JSON)."""
+    return json.dumps(
+        message, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
+    )
 
 
 class EventBroker:

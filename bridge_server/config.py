@@ -67,7 +67,11 @@ class Settings:
     require_token_on_loopback: bool = False
     allowed_origins: list[str] = field(default_factory=list)
     extra_host_names: list[str] = field(default_factory=list)
+    # Reverse proxies (addresses or networks) whose Forwarded / X-Forwarded-For header is believed.
+    trusted_proxies: list[str] = field(default_factory=list)
     hot_folders: list[str] = field(default_factory=list)
+    # Folders below which `POST /api/import` may read, besides the hot folders.
+    import_roots: list[str] = field(default_factory=list)
     import_mode: str = "reference"
     library_dir: str = ""
     export_dir: str = ""

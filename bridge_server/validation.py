@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from .services.errors import InvalidArguments
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def loads_json(raw: str | bytes) -> Any:
+    """Strict JSON: no NaN or Infinity, no float that overflows, no nesting that exhausts the
+    stack; every failure is a ValueError."""
+    try:
+        return json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("JSON is nested too deeply") from None
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored or shown as text (lone surrogates, NUL), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    return None
 
 
 def get_str(
@@ -24,6 +57,9 @@ def get_str(
         return None
     if not isinstance(value, str):
         raise InvalidArguments(f"'{key}' must be a string")
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidArguments(f"'{key}' {problem}")
     if not allow_empty and not value.strip():
         raise InvalidArguments(f"'{key}' must not be empty")
     if len(value) > max_len:
@@ -82,6 +118,9 @@ def get_str_list(data: Mapping[str, Any], key: str, *, max_items: int, max_len: 
     for item in value:
         if not isinstance(item, str) or not item or len(item) > max_len:
             raise InvalidArguments(f"'{key}' must hold non-empty strings")
+        problem = text_problem(item)
+        if problem is not None:
+            raise InvalidArguments(f"Each of '{key}' {problem}")
     return list(value)
 
 

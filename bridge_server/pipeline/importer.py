@@ -19,6 +19,7 @@ from ..context import BridgeContext
 from ..ids import new_id
 from ..imaging.formats import is_supported
 from ..services.errors import InvalidArguments
+from ..services.import_roots import has_printable_name, inside, printable_path
 from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
 from ..services.sessions import find_or_create_session, refresh_session
 from ..store.enums import JobKind
@@ -119,14 +120,20 @@ async def import_paths(
     *,
     mode: str | None = None,
     session_id: str | None = None,
+    within: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Import files and folders into one session; returns what happened to each file."""
+    """Import files and folders into one session; returns what happened to each file.
+
+    With `within`, files whose real location is outside those folders (symlinks leading out)
+    are refused and reported.
+    """
     if not isinstance(paths, list) or not paths or len(paths) > MAX_PATHS:
         raise InvalidArguments(f"'paths' must be a list of 1 to {MAX_PATHS} paths")
     mode = mode or ctx.settings.import_mode
     files, missing, folder = await asyncio.to_thread(expand_paths, paths)
     report = ImportReport()
     report.failed.extend({"path": p, "error": "No such file or folder"} for p in missing)
+    files = await asyncio.to_thread(_refuse_unsafe, files, within, report)
     supported = [f for f in files if is_supported(f)]
     report.unsupported.extend(str(f) for f in files if not is_supported(f))
     if not supported:
@@ -208,6 +215,23 @@ async def _import_one(
         events.photo_imported(photo.id, session_id, photo.file_name, photo.file_path)
     )
     announce_jobs(ctx, [job])
+
+
+def _refuse_unsafe(
+    files: list[Path], within: list[Path] | None, report: ImportReport
+) -> list[Path]:
+    """Report files the store cannot name (not UTF-8) or that lead outside `within`."""
+    kept: list[Path] = []
+    for path in files:
+        if not has_printable_name(path):
+            error = "File name is not valid UTF-8; rename the file to import it"
+            report.failed.append({"path": printable_path(path), "error": error})
+        elif within is not None and not inside(Path(os.path.realpath(path)), within):
+            error = "A symlink leading outside the import folders; not imported"
+            report.failed.append({"path": str(path), "error": error})
+        else:
+            kept.append(path)
+    return kept
 
 
 def _undo_placement(stored: Path, original: Path, mode: str) -> None:

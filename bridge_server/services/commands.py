@@ -1,11 +1,13 @@
-"""WebSocket commands: each one validates its arguments and calls a service function."""
+"""WebSocket commands: each one declares its roles, validates its arguments and calls a service."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..context import BridgeContext
+from ..roles import STAFF, Role
 from ..validation import get_str, require_int, require_str
 from . import approvals, jobs
 
@@ -52,13 +54,26 @@ async def _resume(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]
     return jobs.set_processing_paused(ctx, False)
 
 
-COMMANDS: dict[str, CommandHandler] = {
-    "approve_photo": _approve,
-    "reject_photo": _reject,
-    "undo_decision": _undo,
-    "set_job_priority": _priority,
-    "cancel_job": _cancel,
-    "retry_job": _retry,
-    "pause_processing": _pause,
-    "resume_processing": _resume,
+@dataclass(frozen=True)
+class Command:
+    """A WebSocket command: the service call it makes and the roles that may send it."""
+
+    handler: CommandHandler
+    roles: frozenset[Role]
+
+    def allows(self, role: Role | None) -> bool:
+        """Whether a connection of `role` may run this command."""
+        return role is not None and role in self.roles
+
+
+# Every command declares who may call it; a name missing here is unknown, so refused.
+COMMANDS: dict[str, Command] = {
+    "approve_photo": Command(_approve, STAFF),
+    "reject_photo": Command(_reject, STAFF),
+    "undo_decision": Command(_undo, STAFF),
+    "set_job_priority": Command(_priority, STAFF),
+    "cancel_job": Command(_cancel, STAFF),
+    "retry_job": Command(_retry, STAFF),
+    "pause_processing": Command(_pause, STAFF),
+    "resume_processing": Command(_resume, STAFF),
 }

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from ..context import BridgeContext
 from ..ids import new_id
+from ..roles import DEFAULT_DEVICE_ROLE, DEVICE_ROLES, Role
 from ..store.models import Device
 from ..timeutil import utcnow
-from .errors import NotFound, Unauthorized
+from .errors import InvalidArguments, NotFound, Unauthorized
 from .queries import get_or_404
 from .serializers import device_dict
 
@@ -38,10 +39,11 @@ def normalize_code(code: str) -> str:
 
 @dataclass
 class PendingCode:
-    """A one-time pairing code and when it stops working."""
+    """A one-time pairing code, the role its device will carry, and when it stops working."""
 
     code: str
     expires_at: float
+    role: Role = DEFAULT_DEVICE_ROLE
 
 
 class PairingCodes:
@@ -52,18 +54,18 @@ class PairingCodes:
         self._codes: dict[str, PendingCode] = {}
         self._listeners: list[Any] = []
 
-    def issue(self) -> PendingCode:
-        """A fresh code such as `K7Q2-94XD`."""
+    def issue(self, role: Role = DEFAULT_DEVICE_ROLE) -> PendingCode:
+        """A fresh code such as `K7Q2-94XD` for a device of `role`."""
         self._expire()
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-        code = PendingCode(f"{raw[:4]}-{raw[4:]}", time.monotonic() + self._ttl)
+        code = PendingCode(f"{raw[:4]}-{raw[4:]}", time.monotonic() + self._ttl, role)
         self._codes[normalize_code(code.code)] = code
         return code
 
-    def consume(self, code: str) -> bool:
-        """Use a code once; False if unknown or expired."""
+    def consume(self, code: str) -> PendingCode | None:
+        """Use a code once; None if unknown or expired."""
         self._expire()
-        return self._codes.pop(normalize_code(code), None) is not None
+        return self._codes.pop(normalize_code(code), None)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -91,13 +93,19 @@ def _codes(ctx: BridgeContext) -> PairingCodes:
     return ctx.pairing
 
 
-def start_pairing(ctx: BridgeContext, base_urls: list[str]) -> dict[str, Any]:
-    """Issue a one-time code and the URLs a phone opens to use it."""
-    code = _codes(ctx).issue()
+def start_pairing(
+    ctx: BridgeContext, base_urls: list[str], role: Role = DEFAULT_DEVICE_ROLE
+) -> dict[str, Any]:
+    """Issue a one-time code for a device of `role`, and the URLs a phone opens to use it."""
+    if role not in DEVICE_ROLES:
+        names = ", ".join(sorted(DEVICE_ROLES))
+        raise InvalidArguments(f"A paired device's role must be one of: {names}")
+    code = _codes(ctx).issue(role)
     remaining = code.expires_at - time.monotonic()
     expires = datetime.now(UTC) + timedelta(seconds=remaining)
     return {
         "code": code.code,
+        "role": role.value,
         "expires_at": expires.isoformat(),
         "urls": [f"{base.rstrip('/')}/#pair={code.code}" for base in base_urls],
     }
@@ -105,10 +113,16 @@ def start_pairing(ctx: BridgeContext, base_urls: list[str]) -> dict[str, Any]:
 
 async def complete_pairing(ctx: BridgeContext, code: str, device_name: str) -> dict[str, Any]:
     """Exchange a one-time code for a device token (returned only this once)."""
-    if not _codes(ctx).consume(code):
+    pending = _codes(ctx).consume(code)
+    if pending is None:
         raise Unauthorized("Pairing code is unknown, used or expired; scan a new QR code")
     token = secrets.token_urlsafe(32)
-    device = Device(id=new_id("d"), name=device_name.strip()[:64], token_hash=hash_token(token))
+    device = Device(
+        id=new_id("d"),
+        name=device_name.strip()[:64],
+        token_hash=hash_token(token),
+        role=pending.role.value,
+    )
     async with ctx.db.session() as s, s.begin():
         s.add(device)
     data = device_dict(device)
@@ -131,6 +145,15 @@ async def authenticate(ctx: BridgeContext, token: str) -> Device | None:
         if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
             device.last_seen_at = now
         return device
+
+
+def device_role(device: Device) -> Role | None:
+    """The role a device's token carries; None (no access) for a role this version does not know."""
+    try:
+        role = Role(device.role)
+    except ValueError:
+        return None
+    return role if role in DEVICE_ROLES else None
 
 
 async def list_devices(ctx: BridgeContext) -> list[dict[str, Any]]:
@@ -157,6 +180,7 @@ __all__ = [
     "PairingCodes",
     "authenticate",
     "complete_pairing",
+    "device_role",
     "list_devices",
     "revoke_device",
     "start_pairing",

@@ -93,6 +93,7 @@ def device_dict(device: Device) -> dict[str, Any]:
     return {
         "device_id": device.id,
         "device_name": device.name,
+        "role": device.role,
         "created_at": iso(device.created_at),
         "last_seen_at": iso(device.last_seen_at),
     }

@@ -185,6 +185,8 @@ class Device(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Plain text, not a CHECK: new roles (bridge_server.roles) need no schema change.
+    role: Mapped[str] = mapped_column(String(24), default="approver", server_default="approver")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

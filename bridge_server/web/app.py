@@ -8,11 +8,11 @@ from aiohttp import web
 
 from ..context import BridgeContext
 from ..resources import web_root
-from .context_keys import CTX, FAILURES, FANOUT, HOSTS
+from .context_keys import CTX, FAILURES, FANOUT, HOSTS, PROXIES
 from .fanout import FanoutSender
 from .middleware import door_middleware, errors_middleware, headers_middleware
 from .routes import add_routes
-from .security import FailureTracker, HostPolicy
+from .security import FailureTracker, HostPolicy, ProxyPolicy
 from .ws import websocket_handler
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -26,6 +26,7 @@ def make_app(ctx: BridgeContext, static_dir: Path | None = None) -> web.Applicat
     )
     app[CTX] = ctx
     app[HOSTS] = HostPolicy(ctx.settings)
+    app[PROXIES] = ProxyPolicy(ctx.settings)
     app[FAILURES] = FailureTracker()
     app[FANOUT] = FanoutSender()
 

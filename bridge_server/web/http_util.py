@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..broker import serialize
 from ..services.errors import InvalidArguments, ServiceError
+from ..validation import loads_json
 
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 500
@@ -21,11 +22,18 @@ class InvalidJSON(ServiceError):
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    """A JSON response, never cached."""
+    """A JSON response, never cached; NaN is refused, and text that is not valid Unicode (a
+    file name from disk) is sent as JSON escapes instead of failing."""
+    text = serialize(data)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str).encode()
     return web.Response(
-        text=serialize(data),
+        body=body,
         status=status,
         content_type="application/json",
+        charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
 
@@ -43,9 +51,9 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
             return {}
         raise InvalidJSON("Request body must be a JSON object")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidJSON("Request body is not valid JSON") from None
+        data = loads_json(raw)
+    except ValueError as exc:  # UnicodeDecodeError, NaN, nesting too deep included
+        raise InvalidJSON(f"Request body is not valid JSON: {exc}"[:200]) from None
     if not isinstance(data, dict):
         raise InvalidArguments("Request body must be a JSON object")
     return data

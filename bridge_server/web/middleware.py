@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
+from ..roles import Role
 from ..services import pairing
 from ..services.errors import ServiceError
-from .context_keys import CTX, FAILURES, HOSTS
+from .context_keys import CLIENT_ADDRESS, CTX, DEVICE_ID, FAILURES, HOSTS, PROXIES, ROLE
 from .http_util import error_response
-from .security import bearer_token, is_loopback
+from .routes import declared_route, forbidden_message
+from .security import bearer_token, has_forwarding_headers, is_loopback
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# Routes anyone who reached the door may call (pairing itself, the machine-readable API).
-PUBLIC_API = frozenset({"/api/pairing/complete", "/api/openapi.json"})
-TRUSTED = web.RequestKey("trusted", bool)
-DEVICE_ID = web.RequestKey("device_id", str)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -61,50 +59,130 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal_error", "Internal error; see the server log")
 
 
+@dataclass(frozen=True)
+class Door:
+    """What the door learned about a request before any token: where it comes from, whether it
+    is a trusted local operator, and why it must be refused (if it must)."""
+
+    address: str
+    trusted: bool
+    refusal: tuple[int, str, str] | None = None
+
+
+def inspect_door(request: web.Request) -> Door:
+    """Host, Origin, remote access and proxy checks shared by REST and the WebSocket."""
+    ctx = request.app[CTX]
+    settings = ctx.settings
+    peer = request.remote or ""
+    proxies = request.app[PROXIES]
+    headers = request.headers
+    address = proxies.client_address(peer, headers)
+    scheme = proxies.scheme(peer, headers, request.scheme)
+    # A local reverse proxy's forwarded request is its client's, not this machine's: only a
+    # configured proxy is believed, and then the forwarded address is what counts.
+    forwarded_untrusted = has_forwarding_headers(headers) and not proxies.is_trusted_proxy(peer)
+    local = is_loopback(address) and not forwarded_untrusted
+    trusted = local and not settings.require_token_on_loopback
+    door = Door(address, trusted)
+    hosts = request.app[HOSTS]
+    host = headers.get("Host")
+    if not hosts.host_allowed(host, local_port(request), scheme):
+        return replace(door, refusal=(403, "host_not_allowed", "Host not allowed"))
+    if not local and not settings.allow_remote:
+        return replace(
+            door, refusal=(403, "forbidden", "Remote access is switched off in the settings")
+        )
+    origin = headers.get("Origin")
+    checks_origin = request.method not in ("GET", "HEAD", "OPTIONS") or request.path == "/ws"
+    if checks_origin and not hosts.origin_allowed(origin, host, scheme):
+        return replace(door, refusal=(403, "origin_not_allowed", "Origin not allowed"))
+    return door
+
+
+def local_port(request: web.Request) -> int | None:
+    """The port this request reached the server on."""
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(sockname, tuple) and len(sockname) >= 2 and isinstance(sockname[1], int):
+        return sockname[1]
+    return None
+
+
+async def identify(request: web.Request, door: Door) -> tuple[Role | None, str | None, bool]:
+    """The caller's role and device id, and whether it offered a token that did not work."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is not None:
+        device = await pairing.authenticate(request.app[CTX], token)
+        if device is None:
+            return None, None, True
+        return pairing.device_role(device), device.id, False
+    return (Role.OPERATOR if door.trusted else None), None, False
+
+
 @web.middleware
 async def door_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Host and Origin checks for everything; tokens for remote API callers."""
-    ctx = request.app[CTX]
-    hosts = request.app[HOSTS]
-    host = request.headers.get("Host")
+    """Host and Origin for everything; for the API, who the caller is and whether the route's
+    declaration lets that role in (deny by default)."""
     if request.path == "/ws":
         return await handler(request)  # the WebSocket checks the door itself, closing with 4003
-    if not hosts.host_allowed(host):
-        return error_response(403, "host_not_allowed", "Host not allowed")
-    address = request.remote or ""
-    loopback = is_loopback(address)
-    if not loopback and not ctx.settings.allow_remote:
-        return error_response(403, "forbidden", "Remote access is switched off in the settings")
-    origin = request.headers.get("Origin")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not hosts.origin_allowed(origin, host):
-        return error_response(403, "origin_not_allowed", "Origin not allowed")
-    trusted = loopback and not ctx.settings.require_token_on_loopback
-    request[TRUSTED] = trusted
-    if not request.path.startswith("/api/") or request.path in PUBLIC_API or trusted:
+    if "\x00" in request.path:
+        return error_response(400, "invalid_request", "The path contains a NUL character")
+    door = inspect_door(request)
+    if door.refusal is not None:
+        return error_response(*door.refusal)
+    request[CLIENT_ADDRESS] = door.address
+    if not request.path.startswith("/api/"):
+        return await handler(request)  # the phone page's files: needed before pairing
+    declared = declared_route(request)
+    if declared is None:
+        if request.match_info.http_exception is not None:
+            return await handler(request)  # 404 / 405, answered as JSON errors
+        # Not in the route table: nothing undeclared runs under /api.
+        return error_response(404, "not_found", f"No such endpoint: {request.path}")
+    role, device_id, bad_token = await identify(request, door)
+    if role is not None:
+        request[ROLE] = role
+    if device_id is not None:
+        request[DEVICE_ID] = device_id
+    if declared.public:
         return await handler(request)
-    failures = request.app[FAILURES]
-    if failures.banned(address):
-        return error_response(429, "rate_limited", "Too many failed attempts; try again later")
-    token = bearer_token(request.headers.get("Authorization"))
-    device = await pairing.authenticate(ctx, token) if token else None
-    if device is None:
-        failures.failed(address)
-        return error_response(401, "unauthorized", "Send 'Authorization: Bearer <device token>'")
-    failures.succeeded(address)
-    request[DEVICE_ID] = device.id
+    if role is None:
+        failures = request.app[FAILURES]
+        # A valid token is never stopped by a ban: others behind the same NAT keep working.
+        if failures.banned(door.address):
+            return error_response(429, "rate_limited", "Too many failed attempts; try again later")
+        failures.failed(door.address)
+        message = (
+            "The device token is unknown or revoked; pair again"
+            if bad_token
+            else "Send 'Authorization: Bearer <device token>'"
+        )
+        return error_response(401, "unauthorized", message)
+    if not declared.allows(role):
+        return error_response(403, "forbidden", forbidden_message(declared, role))
     return await handler(request)
 
 
 @web.middleware
 async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Security headers on every HTTP response."""
-    response = await handler(request)
+    """Security headers on every HTTP response, errors and static files included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        for key, value in SECURITY_HEADERS.items():
+            exc.headers.setdefault(key, value)
+        raise
     if not response.prepared:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
     return response
 
 
-def is_trusted(request: web.Request) -> bool:
-    """Whether the caller passed the door as a trusted (local) caller."""
-    return bool(request.get(TRUSTED, False))
+def caller_role(request: web.Request) -> Role | None:
+    """The role the door found for this request (None: not authenticated)."""
+    return request.get(ROLE)
+
+
+def client_address(request: web.Request) -> str:
+    """The caller's address as the door saw it (the forwarded one behind a trusted proxy)."""
+    return request.get(CLIENT_ADDRESS) or request.remote or ""

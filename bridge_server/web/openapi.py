@@ -7,8 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..roles import Role
+from ..services.commands import COMMANDS
 from .http_util import json_response
-from .routes import ROUTES
+from .routes import ROUTES, WS_MESSAGE_ROLES, WS_OPEN_MESSAGES
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -23,7 +25,7 @@ ERROR_SCHEMA = {
 
 
 def build_document(version: str) -> dict[str, Any]:
-    """OpenAPI 3.1 for every REST route."""
+    """OpenAPI 3.1 for every REST route, with the roles each one (and each WS command) allows."""
     paths: dict[str, dict[str, Any]] = {}
     for r in ROUTES:
         operation: dict[str, Any] = {
@@ -53,8 +55,13 @@ def build_document(version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": r.body}},
             }
-        if r.trusted_only:
-            operation["description"] = "Trusted (local) callers only."
+        # Who may call it, from the same declaration the door enforces.
+        operation["x-roles"] = sorted(r.roles)
+        if r.public:
+            operation["security"] = []
+            operation["description"] = "Public: no token needed."
+        else:
+            operation["description"] = f"Roles: {', '.join(sorted(r.roles)) or 'nobody'}."
         paths.setdefault(r.path, {})[r.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -66,6 +73,19 @@ def build_document(version: str) -> dict[str, Any]:
         "components": {"securitySchemes": {"device": {"type": "http", "scheme": "bearer"}}},
         "security": [{"device": []}],
         "paths": paths,
+        "x-websocket": websocket_roles(),
+    }
+
+
+def websocket_roles() -> dict[str, Any]:
+    """Which roles may send each WebSocket message type and command."""
+    everyone = sorted(Role)
+    return {
+        "messages": {
+            **{kind: everyone for kind in sorted(WS_OPEN_MESSAGES)},
+            **{kind: sorted(roles) for kind, roles in WS_MESSAGE_ROLES.items()},
+        },
+        "commands": {name: sorted(c.roles) for name, c in COMMANDS.items()},
     }
 
 

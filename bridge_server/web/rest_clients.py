@@ -7,31 +7,49 @@ from typing import Any
 from aiohttp import web
 
 from .. import events
+from ..clients import ClientHandle
+from ..roles import DEFAULT_DEVICE_ROLE, DEVICE_ROLES, OPERATOR_ONLY, STAFF, Role
 from ..services import pairing
-from ..services.errors import InvalidArguments, NotFound
-from ..validation import require_str
-from .context_keys import CTX
-from .http_util import json_response, read_json_object
+from ..services.errors import InvalidArguments, NotFound, Unauthorized
+from ..validation import get_str, parse_enum, require_str
+from .context_keys import CTX, DEVICE_ID, FAILURES
+from .http_util import error_response, json_response, read_json_object
+from .middleware import caller_role, client_address
 from .openapi import openapi_handler
 from .routes import route
 from .security import lan_addresses
 from .ws_messages import CLOSE_BY_OPERATOR
 
-route("GET", "/api/openapi.json", "This document")(openapi_handler)
+route("GET", "/api/openapi.json", "This document", public=True)(openapi_handler)
 
 
-@route("GET", "/api/websocket/clients", "Connected WebSocket clients")
+@route(
+    "GET",
+    "/api/websocket/clients",
+    "Connected WebSocket clients (an operator sees all; a device only its own connections)",
+    roles=STAFF,
+)
 async def list_clients(request: web.Request) -> web.Response:
-    """Every connected client."""
-    clients = [c.info() for c in request.app[CTX].clients.all()]
+    """Connected clients this caller may see."""
+    clients = [c.info() for c in visible_clients(request)]
     return json_response({"clients": clients, "total": len(clients)})
+
+
+def visible_clients(request: web.Request) -> list[ClientHandle]:
+    """Every client for an operator; for a device, only connections made with its own token
+    (other people's addresses, device ids and names are not a phone's business)."""
+    clients = request.app[CTX].clients.all()
+    if caller_role(request) == Role.OPERATOR:
+        return clients
+    device_id = request.get(DEVICE_ID)
+    return [c for c in clients if device_id is not None and c.device_id == device_id]
 
 
 @route(
     "POST",
     "/api/websocket/broadcast",
     "Publish a protocol event",
-    trusted_only=True,
+    roles=OPERATOR_ONLY,
     body={
         "type": "object",
         "required": ["type", "channel", "data"],
@@ -68,7 +86,7 @@ async def broadcast(request: web.Request) -> web.Response:
     "POST",
     "/api/websocket/disconnect/{client_id}",
     "Disconnect a client (close 4009)",
-    trusted_only=True,
+    roles=OPERATOR_ONLY,
 )
 async def disconnect(request: web.Request) -> web.Response:
     """Close a client with 4009."""
@@ -88,16 +106,29 @@ def pairing_base_urls(request: web.Request) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-@route("POST", "/api/pairing/start", "Issue a one-time pairing code", trusted_only=True)
+@route(
+    "POST",
+    "/api/pairing/start",
+    "Issue a one-time pairing code for a device of a role (default approver)",
+    roles=OPERATOR_ONLY,
+    body={
+        "type": "object",
+        "properties": {"role": {"type": "string", "enum": sorted(DEVICE_ROLES)}},
+    },
+)
 async def pairing_start(request: web.Request) -> web.Response:
     """A code valid once for five minutes, and the URLs to open."""
-    return json_response(pairing.start_pairing(request.app[CTX], pairing_base_urls(request)))
+    body = await read_json_object(request, optional=True)
+    role_name = get_str(body, "role", max_len=16, required=False) or DEFAULT_DEVICE_ROLE
+    role = parse_enum(role_name, Role, "role")
+    return json_response(pairing.start_pairing(request.app[CTX], pairing_base_urls(request), role))
 
 
 @route(
     "POST",
     "/api/pairing/complete",
     "Exchange a pairing code for a device token",
+    public=True,
     status=201,
     body={
         "type": "object",
@@ -107,32 +138,22 @@ async def pairing_start(request: web.Request) -> web.Response:
 )
 async def pairing_complete(request: web.Request) -> web.Response:
     """The device token, shown once."""
-    from .context_keys import FAILURES
-
     failures = request.app[FAILURES]
-    address = request.remote or ""
+    address = client_address(request)
     if failures.banned(address):
-        return json_response(
-            {
-                "error": {
-                    "code": "rate_limited",
-                    "message": "Too many failed attempts; wait a minute",
-                }
-            },
-            429,
-        )
+        return error_response(429, "rate_limited", "Too many failed attempts; wait a minute")
     body = await read_json_object(request)
     code = require_str(body, "code", max_len=32)
     name = require_str(body, "device_name", max_len=64)
     try:
         device: dict[str, Any] = await pairing.complete_pairing(request.app[CTX], code, name)
-    except Exception:
-        failures.failed(address)
+    except Unauthorized:
+        failures.failed(address)  # a wrong code; a later success does not clear the count
         raise
     return json_response(device, 201)
 
 
-@route("GET", "/api/devices", "Paired devices", trusted_only=True)
+@route("GET", "/api/devices", "Paired devices", roles=OPERATOR_ONLY)
 async def list_devices(request: web.Request) -> web.Response:
     """Devices, without secrets."""
     items = await pairing.list_devices(request.app[CTX])
@@ -143,7 +164,7 @@ async def list_devices(request: web.Request) -> web.Response:
     "DELETE",
     "/api/devices/{device_id}",
     "Revoke a device (its connections close)",
-    trusted_only=True,
+    roles=OPERATOR_ONLY,
 )
 async def revoke_device(request: web.Request) -> web.Response:
     """Revoke."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..roles import STAFF
 from ..services import jobs, system
 from ..store.enums import JobKind, JobStatus
 from ..validation import parse_enum, require_int
@@ -17,6 +18,7 @@ from .routes import route
     "/api/jobs",
     "List jobs, running first, then by priority and age",
     query=("status", "kind", "photo_id", "limit", "offset"),
+    roles=STAFF,
 )
 async def list_jobs(request: web.Request) -> web.Response:
     """Jobs."""
@@ -33,13 +35,13 @@ async def list_jobs(request: web.Request) -> web.Response:
     return page(items, total, limit, offset)
 
 
-@route("GET", "/api/jobs/{job_id}", "One job")
+@route("GET", "/api/jobs/{job_id}", "One job", roles=STAFF)
 async def get_job(request: web.Request) -> web.Response:
     """A job."""
     return json_response(await jobs.get_job(request.app[CTX], request.match_info["job_id"]))
 
 
-@route("POST", "/api/jobs/{job_id}/cancel", "Cancel a job")
+@route("POST", "/api/jobs/{job_id}/cancel", "Cancel a job", roles=STAFF)
 async def cancel_job(request: web.Request) -> web.Response:
     """Cancel."""
     return json_response(
@@ -47,7 +49,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     )
 
 
-@route("POST", "/api/jobs/{job_id}/retry", "Retry a failed or cancelled job")
+@route("POST", "/api/jobs/{job_id}/retry", "Retry a failed or cancelled job", roles=STAFF)
 async def retry_job(request: web.Request) -> web.Response:
     """Retry."""
     return json_response(
@@ -64,6 +66,7 @@ async def retry_job(request: web.Request) -> web.Response:
         "required": ["priority"],
         "properties": {"priority": {"type": "integer", "minimum": 1, "maximum": 3}},
     },
+    roles=STAFF,
 )
 async def set_priority(request: web.Request) -> web.Response:
     """Re-prioritise."""
@@ -73,19 +76,19 @@ async def set_priority(request: web.Request) -> web.Response:
     return json_response({"job": job})
 
 
-@route("POST", "/api/processing/pause", "Pause all processing")
+@route("POST", "/api/processing/pause", "Pause all processing", roles=STAFF)
 async def pause(request: web.Request) -> web.Response:
     """Pause."""
     return json_response(jobs.set_processing_paused(request.app[CTX], True))
 
 
-@route("POST", "/api/processing/resume", "Resume processing")
+@route("POST", "/api/processing/resume", "Resume processing", roles=STAFF)
 async def resume(request: web.Request) -> web.Response:
     """Resume."""
     return json_response(jobs.set_processing_paused(request.app[CTX], False))
 
 
-@route("GET", "/api/system/status", "Machine and bridge health")
+@route("GET", "/api/system/status", "Machine and bridge health", roles=STAFF)
 async def system_status(request: web.Request) -> web.Response:
     """Status snapshot."""
     return json_response(system.snapshot(request.app[CTX]))

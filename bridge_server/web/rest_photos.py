@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from ..pipeline.importer import MAX_PATHS, import_paths
+from ..roles import OPERATOR_ONLY, STAFF
 from ..services import approvals, photos, sessions
 from ..services.approvals import MAX_REASON
 from ..services.errors import Conflict
+from ..services.import_roots import confine_import_paths, import_roots
 from ..store.enums import Approval, PhotoStatus, Selection, SessionStatus
 from ..validation import get_str, get_str_list, parse_enum, require_str
 from .context_keys import CTX
@@ -17,7 +21,13 @@ from .routes import route
 NAME_MAX = 200
 
 
-@route("GET", "/api/sessions", "List sessions, newest first", query=("status", "limit", "offset"))
+@route(
+    "GET",
+    "/api/sessions",
+    "List sessions, newest first",
+    query=("status", "limit", "offset"),
+    roles=STAFF,
+)
 async def list_sessions(request: web.Request) -> web.Response:
     """Sessions with counts."""
     limit, offset = page_params(request)
@@ -36,6 +46,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         "required": ["session_name"],
         "properties": {"session_name": {"type": "string"}, "import_folder": {"type": "string"}},
     },
+    roles=OPERATOR_ONLY,
 )
 async def create_session(request: web.Request) -> web.Response:
     """A new, empty session."""
@@ -45,7 +56,7 @@ async def create_session(request: web.Request) -> web.Response:
     return json_response(await sessions.create_session(request.app[CTX], name, folder), 201)
 
 
-@route("GET", "/api/sessions/{session_id}", "One session")
+@route("GET", "/api/sessions/{session_id}", "One session", roles=STAFF)
 async def get_session(request: web.Request) -> web.Response:
     """A session with counts."""
     return json_response(
@@ -58,6 +69,7 @@ async def get_session(request: web.Request) -> web.Response:
     "/api/photos",
     "List photos",
     query=("session_id", "status", "approval", "selection", "group_id", "limit", "offset"),
+    roles=STAFF,
 )
 async def list_photos(request: web.Request) -> web.Response:
     """Photos in capture order, filtered."""
@@ -76,7 +88,7 @@ async def list_photos(request: web.Request) -> web.Response:
     return page(items, total, limit, offset)
 
 
-@route("GET", "/api/photos/{photo_id}", "One photo")
+@route("GET", "/api/photos/{photo_id}", "One photo", roles=STAFF)
 async def get_photo(request: web.Request) -> web.Response:
     """A photo with its analysis."""
     return json_response(await photos.get_photo(request.app[CTX], request.match_info["photo_id"]))
@@ -87,6 +99,7 @@ async def get_photo(request: web.Request) -> web.Response:
     "/api/approval/queue",
     "Photos waiting for a decision, best first",
     query=("session_id", "limit", "offset"),
+    roles=STAFF,
 )
 async def approval_queue(request: web.Request) -> web.Response:
     """The approval queue."""
@@ -97,7 +110,9 @@ async def approval_queue(request: web.Request) -> web.Response:
     return page(items, total, limit, offset)
 
 
-@route("POST", "/api/approval/{photo_id}/approve", "Approve a photo and queue its export")
+@route(
+    "POST", "/api/approval/{photo_id}/approve", "Approve a photo and queue its export", roles=STAFF
+)
 async def approve(request: web.Request) -> web.Response:
     """Approve."""
     photo = await approvals.approve_photo(request.app[CTX], request.match_info["photo_id"])
@@ -109,6 +124,7 @@ async def approve(request: web.Request) -> web.Response:
     "/api/approval/{photo_id}/reject",
     "Reject a photo",
     body={"type": "object", "properties": {"reason": {"type": "string", "maxLength": MAX_REASON}}},
+    roles=STAFF,
 )
 async def reject(request: web.Request) -> web.Response:
     """Reject, with an optional reason."""
@@ -118,7 +134,7 @@ async def reject(request: web.Request) -> web.Response:
     return json_response({"photo": photo})
 
 
-@route("POST", "/api/approval/{photo_id}/undo", "Put a decided photo back to pending")
+@route("POST", "/api/approval/{photo_id}/undo", "Put a decided photo back to pending", roles=STAFF)
 async def undo(request: web.Request) -> web.Response:
     """Undo a decision."""
     photo = await approvals.undo_decision(request.app[CTX], request.match_info["photo_id"])
@@ -128,7 +144,7 @@ async def undo(request: web.Request) -> web.Response:
 @route(
     "POST",
     "/api/import",
-    "Import files and folders chosen by hand",
+    "Import files and folders below the import folders (hot folders, import_roots)",
     status=202,
     body={
         "type": "object",
@@ -138,13 +154,18 @@ async def undo(request: web.Request) -> web.Response:
             "session_name": {"type": "string"},
         },
     },
+    roles=OPERATOR_ONLY,
 )
 async def import_files(request: web.Request) -> web.Response:
     """Import now; analysis continues in the background as jobs."""
     body = await read_json_object(request)
     paths = get_str_list(body, "paths", max_items=MAX_PATHS, max_len=4096)
     name = get_str(body, "session_name", max_len=NAME_MAX, required=False)
-    report = await import_paths(request.app[CTX], paths, name)
+    ctx = request.app[CTX]
+    roots = import_roots(ctx.settings)
+    # Only below the folders the operator configured: never "/etc" because a caller asked.
+    confined = await asyncio.to_thread(confine_import_paths, paths, roots)
+    report = await import_paths(ctx, confined, name, within=roots)
     return json_response(report, 202)
 
 
@@ -154,6 +175,7 @@ async def import_files(request: web.Request) -> web.Response:
     "A cached preview (small or large)",
     query=("size",),
     produces="image/jpeg",
+    roles=STAFF,
 )
 async def thumbnail(request: web.Request) -> web.StreamResponse:
     """JPEG preview with caching headers; made once, then served from the cache."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
 from typing import Any
@@ -20,14 +19,18 @@ from ..broker import serialize
 from ..context import BridgeContext
 from ..events import ALL_CHANNELS
 from ..ids import new_id
+from ..roles import Role
 from ..services import pairing
 from ..services.commands import COMMANDS
 from ..services.errors import ServiceError
 from ..timeutil import now_iso
+from ..validation import loads_json
 from . import ws_messages as m
-from .context_keys import CTX, FAILURES, FANOUT, HOSTS
+from .context_keys import CTX, FAILURES, FANOUT
 from .fanout import CONGESTED_BYTES, FanoutSender
-from .security import FailureTracker, is_loopback
+from .middleware import inspect_door
+from .routes import ws_message_allowed
+from .security import FailureTracker
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class ClientConnection:
         failures: FailureTracker,
         fanout: FanoutSender,
         transport: asyncio.BaseTransport | None,
+        trusted: bool = False,
     ) -> None:
         self.ctx = ctx
         self._failures = failures
@@ -63,7 +67,8 @@ class ClientConnection:
         self.client_type = "unknown"
         self.client_name = ""
         self.device_id: str | None = None
-        self.trusted = is_loopback(address) and not ctx.settings.require_token_on_loopback
+        self.trusted = trusted  # a local operator (the door decided: see middleware.inspect_door)
+        self.role: Role | None = Role.OPERATOR if trusted else None
         self.registered = False
         self.connected_at = now_iso()
         self.messages_sent = 0
@@ -243,7 +248,7 @@ class ClientConnection:
 
     async def _handle_text(self, text: str) -> None:
         try:
-            message = json.loads(text)
+            message = loads_json(text)  # RecursionError and NaN become ValueError
         except ValueError:
             self._invalid("invalid_json", "Frame is not valid JSON")
             return
@@ -257,6 +262,8 @@ class ClientConnection:
                 raise ProtocolError("unknown_type", f"Unknown message type: {kind!r}")
             if not self.registered and not self.trusted and kind not in ("ping", "register"):
                 raise ProtocolError("not_registered", "Send 'register' with a device token first")
+            if not ws_message_allowed(kind, self.role):
+                raise ProtocolError("forbidden", f"'{kind}' is not allowed for role {self.role}")
             await HANDLERS[kind](self, message)
             self._invalid_in_a_row = 0
         except ProtocolError as exc:
@@ -275,18 +282,19 @@ class ClientConnection:
         token = _opt_str(message, "token", m.TOKEN_MAX)
         failures = self._failures
         if token is not None or not self.trusted:
-            if failures.banned(self.address):
+            device = await pairing.authenticate(self.ctx, token or "")
+            # A valid token passes even from a banned address (a venue's shared NAT).
+            if device is None and failures.banned(self.address):
                 self.send(m.error_message("rate_limited", "Too many failed attempts; wait"))
                 self.close_soon(m.CLOSE_AUTH, "Too many failed attempts", flush=True)
                 return
-            device = await pairing.authenticate(self.ctx, token or "")
             if device is None:
                 failures.failed(self.address)
                 self.send(m.error_message("auth_failed", "Missing or invalid device token"))
                 self.close_soon(m.CLOSE_AUTH, "Authentication failed", flush=True)
                 return
-            failures.succeeded(self.address)
             self.device_id = device.id
+            self.role = pairing.device_role(device)
         self.client_type, self.client_name = client_type, client_name
         self.registered = True
         self.send(
@@ -345,12 +353,16 @@ class ClientConnection:
         name = message.get("command")
         if not isinstance(name, str):
             raise ProtocolError("invalid_message", "'command' must be a string")
-        handler = COMMANDS.get(name)
-        if handler is None:
+        command = COMMANDS.get(name)
+        if command is None:
             self.send(m.result_error(command_id, "unknown_command", f"Unknown command: {name!r}"))
             return
+        if not command.allows(self.role):
+            roles = ", ".join(sorted(command.roles))
+            self.send(m.result_error(command_id, "forbidden", f"{name!r} is for: {roles}"))
+            return
         try:
-            data = await handler(self.ctx, message)
+            data = await command.handler(self.ctx, message)
         except ServiceError as exc:
             self.send(m.result_error(command_id, exc.code, exc.message))
             return
@@ -403,7 +415,6 @@ HANDLERS = {
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """Upgrade, check the door, then hand the socket to a ClientConnection."""
     ctx = request.app[CTX]
-    address = request.remote or ""
     # No per-message deflate: frames are small JSON, and compressing each one for each client
     # costs more CPU than it saves bandwidth on a LAN.
     # No per-message deflate: frames are small JSON, and compressing each one for each client
@@ -412,18 +423,18 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         heartbeat=m.HEARTBEAT_SECONDS, max_msg_size=m.MAX_FRAME_BYTES, compress=False
     )
     await ws.prepare(request)
-    hosts = request.app[HOSTS]
-    host = request.headers.get("Host")
-    if not hosts.host_allowed(host) or not hosts.origin_allowed(
-        request.headers.get("Origin"), host
-    ):
-        await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Origin or Host not allowed")
-        return ws
-    if not is_loopback(address) and not ctx.settings.allow_remote:
-        await ws.close(code=m.CLOSE_FORBIDDEN, message=b"Remote access is switched off")
+    door = inspect_door(request)
+    if door.refusal is not None:
+        await ws.close(code=m.CLOSE_FORBIDDEN, message=door.refusal[2].encode())
         return ws
     client = ClientConnection(
-        ctx, ws, address, request.app[FAILURES], request.app[FANOUT], request.transport
+        ctx,
+        ws,
+        door.address,
+        request.app[FAILURES],
+        request.app[FANOUT],
+        request.transport,
+        door.trusted,
     )
     await client.serve()
     if not ws.closed:

@@ -1,0 +1,33 @@
+"""devices carry a role
+
+Revision ID: 0003_device_roles
+Revises: 0001 (re-chain to 0002_file_intents when merging)
+Create Date: 2026-11-29 06:40:00
+
+Existing devices were all the photographer's own phones, so they become `approver`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_device_roles"
+# TODO(merge): chain to "0002_file_intents" once that migration is on main; this branch does not
+# have it yet, so it temporarily follows 0001.
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A server default fills existing rows on SQLite and PostgreSQL alike, without a table copy.
+    op.add_column(
+        "devices",
+        sa.Column("role", sa.String(length=24), nullable=False, server_default="approver"),
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("role")
