@@ -209,3 +209,34 @@ async def test_device_role_survives_in_the_store_and_listing(bridge, http):
     resp = await http.post(f"{base_url(bridge)}/api/pairing/start", json={"role": "operator"})
     assert resp.status == 400
     assert "approver" in (await resp.json())["error"]["message"]
+
+
+async def test_devices_paired_before_roles_become_approvers(tmp_path):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from bridge_server.store.db import Database, alembic_config
+
+    path = tmp_path / "old.sqlite3"
+    # A library as the previous release left it: schema 0001 and one paired phone.
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            sa.text(
+                "INSERT INTO devices (id, name, token_hash, created_at) "
+                "VALUES ('d_old', 'Old phone', :h, '2026-11-01 10:00:00')"
+            ),
+            {"h": pairing.hash_token("old-token")},
+        )
+    engine.dispose()
+    db = Database(path)
+    try:
+        await db.migrate()
+        async with db.session() as s:
+            role = (await s.execute(sa.text("SELECT role FROM devices"))).scalar_one()
+        assert role == APPROVER
+    finally:
+        await db.close()
