@@ -77,17 +77,17 @@ def route(
             return await handler(request)
 
         declared = Route(
-            method.upper(),
-            path,
-            guarded,
-            summary,
-            frozenset(roles),
-            public,
-            query,
-            body,
-            status,
-            (path.split("/")[2] if path.count("/") >= 2 else "misc",),
-            produces,
+            method=method.upper(),
+            path=path,
+            handler=guarded,
+            summary=summary,
+            roles=frozenset(roles),
+            public=public,
+            query=query,
+            body=body,
+            status=status,
+            tags=(path.split("/")[2] if path.count("/") >= 2 else "misc",),
+            produces=produces,
         )
         key = (declared.method, path)
         if key in _BY_KEY:

@@ -78,6 +78,11 @@ def split_host(host_header: str) -> tuple[str, int | None]:
     return host.rstrip("."), port
 
 
+def normalise_origin(origin: str) -> str:
+    """`scheme://host[:port]`, lower-cased, without a trailing slash."""
+    return origin.strip().rstrip("/").lower()
+
+
 def default_port(scheme: str) -> int:
     """The port a URL of `scheme` means when it names none."""
     return 443 if scheme in ("https", "wss") else 80
@@ -124,7 +129,8 @@ class HostPolicy:
         """Origin must be absent, be configured, or equal the Host in scheme, name and port."""
         if origin is None:
             return True
-        if origin.rstrip("/") in (o.rstrip("/") for o in self._settings.allowed_origins):
+        listed = {normalise_origin(o) for o in self._settings.allowed_origins}
+        if normalise_origin(origin) in listed:
             return True
         if not host_header:
             return False
