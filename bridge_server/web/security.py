@@ -6,11 +6,11 @@ import ipaddress
 import socket
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit
 
 import psutil
+from multidict import MultiMapping
 
 from ..config import Settings
 
@@ -19,6 +19,8 @@ FAILURE_WINDOW: Final = 60.0
 BAN_SECONDS: Final = 60.0
 ADDRESS_REFRESH_SECONDS: Final = 5.0
 FORWARDING_HEADERS: Final = ("Forwarded", "X-Forwarded-For")
+
+Headers = MultiMapping[str]  # request headers: a name may repeat
 
 
 def is_loopback(address: str | None) -> bool:
@@ -211,7 +213,7 @@ class ProxyPolicy:
         ip = parse_ip(address)
         return ip is not None and any(ip in net for net in self._networks())
 
-    def client_address(self, peer: str, headers: Mapping[str, str]) -> str:
+    def client_address(self, peer: str, headers: Headers) -> str:
         """The client's address: the peer, or behind trusted proxies the forwarded one."""
         if not self.is_trusted_proxy(peer):
             return peer
@@ -221,7 +223,7 @@ class ProxyPolicy:
                 return address
         return chain[0] if chain else peer
 
-    def scheme(self, peer: str, headers: Mapping[str, str], own: str) -> str:
+    def scheme(self, peer: str, headers: Headers, own: str) -> str:
         """The scheme the client used: a trusted proxy may say it terminated TLS."""
         if not self.is_trusted_proxy(peer):
             return own
@@ -242,15 +244,15 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def has_forwarding_headers(headers: Mapping[str, str]) -> bool:
+def has_forwarding_headers(headers: Headers) -> bool:
     """Whether a request says it was forwarded by a proxy."""
     return any(name in headers for name in FORWARDING_HEADERS)
 
 
-def forwarded_for(headers: Mapping[str, str]) -> list[str]:
+def forwarded_for(headers: Headers) -> list[str]:
     """The client chain a proxy reports, oldest first (`Forwarded`, else `X-Forwarded-For`)."""
     chain: list[str] = []
-    forwarded = headers.get("Forwarded")
+    forwarded = joined(headers, "Forwarded")
     if forwarded is not None:
         for element in forwarded.split(","):
             for pair in element.split(";"):
@@ -258,15 +260,15 @@ def forwarded_for(headers: Mapping[str, str]) -> list[str]:
                 if key.lower() == "for":
                     chain.append(_address_text(value))
         return chain
-    for value in headers.get("X-Forwarded-For", "").split(","):
+    for value in (joined(headers, "X-Forwarded-For") or "").split(","):
         if value.strip():
             chain.append(_address_text(value))
     return chain
 
 
-def forwarded_proto(headers: Mapping[str, str]) -> str:
+def forwarded_proto(headers: Headers) -> str:
     """The scheme a proxy reports the client used, or ''."""
-    forwarded = headers.get("Forwarded")
+    forwarded = joined(headers, "Forwarded")
     if forwarded is not None:
         last = forwarded.split(",")[-1]
         for pair in last.split(";"):
@@ -274,7 +276,14 @@ def forwarded_proto(headers: Mapping[str, str]) -> str:
             if key.lower() == "proto":
                 return value.strip().strip('"').lower()
         return ""
-    return headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    return (joined(headers, "X-Forwarded-Proto") or "").split(",")[-1].strip().lower()
+
+
+def joined(headers: Headers, name: str) -> str | None:
+    """Every line of a repeatable header as one comma-separated value (a client's own line
+    comes first, the proxy's last: reading only the first would believe the client)."""
+    values = headers.getall(name, [])
+    return ",".join(values) if values else None
 
 
 def _address_text(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from multidict import CIMultiDict
 from PIL import Image
 
 from bridge_server.app import BridgeServer
@@ -179,6 +180,9 @@ async def test_trusted_proxies_forwarded_address_is_what_counts(bridge, http):
     attacker = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}  # left part is the client's
     statuses = [(await http.get(url, headers=attacker)).status for _ in range(6)]
     assert statuses == [401] * 5 + [429]
+    # A client's own header line comes first, the proxy's last: the proxy's is what counts.
+    spoofed = CIMultiDict([("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-For", "203.0.113.8")])
+    assert (await http.get(url, headers=spoofed)).status == 401
     # The ban is the attacker's forwarded address, not the proxy's: others still get in.
     neighbour = {"Forwarded": 'for="203.0.113.10"'}
     assert (await http.get(url, headers=neighbour)).status == 401
