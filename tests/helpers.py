@@ -14,8 +14,17 @@ from bridge_server.config import Settings
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a test bridge: loopback only, ephemeral port, everything in `data_dir`."""
-    values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "workers": 2}
+    """Settings for a test bridge: loopback only, ephemeral port, everything in `data_dir`.
+
+    The test's own folder (the parent of `data_dir`) is an import root, as an operator would
+    configure one, so tests may import by path from folders they create there.
+    """
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "workers": 2,
+        "import_roots": [str(data_dir.parent)],
+    }
     values.update(overrides)
     return Settings(data_dir=str(data_dir), **values)
 

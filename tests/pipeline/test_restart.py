@@ -43,6 +43,8 @@ def _count(db: Path, sql: str) -> int:
 async def test_kill_mid_batch_then_restart_finishes_every_job_once(tmp_path, photo_set):
     photos = _distinct_photos(photo_set, tmp_path / "shoot", 24)
     data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.json").write_text(json.dumps({"import_roots": [str(tmp_path)]}))
     port = free_port()
     proc = await start_app(data, port)
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +93,12 @@ async def test_approved_exports_are_written_exactly_once_across_a_kill(tmp_path,
     exports = tmp_path / "exports"
     data.mkdir()
     # Every keeper proposed; exports to our folder, Archive preset for the heaviest write.
-    settings = {"selection_threshold": 1.0, "burst_hash_distance": 0, "export_dir": str(exports)}
+    settings = {
+        "selection_threshold": 1.0,
+        "burst_hash_distance": 0,
+        "export_dir": str(exports),
+        "import_roots": [str(tmp_path)],
+    }
     (data / "settings.json").write_text(json.dumps(settings))
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -3,8 +3,6 @@ scheme and port, reverse proxies, what a phone may see, and import only below ch
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from multidict import CIMultiDict
 from PIL import Image
@@ -253,10 +251,17 @@ async def test_import_is_confined_to_the_configured_folders(rooted_bridge, http)
     assert [p["file_name"] for p in photos["items"]] == ["ok.jpg"]
 
 
-async def test_without_import_folders_nothing_can_be_imported_by_path(bridge, http, tmp_path):
+async def test_without_import_folders_nothing_can_be_imported_by_path(tmp_path, http):
     folder = tmp_path / "anywhere"
     folder.mkdir()
-    resp = await http.post(f"{base_url(bridge)}/api/import", json={"paths": [str(folder)]})
-    assert resp.status == 403
-    assert "No import folders" in (await resp.json())["error"]["message"]
-    assert os.listdir(folder) == []
+    Image.new("RGB", (64, 48), (10, 10, 200)).save(folder / "a.jpg", "JPEG")
+    server = BridgeServer(make_settings(tmp_path / "d", import_roots=[]))
+    await server.start()
+    try:
+        resp = await http.post(f"{base_url(server)}/api/import", json={"paths": [str(folder)]})
+        assert resp.status == 403
+        assert "No import folders" in (await resp.json())["error"]["message"]
+        sessions = await (await http.get(f"{base_url(server)}/api/sessions")).json()
+        assert sessions["total"] == 0
+    finally:
+        await server.stop()
