@@ -111,3 +111,13 @@ async def test_a_non_utf8_file_name_is_reported_not_a_500(rooted_bridge, http):
     # The session and its good photo are really there.
     photos = await (await http.get(f"{base_url(server)}/api/photos")).json()
     assert [p["file_name"] for p in photos["items"]] == ["ok.jpg"]
+
+
+def test_a_response_holding_text_that_is_not_unicode_is_still_json():
+    import json
+
+    from bridge_server.web.http_util import json_response
+
+    response = json_response({"path": "/shoots/caf\udce9.jpg"})  # a name straight from disk
+    assert response.body is not None
+    assert json.loads(bytes(response.body)) == {"path": "/shoots/caf\udce9.jpg"}
