@@ -146,6 +146,9 @@ async def door_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[DEVICE_ID] = device_id
     if declared.public:
         return await handler(request)
+    if role is None and device_id is not None:
+        # A valid token whose role this version does not know (a newer release paired it).
+        return error_response(403, "forbidden", "This device's role is not known here; pair again")
     if role is None:
         failures = request.app[FAILURES]
         # A valid token is never stopped by a ban: others behind the same NAT keep working.
