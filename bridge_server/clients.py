@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from typing import Any, Protocol
+
+from .timeutil import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +31,40 @@ class ClientRegistry:
     def __init__(self) -> None:
         self._clients: dict[str, ClientHandle] = {}
         self._listeners: list[Any] = []
+        self._started = time.monotonic()
+        self.started_at = now_iso()
+        self._connections_total = 0
+        self._sent_by_gone = 0  # frames sent to clients that have since disconnected
 
     def add(self, client: ClientHandle) -> None:
         """A client connected."""
         self._clients[client.client_id] = client
+        self._connections_total += 1
         self._notify()
 
     def remove(self, client: ClientHandle) -> None:
         """A client went away."""
         if self._clients.pop(client.client_id, None) is not None:
+            self._sent_by_gone += int(client.info().get("messages_sent") or 0)
             self._notify()
+
+    def stats(self) -> dict[str, Any]:
+        """Connection figures: counts by type, frames sent, queue depths, uptime."""
+        infos = [c.info() for c in self._clients.values()]
+        depths = {str(i["client_id"]): int(i.get("queue_depth") or 0) for i in infos}
+        live_sent = sum(int(i.get("messages_sent") or 0) for i in infos)
+        return {
+            "connections": len(infos),
+            "registered": sum(1 for i in infos if i.get("registered")),
+            "by_type": dict(Counter(str(i.get("client_type") or "unknown") for i in infos)),
+            "connections_since_start": self._connections_total,
+            "messages_sent": self._sent_by_gone + live_sent,
+            "queue_depths": depths,
+            "queued_frames": sum(depths.values()),
+            "max_queue_depth": max(depths.values(), default=0),
+            "started_at": self.started_at,
+            "uptime_seconds": round(time.monotonic() - self._started, 3),
+        }
 
     def changed(self) -> None:
         """A client's details changed (registered, subscribed)."""

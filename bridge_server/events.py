@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -48,6 +49,15 @@ EVENT_CHANNELS: Final[dict[str, Channel]] = {
 }
 
 
+# Names an integration may use for its own events (never one of the typed events above).
+CUSTOM_EVENT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def is_typed_event(event_type: str) -> bool:
+    """Whether `event_type` is one of the protocol's typed events (with a validated payload)."""
+    return event_type in EVENT_CHANNELS
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """An event before publication: its type, channel and payload (no seq yet)."""
@@ -66,6 +76,20 @@ def make_event(event_type: str, payload: dict[str, Any]) -> Event:
     if clash:
         raise ValueError(f"Payload may not set reserved keys: {sorted(clash)}")
     return Event(event_type, channel.value, payload)
+
+
+def make_custom_event(event_type: str, channel: str, payload: dict[str, Any]) -> Event:
+    """An integration's own event: a free name on any channel, never a typed event's name."""
+    if is_typed_event(event_type):
+        raise ValueError(f"{event_type!r} is a typed event; it cannot be sent as a custom one")
+    if not CUSTOM_EVENT_NAME.fullmatch(event_type):
+        raise ValueError("A custom event type must match ^[a-z][a-z0-9_]{0,63}$")
+    if channel not in ALL_CHANNELS:
+        raise ValueError(f"Unknown channel: {channel!r}")
+    clash = RESERVED_KEYS.intersection(payload)
+    if clash:
+        raise ValueError(f"Payload may not set reserved keys: {sorted(clash)}")
+    return Event(event_type, channel, payload)
 
 
 def _drop_none(payload: dict[str, Any]) -> dict[str, Any]:
@@ -176,18 +200,26 @@ def session_created(session_id: str, session_name: str, import_folder: str | Non
 
 
 def session_updated(
-    session_id: str, total_photos: int, processed_photos: int, progress_percent: float, status: str
+    session_id: str,
+    total_photos: int,
+    processed_photos: int,
+    progress_percent: float,
+    status: str,
+    session_name: str | None = None,
 ) -> Event:
-    """A session's counts changed."""
+    """A session's counts, status or name changed (the name only when it was renamed)."""
     return make_event(
         "session_updated",
-        {
-            "session_id": session_id,
-            "total_photos": total_photos,
-            "processed_photos": processed_photos,
-            "progress_percent": round(float(progress_percent), 1),
-            "status": status,
-        },
+        _drop_none(
+            {
+                "session_id": session_id,
+                "total_photos": total_photos,
+                "processed_photos": processed_photos,
+                "progress_percent": round(float(progress_percent), 1),
+                "status": status,
+                "session_name": session_name,
+            }
+        ),
     )
 
 
@@ -198,7 +230,7 @@ def session_completed(
     approved_photos: int,
     approval_rate: float,
 ) -> Event:
-    """Every photo of a session is decided and exported."""
+    """Every photo of a session is decided and exported; `approval_rate` is a percentage."""
     return make_event(
         "session_completed",
         {
@@ -206,7 +238,7 @@ def session_completed(
             "session_name": session_name,
             "total_photos": total_photos,
             "approved_photos": approved_photos,
-            "approval_rate": round(float(approval_rate), 3),
+            "approval_rate": round(float(approval_rate), 2),
         },
     )
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
-from ..store.enums import ACTIVE_JOB_STATUSES, JobKind, JobStatus
-from ..store.models import Job
+from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, JobStatus, PhotoStatus
+from ..store.models import Job, Photo
+from ..timeutil import utcnow
 from . import system
-from .errors import Conflict, InvalidArguments
+from .errors import Conflict, InvalidArguments, ServiceError
 from .queries import get_or_404, paginate
 from .serializers import job_dict
 
@@ -172,3 +173,79 @@ def set_processing_paused(ctx: BridgeContext, paused: bool) -> dict[str, Any]:
         details = system.snapshot(ctx)
         ctx.broker.publish(events.system_status(details["status"], details))
     return {"paused": paused}
+
+
+async def create_job(
+    ctx: BridgeContext,
+    photo_id: str,
+    kind: JobKind,
+    priority: int = PRIORITY_NORMAL,
+    preset: str | None = None,
+) -> dict[str, Any]:
+    """Queue an export (with a preset) or a re-analysis of one photo, and announce it.
+
+    The insert is one conditional statement: it happens only while the photo is in a state
+    the job can work on and no job of the same kind is waiting or running for it.
+    """
+    params: dict[str, Any] = {}
+    if kind == JobKind.EXPORT:
+        preset = preset or await _photo_preset(ctx, photo_id)
+        if ctx.settings.preset(preset) is None:
+            raise InvalidArguments(f"Unknown export preset: {preset!r}")
+        params["preset"] = preset
+        ready = Photo.approval == Approval.APPROVED
+    else:
+        # Analysis rewrites the photo's status, which a decided photo must keep.
+        ready = (Photo.approval == Approval.PENDING) & (Photo.status != PhotoStatus.ANALYZING)
+    job = Job(
+        id=new_id("j"),
+        kind=kind,
+        photo_id=photo_id,
+        priority=check_priority(priority),
+        status=JobStatus.PENDING,
+        progress=0.0,
+        stage="queued",
+        params=params,
+        retry_count=0,
+        created_at=utcnow(),
+    )
+    columns = [
+        *("id", "kind", "photo_id", "priority", "status", "progress", "stage", "params"),
+        *("retry_count", "created_at"),
+    ]
+    table = Job.__table__.c
+    same = [Job.photo_id == photo_id, Job.kind == kind, Job.status.in_(list(ACTIVE_JOB_STATUSES))]
+    if kind == JobKind.EXPORT:
+        same.append(Job.params["preset"].as_string() == preset)
+    busy = select(Job.id).where(*same).exists()
+    source = select(*(literal(getattr(job, c), table[c].type) for c in columns)).where(
+        select(Photo.id).where(Photo.id == photo_id, ready).exists(), ~busy
+    )
+    async with ctx.db.session() as s, s.begin():
+        inserted = (
+            await s.execute(insert(Job).from_select(columns, source).returning(Job.id))
+        ).scalar_one_or_none()
+        if inserted is None:
+            raise await _why_not_queued(s, photo_id, kind, preset)
+    announce_jobs(ctx, [job])
+    return job_dict(job)
+
+
+async def _photo_preset(ctx: BridgeContext, photo_id: str) -> str:
+    async with ctx.db.session() as s:
+        photo = await get_or_404(s, Photo, photo_id, "photo")
+        chosen = photo.selected_preset
+    presets = ctx.settings.export_presets
+    return chosen or (str(presets[0]["name"]) if presets else "Archive")
+
+
+async def _why_not_queued(
+    s: AsyncSession, photo_id: str, kind: JobKind, preset: str | None
+) -> ServiceError:
+    photo = await get_or_404(s, Photo, photo_id, "photo")
+    if kind == JobKind.EXPORT and photo.approval != Approval.APPROVED:
+        return Conflict(f"Photo {photo_id} is not approved; only approved photos are exported")
+    if kind == JobKind.ANALYZE and photo.approval != Approval.PENDING:
+        return Conflict(f"Photo {photo_id} is {photo.approval.value}; undo the decision first")
+    what = f"an export with {preset!r}" if kind == JobKind.EXPORT else "an analysis"
+    return Conflict(f"Photo {photo_id} already has {what} waiting or running")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from .. import events
 from ..context import BridgeContext
@@ -107,6 +107,56 @@ async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
                 name,
                 total,
                 counts["approved"],
-                counts["approved"] / total if total else 0.0,
+                100.0 * counts["approved"] / total if total else 0.0,
             )
         )
+
+
+async def update_session(
+    ctx: BridgeContext,
+    session_id: str,
+    *,
+    name: str | None = None,
+    status: SessionStatus | None = None,
+) -> dict[str, Any]:
+    """Rename a session or set its status; session_updated is published only if a row changed."""
+    values: dict[str, Any] = {}
+    changed = Session.id == session_id
+    if name is not None:
+        values["name"] = name
+    if status is not None:
+        values["status"] = status
+        values["completed_at"] = utcnow() if status == SessionStatus.COMPLETED else None
+    conditions = []
+    if name is not None:
+        conditions.append(Session.name != name)
+    if status is not None:
+        conditions.append(Session.status != status)
+    async with ctx.db.session() as s, s.begin():
+        row = None
+        if values:
+            # One conditional statement: it changes the row only if something differs.
+            row = (
+                await s.execute(
+                    update(Session)
+                    .where(changed, or_(*conditions))
+                    .values(**values)
+                    .returning(Session.id)
+                )
+            ).scalar_one_or_none()
+        session = await get_or_404(s, Session, session_id, "session")
+        await s.refresh(session)
+        counts = await session_counts(s, session_id)
+        data = session_dict(session, counts)
+    if row is not None:
+        ctx.broker.publish(
+            events.session_updated(
+                session_id,
+                data["total_photos"],
+                data["processed_photos"],
+                data["progress_percent"],
+                data["status"],
+                session_name=data["session_name"] if name is not None else None,
+            )
+        )
+    return data

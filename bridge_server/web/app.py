@@ -9,6 +9,7 @@ from aiohttp import web
 from ..context import BridgeContext
 from ..resources import web_root
 from .context_keys import CTX, FAILURES, FANOUT, HOSTS, PROXIES
+from .cors import cors_middleware
 from .fanout import FanoutSender
 from .middleware import door_middleware, errors_middleware, headers_middleware
 from .routes import add_routes
@@ -21,7 +22,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def make_app(ctx: BridgeContext, static_dir: Path | None = None) -> web.Application:
     """The whole HTTP surface of the bridge on one application."""
     app = web.Application(
-        middlewares=[headers_middleware, errors_middleware, door_middleware],
+        middlewares=[headers_middleware, cors_middleware, errors_middleware, door_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[CTX] = ctx

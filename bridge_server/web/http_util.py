@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from aiohttp import web
@@ -13,6 +14,10 @@ from ..validation import loads_json
 
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 500
+MAX_OFFSET: Final = 10**9
+
+
+INTEGER: Final = re.compile(r"-?[0-9]{1,12}")
 
 
 class InvalidJSON(ServiceError):
@@ -56,7 +61,20 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
         raise InvalidJSON(f"Request body is not valid JSON: {exc}"[:200]) from None
     if not isinstance(data, dict):
         raise InvalidArguments("Request body must be a JSON object")
+    if not is_valid_unicode(data):
+        raise InvalidJSON("Request body holds a lone surrogate (\\ud800-\\udfff): not Unicode")
     return data
+
+
+def is_valid_unicode(value: Any) -> bool:
+    """Whether every string in a parsed JSON value can be encoded as UTF-8 (no lone surrogate)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (ValueError, RecursionError):
+        return True  # not a Unicode problem; other checks refuse it
+    return True
 
 
 def query_int(request: web.Request, key: str, default: int, minimum: int, maximum: int) -> int:
@@ -64,10 +82,10 @@ def query_int(request: web.Request, key: str, default: int, minimum: int, maximu
     raw = request.query.get(key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidArguments(f"'{key}' must be an integer") from None
+    # ASCII digits only: int() would also take " 5", "+5", "5_0" and other scripts' digits.
+    if not INTEGER.fullmatch(raw):
+        raise InvalidArguments(f"'{key}' must be an integer")
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise InvalidArguments(f"'{key}' must be between {minimum} and {maximum}")
     return value
@@ -77,7 +95,7 @@ def page_params(request: web.Request) -> tuple[int, int]:
     """`limit` (1–500) and `offset` (≥ 0)."""
     return (
         query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        query_int(request, "offset", 0, 0, 10**9),
+        query_int(request, "offset", 0, 0, MAX_OFFSET),
     )
 
 

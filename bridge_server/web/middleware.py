@@ -14,7 +14,7 @@ from ..services.errors import ServiceError
 from .context_keys import CLIENT_ADDRESS, CTX, DEVICE_ID, FAILURES, HOSTS, PROXIES, ROLE
 from .http_util import error_response
 from .routes import declared_route, forbidden_message
-from .security import bearer_token, has_forwarding_headers, is_loopback
+from .security import bearer_token, has_forwarding_headers, is_loopback, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             return error_response(404, "not_found", f"No such endpoint: {request.path}")
         return response
     except ServiceError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message + _integer_id_hint(request, exc))
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
@@ -59,6 +59,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal_error", "Internal error; see the server log")
 
 
+def _integer_id_hint(request: web.Request, exc: ServiceError) -> str:
+    # The original bridge numbered everything; say why its integer ids name nothing here.
+    if exc.status == 404 and any(v.isdigit() for v in request.match_info.values()):
+        return " (ids here are strings such as 's_…', 'p_…', 'j_…', not integers)"
+    return ""
+
+
 @dataclass(frozen=True)
 class Door:
     """What the door learned about a request before any token: where it comes from, whether it
@@ -67,6 +74,7 @@ class Door:
     address: str
     trusted: bool
     refusal: tuple[int, str, str] | None = None
+    cross_origin: bool = False  # sent by a page of another origin (see cors.py)
 
 
 def inspect_door(request: web.Request) -> Door:
@@ -82,17 +90,19 @@ def inspect_door(request: web.Request) -> Door:
     # configured proxy is believed, and then the forwarded address is what counts.
     forwarded_untrusted = has_forwarding_headers(headers) and not proxies.is_trusted_proxy(peer)
     local = is_loopback(address) and not forwarded_untrusted
-    trusted = local and not settings.require_token_on_loopback
-    door = Door(address, trusted)
     hosts = request.app[HOSTS]
     host = headers.get("Host")
+    origin = headers.get("Origin")
+    # A page of another origin (a dashboard the operator allowed) proves nothing by its peer.
+    cross_origin = origin is not None and not same_origin(origin, host, scheme)
+    trusted = local and not settings.require_token_on_loopback and not cross_origin
+    door = Door(address, trusted, cross_origin=cross_origin)
     if not hosts.host_allowed(host, local_port(request), scheme):
         return replace(door, refusal=(403, "host_not_allowed", "Host not allowed"))
     if not local and not settings.allow_remote:
         return replace(
             door, refusal=(403, "forbidden", "Remote access is switched off in the settings")
         )
-    origin = headers.get("Origin")
     checks_origin = request.method not in ("GET", "HEAD", "OPTIONS") or request.path == "/ws"
     if checks_origin and not hosts.origin_allowed(origin, host, scheme):
         return replace(door, refusal=(403, "origin_not_allowed", "Origin not allowed"))

@@ -10,7 +10,7 @@ from aiohttp import web
 from ..roles import Role
 from ..services.commands import COMMANDS
 from .http_util import json_response
-from .routes import ROUTES, WS_MESSAGE_ROLES, WS_OPEN_MESSAGES
+from .routes import ROUTES, WS_MESSAGE_ROLES, WS_OPEN_MESSAGES, QueryParam
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -22,6 +22,11 @@ ERROR_SCHEMA = {
         }
     },
 }
+
+
+def _query_parameter(param: QueryParam) -> dict[str, Any]:
+    name, schema = (param, {"type": "string"}) if isinstance(param, str) else param
+    return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
 def build_document(version: str) -> dict[str, Any]:
@@ -38,12 +43,12 @@ def build_document(version: str) -> dict[str, Any]:
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in re.findall(r"{(\w+)}", r.path)
             ]
-            + [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-                for name in r.query
-            ],
+            + [_query_parameter(q) for q in r.query],
             "responses": {
-                str(r.status): {"description": "OK", "content": {r.produces: {}}},
+                str(r.status): {
+                    "description": "OK",
+                    "content": {r.produces: {"schema": r.response} if r.response else {}},
+                },
                 "4XX": {
                     "description": "Bad input or not allowed",
                     "content": {"application/json": {"schema": ERROR_SCHEMA}},
@@ -52,7 +57,7 @@ def build_document(version: str) -> dict[str, Any]:
         }
         if r.body is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not r.body_optional,
                 "content": {"application/json": {"schema": r.body}},
             }
         # Who may call it, from the same declaration the door enforces.
@@ -71,7 +76,8 @@ def build_document(version: str) -> dict[str, Any]:
             "description": "REST API of AutoDev Bridge. See docs/protocol.md.",
         },
         "components": {"securitySchemes": {"device": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"device": []}],
+        # Remote callers send a device token; trusted local callers (the desktop) need none.
+        "security": [{"device": []}, {}],
         "paths": paths,
         "x-websocket": websocket_roles(),
     }

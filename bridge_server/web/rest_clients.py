@@ -10,12 +10,14 @@ from .. import events
 from ..clients import ClientHandle
 from ..roles import DEFAULT_DEVICE_ROLE, DEVICE_ROLES, OPERATOR_ONLY, STAFF, Role
 from ..services import pairing
-from ..services.errors import InvalidArguments, NotFound, Unauthorized
+from ..services.errors import NotFound, Unauthorized
 from ..validation import get_str, parse_enum, require_str
+from .broadcast import build_event, parse_body
 from .context_keys import CTX, DEVICE_ID, FAILURES
 from .http_util import error_response, json_response, read_json_object
 from .middleware import caller_role, client_address
 from .openapi import openapi_handler
+from .openapi_schemas import BROADCAST_SCHEMA
 from .routes import route
 from .security import lan_addresses
 from .ws_messages import CLOSE_BY_OPERATOR
@@ -30,9 +32,24 @@ route("GET", "/api/openapi.json", "This document", public=True)(openapi_handler)
     roles=STAFF,
 )
 async def list_clients(request: web.Request) -> web.Response:
-    """Connected clients this caller may see."""
+    """Connected clients this caller may see (with the original bridge's `success`, `count`,
+    `id`, `last_ping`)."""
     clients = [c.info() for c in visible_clients(request)]
-    return json_response({"clients": clients, "total": len(clients)})
+    return json_response(
+        {"success": True, "count": len(clients), "clients": clients, "total": len(clients)}
+    )
+
+
+@route("GET", "/api/websocket/stats", "WebSocket connection statistics", roles=OPERATOR_ONLY)
+async def websocket_stats(request: web.Request) -> web.Response:
+    """Connections by type, frames sent, queue depths and uptime, from the live connections."""
+    ctx = request.app[CTX]
+    stats = ctx.clients.stats()
+    stats["subscribers_by_channel"] = {
+        channel: ctx.broker.subscriber_count(channel) for channel in sorted(events.ALL_CHANNELS)
+    }
+    stats["last_seq"] = ctx.broker.last_seq
+    return json_response({"success": True, **stats})
 
 
 def visible_clients(request: web.Request) -> list[ClientHandle]:
@@ -48,37 +65,24 @@ def visible_clients(request: web.Request) -> list[ClientHandle]:
 @route(
     "POST",
     "/api/websocket/broadcast",
-    "Publish a protocol event",
+    "Publish a typed event, or a custom event of an integration",
     roles=OPERATOR_ONLY,
-    body={
-        "type": "object",
-        "required": ["type", "channel", "data"],
-        "properties": {
-            "type": {"type": "string"},
-            "channel": {"type": "string"},
-            "data": {"type": "object"},
-        },
-    },
+    body=BROADCAST_SCHEMA,
 )
 async def broadcast(request: web.Request) -> web.Response:
-    """Publish an event of a known type on its own channel."""
+    """Publish `{type, channel, data}` or the original's `{message: {type, ...}, channel}`."""
     body = await read_json_object(request)
-    event_type = require_str(body, "type", max_len=40)
-    channel = require_str(body, "channel", max_len=16)
-    data = body.get("data", {})
-    expected = events.EVENT_CHANNELS.get(event_type)
-    if expected is None:
-        raise InvalidArguments(f"Unknown event type: {event_type!r}")
-    if channel != expected.value:
-        raise InvalidArguments(f"Event {event_type!r} belongs on channel {expected.value!r}")
-    if not isinstance(data, dict):
-        raise InvalidArguments("'data' must be an object")
-    try:
-        published = request.app[CTX].broker.publish(events.make_event(event_type, data))
-    except ValueError as exc:
-        raise InvalidArguments(str(exc)) from None
+    event = build_event(parse_body(body))
+    broker = request.app[CTX].broker
+    published = broker.publish(event)
     return json_response(
-        {"seq": published.seq, "delivered_to": request.app[CTX].broker.subscriber_count(channel)}
+        {
+            "success": True,
+            "seq": published.seq,
+            "type": published.type,
+            "channel": published.channel,
+            "delivered_to": broker.subscriber_count(published.channel),
+        }
     )
 
 

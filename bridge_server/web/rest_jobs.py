@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..roles import STAFF
+from ..roles import OPERATOR_ONLY, STAFF
 from ..services import jobs, system
+from ..services.errors import InvalidArguments
 from ..store.enums import JobKind, JobStatus
-from ..validation import parse_enum, require_int
+from ..validation import get_int, get_str, parse_enum, require_int
 from .context_keys import CTX
 from .http_util import json_response, page, page_params, read_json_object
+from .openapi_schemas import (
+    ID_MAX,
+    JOB_CREATE,
+    PAGE,
+    PRESET_MAX,
+    PRIORITY,
+    QUERY_ENUMS,
+    page_response,
+)
 from .routes import route
 
 
@@ -17,7 +27,13 @@ from .routes import route
     "GET",
     "/api/jobs",
     "List jobs, running first, then by priority and age",
-    query=("status", "kind", "photo_id", "limit", "offset"),
+    query=(
+        QUERY_ENUMS["job_status"],
+        QUERY_ENUMS["job_kind"],
+        ("photo_id", {"type": "string"}),
+        *PAGE,
+    ),
+    response=page_response(),
     roles=STAFF,
 )
 async def list_jobs(request: web.Request) -> web.Response:
@@ -33,6 +49,37 @@ async def list_jobs(request: web.Request) -> web.Response:
         offset=offset,
     )
     return page(items, total, limit, offset)
+
+
+@route(
+    "POST",
+    "/api/jobs",
+    "Queue an export (with a preset) or a re-analysis of a photo",
+    roles=OPERATOR_ONLY,
+    status=201,
+    body=JOB_CREATE,
+)
+async def create_job(request: web.Request) -> web.Response:
+    """A new job for a photo; `job_created` tells every subscriber."""
+    body = await read_json_object(request)
+    photo_id = get_str(body, "photo_id", max_len=ID_MAX, allow_empty=True)
+    assert photo_id is not None
+    config = body.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidArguments("'config' must be an object")
+    config = config or {}
+    kind_name = get_str(body, "kind", max_len=16, required=False) or get_str(
+        config, "kind", max_len=16, required=False
+    )
+    preset = get_str(body, "preset", max_len=PRESET_MAX, required=False) or get_str(
+        config, "preset", max_len=PRESET_MAX, required=False
+    )
+    kind = parse_enum(kind_name, JobKind, "kind") or (JobKind.EXPORT if preset else JobKind.ANALYZE)
+    priority = get_int(body, "priority", minimum=1, maximum=3, required=False)
+    job = await jobs.create_job(
+        request.app[CTX], photo_id, kind, priority or jobs.PRIORITY_NORMAL, preset
+    )
+    return json_response({"success": True, "job": job}, 201)
 
 
 @route("GET", "/api/jobs/{job_id}", "One job", roles=STAFF)
@@ -61,11 +108,7 @@ async def retry_job(request: web.Request) -> web.Response:
     "POST",
     "/api/jobs/{job_id}/priority",
     "Change a job's priority",
-    body={
-        "type": "object",
-        "required": ["priority"],
-        "properties": {"priority": {"type": "integer", "minimum": 1, "maximum": 3}},
-    },
+    body=PRIORITY,
     roles=STAFF,
 )
 async def set_priority(request: web.Request) -> web.Response:

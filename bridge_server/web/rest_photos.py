@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
 from ..pipeline.importer import MAX_PATHS, import_paths
+from ..pipeline.thumbnails import SIZES
 from ..roles import OPERATOR_ONLY, STAFF
 from ..services import approvals, photos, sessions
 from ..services.approvals import MAX_REASON
-from ..services.errors import Conflict
+from ..services.errors import Conflict, InvalidArguments
 from ..services.import_roots import confine_import_paths, import_roots
 from ..store.enums import Approval, PhotoStatus, Selection, SessionStatus
-from ..validation import get_str, get_str_list, parse_enum, require_str
+from ..validation import get_str, get_str_list, parse_enum
 from .context_keys import CTX
 from .http_util import json_response, page, page_params, read_json_object
+from .openapi_schemas import (
+    IMPORT,
+    NAME_MAX,
+    PAGE,
+    PATH_MAX,
+    QUERY_ENUMS,
+    REJECT,
+    SESSION_CREATE,
+    SESSION_PATCH,
+    page_response,
+)
 from .routes import route
-
-NAME_MAX = 200
 
 
 @route(
     "GET",
     "/api/sessions",
     "List sessions, newest first",
-    query=("status", "limit", "offset"),
+    query=(QUERY_ENUMS["session_status"], *PAGE),
+    response=page_response(),
     roles=STAFF,
 )
 async def list_sessions(request: web.Request) -> web.Response:
@@ -41,19 +53,44 @@ async def list_sessions(request: web.Request) -> web.Response:
     "/api/sessions",
     "Create a session",
     status=201,
-    body={
-        "type": "object",
-        "required": ["session_name"],
-        "properties": {"session_name": {"type": "string"}, "import_folder": {"type": "string"}},
-    },
+    body=SESSION_CREATE,
     roles=OPERATOR_ONLY,
 )
 async def create_session(request: web.Request) -> web.Response:
-    """A new, empty session."""
+    """A new, empty session (`name` is the original bridge's key for `session_name`)."""
     body = await read_json_object(request)
-    name = require_str(body, "session_name", max_len=NAME_MAX)
-    folder = get_str(body, "import_folder", max_len=4096, required=False)
+    name = _session_name(body)
+    if name is None:
+        raise InvalidArguments("'session_name' (or 'name') is required")
+    folder = get_str(body, "import_folder", max_len=PATH_MAX, required=False)
     return json_response(await sessions.create_session(request.app[CTX], name, folder), 201)
+
+
+def _session_name(body: dict[str, Any]) -> str | None:
+    """`session_name`, or the original's `name`; each must be valid when given."""
+    ours = get_str(body, "session_name", max_len=NAME_MAX, required=False)
+    original = get_str(body, "name", max_len=NAME_MAX, required=False)
+    return ours if ours is not None else original
+
+
+@route(
+    "PATCH",
+    "/api/sessions/{session_id}",
+    "Rename a session or set its status",
+    roles=OPERATOR_ONLY,
+    body=SESSION_PATCH,
+)
+async def update_session(request: web.Request) -> web.Response:
+    """Change name and/or status; `session_updated` is published when something changed."""
+    body = await read_json_object(request)
+    name = _session_name(body)
+    status = parse_enum(
+        get_str(body, "status", max_len=16, required=False), SessionStatus, "status"
+    )
+    session = await sessions.update_session(
+        request.app[CTX], request.match_info["session_id"], name=name, status=status
+    )
+    return json_response({"success": True, "session": session})
 
 
 @route("GET", "/api/sessions/{session_id}", "One session", roles=STAFF)
@@ -68,7 +105,15 @@ async def get_session(request: web.Request) -> web.Response:
     "GET",
     "/api/photos",
     "List photos",
-    query=("session_id", "status", "approval", "selection", "group_id", "limit", "offset"),
+    query=(
+        ("session_id", {"type": "string"}),
+        QUERY_ENUMS["photo_status"],
+        QUERY_ENUMS["approval"],
+        QUERY_ENUMS["selection"],
+        ("group_id", {"type": "string"}),
+        *PAGE,
+    ),
+    response=page_response(),
     roles=STAFF,
 )
 async def list_photos(request: web.Request) -> web.Response:
@@ -98,7 +143,8 @@ async def get_photo(request: web.Request) -> web.Response:
     "GET",
     "/api/approval/queue",
     "Photos waiting for a decision, best first",
-    query=("session_id", "limit", "offset"),
+    query=(("session_id", {"type": "string"}), *PAGE),
+    response=page_response(),
     roles=STAFF,
 )
 async def approval_queue(request: web.Request) -> web.Response:
@@ -123,7 +169,8 @@ async def approve(request: web.Request) -> web.Response:
     "POST",
     "/api/approval/{photo_id}/reject",
     "Reject a photo",
-    body={"type": "object", "properties": {"reason": {"type": "string", "maxLength": MAX_REASON}}},
+    body=REJECT,
+    body_optional=True,
     roles=STAFF,
 )
 async def reject(request: web.Request) -> web.Response:
@@ -146,20 +193,13 @@ async def undo(request: web.Request) -> web.Response:
     "/api/import",
     "Import files and folders below the import folders (hot folders, import_roots)",
     status=202,
-    body={
-        "type": "object",
-        "required": ["paths"],
-        "properties": {
-            "paths": {"type": "array", "items": {"type": "string"}},
-            "session_name": {"type": "string"},
-        },
-    },
+    body=IMPORT,
     roles=OPERATOR_ONLY,
 )
 async def import_files(request: web.Request) -> web.Response:
     """Import now; analysis continues in the background as jobs."""
     body = await read_json_object(request)
-    paths = get_str_list(body, "paths", max_items=MAX_PATHS, max_len=4096)
+    paths = get_str_list(body, "paths", max_items=MAX_PATHS, max_len=PATH_MAX)
     name = get_str(body, "session_name", max_len=NAME_MAX, required=False)
     ctx = request.app[CTX]
     roots = import_roots(ctx.settings)
@@ -173,7 +213,7 @@ async def import_files(request: web.Request) -> web.Response:
     "GET",
     "/api/photos/{photo_id}/thumbnail",
     "A cached preview (small or large)",
-    query=("size",),
+    query=(("size", {"type": "string", "enum": list(SIZES)}),),
     produces="image/jpeg",
     roles=STAFF,
 )

@@ -14,6 +14,8 @@ from ..services.errors import Forbidden
 from .context_keys import ROLE
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A query parameter: its name (any string), or its name and JSON Schema.
+QueryParam = str | tuple[str, dict[str, Any]]
 
 # WebSocket message types and the roles that may send them once registered (`ping` and
 # `register` are open to every connection: they are how a caller proves who it is). Each
@@ -36,11 +38,13 @@ class Route:
     summary: str
     roles: frozenset[Role]
     public: bool = False
-    query: tuple[str, ...] = ()
+    query: tuple[QueryParam, ...] = ()
     body: dict[str, Any] | None = None
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
     produces: str = "application/json"
+    body_optional: bool = False
+    response: dict[str, Any] | None = None
 
     def allows(self, role: Role | None) -> bool:
         """Whether a caller of `role` (None: not authenticated) may call this route."""
@@ -58,10 +62,12 @@ def route(
     *,
     roles: Iterable[Role] = (),
     public: bool = False,
-    query: tuple[str, ...] = (),
+    query: tuple[QueryParam, ...] = (),
     body: dict[str, Any] | None = None,
     status: int = 200,
     produces: str = "application/json",
+    body_optional: bool = False,
+    response: dict[str, Any] | None = None,
 ) -> Callable[[RouteHandler], RouteHandler]:
     """Declare a REST route and the roles that may call it (none declared: nobody may).
 
@@ -88,6 +94,8 @@ def route(
             status=status,
             tags=(path.split("/")[2] if path.count("/") >= 2 else "misc",),
             produces=produces,
+            body_optional=body_optional,
+            response=response,
         )
         key = (declared.method, path)
         if key in _BY_KEY:

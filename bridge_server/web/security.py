@@ -134,21 +134,26 @@ class HostPolicy:
         listed = {normalise_origin(o) for o in self._settings.allowed_origins}
         if normalise_origin(origin) in listed:
             return True
-        if not host_header:
-            return False
-        try:
-            parts = urlsplit(origin)
-            origin_port = parts.port
-        except ValueError:
-            return False
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return False
-        host, port = split_host(host_header)
-        return (
-            parts.scheme == scheme
-            and parts.hostname.rstrip(".") == host
-            and (origin_port or default_port(parts.scheme)) == (port or default_port(scheme))
-        )
+        return same_origin(origin, host_header, scheme)
+
+
+def same_origin(origin: str, host_header: str | None, scheme: str) -> bool:
+    """Whether `origin` is this server as the request reached it: scheme, name and port."""
+    if not host_header:
+        return False
+    try:
+        parts = urlsplit(origin)
+        origin_port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host, port = split_host(host_header)
+    return (
+        parts.scheme == scheme
+        and parts.hostname.rstrip(".") == host
+        and (origin_port or default_port(parts.scheme)) == (port or default_port(scheme))
+    )
 
 
 class FailureTracker:

@@ -28,6 +28,7 @@ from ..validation import loads_json
 from . import ws_messages as m
 from .context_keys import CTX, FAILURES, FANOUT
 from .fanout import CONGESTED_BYTES, FanoutSender
+from .http_util import is_valid_unicode
 from .middleware import inspect_door
 from .routes import ws_message_allowed
 from .security import FailureTracker
@@ -71,6 +72,7 @@ class ClientConnection:
         self.role: Role | None = Role.OPERATOR if trusted else None
         self.registered = False
         self.connected_at = now_iso()
+        self.last_ping: str | None = None  # when the client last sent `ping` (clients list)
         self.messages_sent = 0
         self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
         self.fanout_pending = 0  # frames of this connection still in the shared FIFO
@@ -180,11 +182,13 @@ class ClientConnection:
     def info(self) -> dict[str, Any]:
         """The client as the clients list shows it."""
         return {
+            "id": self.client_id,  # the original's name for client_id
             "client_id": self.client_id,
             "client_type": self.client_type,
             "client_name": self.client_name,
             "address": self.address,
             "connected_at": self.connected_at,
+            "last_ping": self.last_ping,
             "registered": self.registered,
             "device_id": self.device_id,
             "subscriptions": sorted(self.ctx.broker.channels_of(self)),
@@ -252,6 +256,10 @@ class ClientConnection:
         except ValueError:
             self._invalid("invalid_json", "Frame is not valid JSON")
             return
+        if not is_valid_unicode(message):
+            # A lone surrogate (\ud800) could not be echoed back or stored: refuse it here.
+            self._invalid("invalid_json", "Frame holds a lone surrogate: not valid Unicode")
+            return
         try:
             if not isinstance(message, dict):
                 raise ProtocolError("invalid_message", "A message must be a JSON object")
@@ -273,6 +281,7 @@ class ClientConnection:
 
     async def on_ping(self, message: dict[str, Any]) -> None:
         """Answer a ping."""
+        self.last_ping = now_iso()
         self.send({"type": "pong", "timestamp": now_iso()})
 
     async def on_register(self, message: dict[str, Any]) -> None:
@@ -334,11 +343,18 @@ class ClientConnection:
         self.ctx.clients.changed()
 
     async def on_unsubscribe(self, message: dict[str, Any]) -> None:
-        """Remove channels."""
+        """Remove channels; the reply names those removed (as the original) and those left."""
         channels = _channel_list(message)
         broker = self.ctx.broker
-        current = broker.set_channels(self, broker.channels_of(self) - channels)
-        self.send({"type": "unsubscription_confirmed", "channels": sorted(current)})
+        before = broker.channels_of(self)
+        current = broker.set_channels(self, before - channels)
+        self.send(
+            {
+                "type": "unsubscription_confirmed",
+                "channels": sorted(before - current),
+                "subscribed": sorted(current),
+            }
+        )
         self.ctx.clients.changed()
 
     async def on_command(self, message: dict[str, Any]) -> None:

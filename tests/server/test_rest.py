@@ -36,7 +36,7 @@ async def test_bad_input_gets_json_4xx(bridge, http):
         (
             "POST",
             "/api/websocket/broadcast",
-            '{"type": "nope", "channel": "jobs", "data": {}}',
+            '{"type": "Not-A-Name", "channel": "jobs", "data": {}}',
             400,
             "invalid_arguments",
         ),

@@ -67,7 +67,11 @@ async def test_unsubscribe_stops_events(bridge, http):
     client = await connect(http, bridge)
     await client.subscribe(["sessions", "jobs"])
     await client.send({"type": "unsubscribe", "channels": ["sessions"]})
-    assert await client.recv() == {"type": "unsubscription_confirmed", "channels": ["jobs"]}
+    assert await client.recv() == {
+        "type": "unsubscription_confirmed",
+        "channels": ["sessions"],
+        "subscribed": ["jobs"],
+    }
     await sessions.create_session(bridge.context, "Gone")
     await client.send({"type": "ping"})
     assert (await client.recv())["type"] == "pong"

@@ -1,0 +1,262 @@
+"""JSON Schemas of request bodies and query parameters, saying exactly what the handlers accept.
+
+The fuzz test (tests/server/test_fuzz_rest.py) holds the server to these: data the schema allows
+must not get a 400, data it forbids must not be accepted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from enum import StrEnum
+from typing import Any, Final
+
+from .. import events
+from ..pipeline.importer import MAX_PATHS
+from ..services.approvals import MAX_REASON
+from ..store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection, SessionStatus
+from .broadcast import MAX_TYPE_LEN, payload_fields
+from .http_util import MAX_LIMIT, MAX_OFFSET
+
+NAME_MAX: Final = 200
+PATH_MAX: Final = 4096
+PRESET_MAX: Final = 100
+ID_MAX: Final = 64
+
+# A name: at least one character that is not white space (the handlers strip names).
+NON_BLANK: Final = r"\S"
+
+
+def enum_schema(enum: type[StrEnum]) -> dict[str, Any]:
+    """A string restricted to the enum's values."""
+    return {"type": "string", "enum": [m.value for m in enum]}
+
+
+def name_schema(max_len: int = NAME_MAX, *, nullable: bool = False) -> dict[str, Any]:
+    """A non-blank string of at most `max_len` characters (null allowed: same as absent)."""
+    return {
+        "type": ["string", "null"] if nullable else "string",
+        "minLength": 1,
+        "maxLength": max_len,
+        "pattern": NON_BLANK,
+    }
+
+
+LIMIT: Final = ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+OFFSET: Final = ("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET})
+PAGE: Final = (LIMIT, OFFSET)
+
+
+def page_response(item: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The list response: items, total, limit, offset."""
+    return {
+        "type": "object",
+        "required": ["items", "total", "limit", "offset"],
+        "properties": {
+            "items": {"type": "array", "items": item or {"type": "object"}},
+            "total": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    }
+
+
+OBJECT: Final[dict[str, Any]] = {"type": "object"}
+
+SESSION_CREATE: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "session_name": name_schema(nullable=True),
+        "name": name_schema(nullable=True),
+        "import_folder": name_schema(PATH_MAX, nullable=True),
+    },
+    "anyOf": [
+        {"required": ["session_name"], "properties": {"session_name": {"type": "string"}}},
+        {"required": ["name"], "properties": {"name": {"type": "string"}}},
+    ],
+}
+
+SESSION_PATCH: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "session_name": name_schema(nullable=True),
+        "name": name_schema(nullable=True),
+        "status": {**enum_schema(SessionStatus), "type": ["string", "null"]},
+    },
+}
+
+JOB_CREATE: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["photo_id"],
+    "properties": {
+        "photo_id": {"type": "string", "minLength": 1, "maxLength": ID_MAX},
+        "kind": {**enum_schema(JobKind), "type": ["string", "null"]},
+        "preset": name_schema(PRESET_MAX, nullable=True),
+        "priority": {"type": ["integer", "null"], "minimum": 1, "maximum": 3},
+        "config": {
+            "type": ["object", "null"],
+            "description": "The original bridge's job config; `kind` and `preset` are read here.",
+            "properties": {
+                "kind": {**enum_schema(JobKind), "type": ["string", "null"]},
+                "preset": name_schema(PRESET_MAX, nullable=True),
+            },
+        },
+    },
+}
+
+PRIORITY: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["priority"],
+    "properties": {"priority": {"type": "integer", "minimum": 1, "maximum": 3}},
+}
+
+REJECT: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {"reason": {"type": ["string", "null"], "maxLength": MAX_REASON}},
+}
+
+IMPORT: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["paths"],
+    "properties": {
+        "paths": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_PATHS,
+            "items": {"type": "string", "minLength": 1, "maxLength": PATH_MAX},
+        },
+        "session_name": name_schema(nullable=True),
+    },
+}
+
+PAIRING_COMPLETE: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["code", "device_name"],
+    "properties": {"code": name_schema(32), "device_name": name_schema(64)},
+}
+
+
+def _field_schema(kind: Any) -> dict[str, Any]:
+    """JSON Schema of one payload field, from the builder's type hint."""
+    if kind is Any:
+        return {}
+    args = typing.get_args(kind)
+    if args and type(None) in args and typing.get_origin(kind) is not dict:
+        inner = [a for a in args if a is not type(None)]
+        schema = _field_schema(inner[0]) if len(inner) == 1 else {}
+        base = schema.get("type")
+        return {**schema, "type": [base, "null"]} if isinstance(base, str) else {}
+    origin = typing.get_origin(kind) or kind
+    names = {str: "string", int: "integer", float: "number", dict: "object", bool: "boolean"}
+    return {"type": names[origin]} if origin in names else {}
+
+
+def _payload_schema(event_type: str) -> tuple[dict[str, Any], list[str]] | None:
+    """Properties and required fields of a typed event's payload (None: no builder to read)."""
+    builder = getattr(events, event_type, None)
+    if builder is None or not inspect.isfunction(builder):
+        return None
+    fields = payload_fields(builder)
+    properties = {name: _field_schema(kind) for name, (kind, _) in fields.items()}
+    return properties, [name for name, (_, needed) in fields.items() if needed]
+
+
+def _typed_variants(event_type: str) -> list[dict[str, Any]]:
+    """The two body shapes of one typed event: ours and the original's quick start."""
+    own = events.EVENT_CHANNELS[event_type].value
+    channel = {"type": ["string", "null"], "enum": [own, None]}
+    payload = _payload_schema(event_type)
+    if payload is None:
+        data: dict[str, Any] = {"type": "object", "propertyNames": NOT_RESERVED}
+        message: dict[str, Any] = {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"const": event_type}},
+            "propertyNames": NOT_ENVELOPE,
+        }
+        required: list[str] = []
+    else:
+        properties, required = payload
+        data = {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        }
+        message = {
+            "type": "object",
+            "properties": {"type": {"const": event_type}, **properties},
+            "required": ["type", *required],
+            "additionalProperties": False,
+        }
+    return [
+        {
+            "not": {"required": ["message"]},
+            "required": ["type", "data"] if required else ["type"],
+            "properties": {"type": {"const": event_type}, "channel": channel, "data": data},
+        },
+        {"required": ["message"], "properties": {"message": message, "channel": channel}},
+    ]
+
+
+NOT_RESERVED: Final = {"not": {"enum": sorted(events.RESERVED_KEYS)}}
+NOT_ENVELOPE: Final = {"not": {"enum": sorted(events.RESERVED_KEYS - {"type"})}}
+
+
+def broadcast_schema() -> dict[str, Any]:
+    """Every body `POST /api/websocket/broadcast` accepts, typed events from the registry."""
+    typed = sorted(events.EVENT_CHANNELS)
+    variants = [v for event_type in typed for v in _typed_variants(event_type)]
+    custom_type = {
+        "type": "string",
+        "pattern": events.CUSTOM_EVENT_NAME.pattern.join("^$"),
+        "not": {"enum": typed},
+    }
+    channel = {"type": "string", "enum": sorted(events.ALL_CHANNELS)}
+    variants.append(
+        {
+            "not": {"required": ["message"]},
+            "required": ["type", "channel"],
+            "properties": {
+                "type": custom_type,
+                "channel": channel,
+                "data": {"type": "object", "propertyNames": NOT_RESERVED},
+            },
+        }
+    )
+    variants.append(
+        {
+            "required": ["message", "channel"],
+            "properties": {
+                "message": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": custom_type},
+                    "propertyNames": NOT_ENVELOPE,
+                },
+                "channel": channel,
+            },
+        }
+    )
+    return {
+        "type": "object",
+        "description": (
+            "A typed event `{type, channel?, data}` with its checked payload, or a custom event "
+            f"(`^[a-z][a-z0-9_]{{0,{MAX_TYPE_LEN - 1}}}$`, not a typed name) on any channel with "
+            "free-form data; or the original bridge's `{message: {type, ...}, channel?}`. "
+            "A typed event's channel defaults to its own."
+        ),
+        "anyOf": variants,
+    }
+
+
+BROADCAST_SCHEMA: Final = broadcast_schema()
+
+QUERY_ENUMS: Final = {
+    "session_status": ("status", enum_schema(SessionStatus)),
+    "job_status": ("status", enum_schema(JobStatus)),
+    "job_kind": ("kind", enum_schema(JobKind)),
+    "photo_status": ("status", enum_schema(PhotoStatus)),
+    "approval": ("approval", enum_schema(Approval)),
+    "selection": ("selection", enum_schema(Selection)),
+}
