@@ -88,6 +88,8 @@ def get_int(
         if required:
             raise InvalidArguments(f"'{key}' is required")
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON (and its Schema) make no difference between 2 and 2.0
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArguments(f"'{key}' must be an integer")
     if minimum is not None and value < minimum:

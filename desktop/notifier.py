@@ -75,9 +75,11 @@ class Notifier:
         elif event_type == "session_completed":
             name = payload.get("session_name") or "A session"
             approved, total = payload.get("approved_photos", 0), payload.get("total_photos", 0)
-            self._emit(
-                Notice("session", "Session complete", f"{name}: {approved} of {total} approved")
-            )
+            message = f"{name}: {approved} of {total} approved"
+            rate = payload.get("approval_rate")  # a percentage, 0-100
+            if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+                message += f" ({rate:.0f}%)"
+            self._emit(Notice("session", "Session complete", message))
         elif event_type == "resource_warning":
             self._emit(Notice("warning", "Resource warning", str(payload.get("message", ""))))
 

@@ -154,3 +154,37 @@ def copy_photos(photo_set: dict[str, Path], names: list[str], dest: Path) -> lis
 
     dest.mkdir(parents=True, exist_ok=True)
     return [Path(shutil.copy2(photo_set[n], dest / photo_set[n].name)) for n in names]
+
+
+class ThreadedBridge:
+    """A real bridge on loopback, run on its own event loop in a thread, for synchronous
+    clients (Schemathesis, the `websockets` sync client) that would block the test's loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server = BridgeServer(settings)
+        self.loop = asyncio.new_event_loop()
+        self._thread: Any = None
+
+    def __enter__(self) -> ThreadedBridge:
+        import threading
+
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:<port>"""
+        return base_url(self.server)
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the bridge's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)

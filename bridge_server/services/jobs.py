@@ -14,7 +14,7 @@ from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, JobStatus, Pho
 from ..store.models import Job, Photo
 from ..timeutil import utcnow
 from . import system
-from .errors import Conflict, InvalidArguments, ServiceError
+from .errors import Conflict, InvalidArguments, NotFound, ServiceError
 from .queries import get_or_404, paginate
 from .serializers import job_dict
 
@@ -191,7 +191,7 @@ async def create_job(
     if kind == JobKind.EXPORT:
         preset = preset or await _photo_preset(ctx, photo_id)
         if ctx.settings.preset(preset) is None:
-            raise InvalidArguments(f"Unknown export preset: {preset!r}")
+            raise NotFound(f"Unknown export preset: {preset!r}")
         params["preset"] = preset
         ready = Photo.approval == Approval.APPROVED
     else:

@@ -23,8 +23,11 @@ PATH_MAX: Final = 4096
 PRESET_MAX: Final = 100
 ID_MAX: Final = 64
 
-# A name: at least one character that is not white space (the handlers strip names).
-NON_BLANK: Final = r"\S"
+# A name: at least one character that Python's str.strip() keeps (the handlers strip names).
+# Spelled out, because a schema's \S does not count U+001C..U+001F as white space
+# (U+3000 is the highest code point Python calls white space).
+_PYTHON_SPACE: Final = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+NON_BLANK: Final = f"[^{_PYTHON_SPACE}]"
 
 
 def enum_schema(enum: type[StrEnum]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from .context_keys import CTX, DEVICE_ID, FAILURES
 from .http_util import error_response, json_response, read_json_object
 from .middleware import caller_role, client_address
 from .openapi import openapi_handler
-from .openapi_schemas import BROADCAST_SCHEMA
+from .openapi_schemas import BROADCAST_SCHEMA, PAIRING_COMPLETE
 from .routes import route
 from .security import lan_addresses
 from .ws_messages import CLOSE_BY_OPERATOR
@@ -134,11 +134,7 @@ async def pairing_start(request: web.Request) -> web.Response:
     "Exchange a pairing code for a device token",
     public=True,
     status=201,
-    body={
-        "type": "object",
-        "required": ["code", "device_name"],
-        "properties": {"code": {"type": "string"}, "device_name": {"type": "string"}},
-    },
+    body=PAIRING_COMPLETE,
 )
 async def pairing_complete(request: web.Request) -> web.Response:
     """The device token, shown once."""

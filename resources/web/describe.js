@@ -62,7 +62,9 @@ export function describe(item, names) {
       const name = d.session_name || session(d.session_id) || "";
       const total = d.total_photos ?? "?";
       const approved = d.approved_photos ?? "?";
-      return `Session ${name} completed: ${approved} of ${total} approved`.replace("  ", " ");
+      // approval_rate is a percentage (0-100), as the original bridge sent it.
+      const rate = Number.isFinite(d.approval_rate) ? ` (${Math.round(d.approval_rate)}%)` : "";
+      return `Session ${name} completed: ${approved} of ${total} approved${rate}`.replace("  ", " ");
     }
     case "resource_warning":
       return d.message || `${d.resource_type || "A resource"} is running low`;

@@ -80,12 +80,17 @@ def test_immediate_notices_and_muting() -> None:
     notifier, _clock, shown = _notifier()
     notifier.on_event(
         "session_completed",
-        {"session_name": "Wedding", "approved_photos": 3, "total_photos": 10},
+        {
+            "session_name": "Wedding",
+            "approved_photos": 1,
+            "total_photos": 3,
+            "approval_rate": 33.33,
+        },
     )
     notifier.on_event("resource_warning", {"message": "Only 1.2 GiB free"})
     notifier.device_paired({"device_name": "Pixel 8"})
     assert [n.kind for n in shown] == ["session", "warning", "paired"]
-    assert shown[0].message == "Wedding: 3 of 10 approved"
+    assert shown[0].message == "Wedding: 1 of 3 approved (33%)"
 
     muted, clock, quiet = _notifier(muted=True)
     muted.on_event("photo_selected", {"photo_id": "p"})

@@ -234,10 +234,10 @@ async def test_post_jobs_queues_reanalysis_and_exports_and_announces_them(
     resp = await http.post(f"{url}/api/jobs", json={"photo_id": photo_id, "kind": "analyze"})
     assert resp.status == 409  # a decided photo keeps its analysis
     for body, status in [
-        ({"photo_id": photo_id, "preset": "No such preset"}, 400),
+        ({"photo_id": photo_id, "preset": "No such preset"}, 404),
         ({"photo_id": photo_id, "kind": "print"}, 400),
         ({"photo_id": photo_id, "priority": 7}, 400),
-        ({"photo_id": photo_id, "priority": 1.0}, 400),
+        ({"photo_id": photo_id, "priority": 1.5}, 400),
         ({"photo_id": "p_nope"}, 404),
         ({"priority": 1}, 400),
     ]:
