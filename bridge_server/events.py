@@ -215,7 +215,7 @@ def session_updated(
                 "session_id": session_id,
                 "total_photos": total_photos,
                 "processed_photos": processed_photos,
-                "progress_percent": round(float(progress_percent), 1),
+                "progress_percent": round(float(progress_percent), 2),
                 "status": status,
                 "session_name": session_name,
             }

@@ -84,7 +84,7 @@ def session_dict(session: Session, counts: dict[str, int]) -> dict[str, Any]:
         "approved_photos": counts.get("approved", 0),
         "rejected_photos": counts.get("rejected", 0),
         "queued_photos": counts.get("queued", 0),
-        "progress_percent": round(100.0 * processed / total, 1) if total else 0.0,
+        "progress_percent": round(100.0 * processed / total, 2) if total else 0.0,
     }
 
 

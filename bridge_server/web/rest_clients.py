@@ -99,7 +99,14 @@ async def disconnect(request: web.Request) -> web.Response:
     if client is None:
         raise NotFound(f"Unknown client: {client_id!r}")
     client.close_soon(CLOSE_BY_OPERATOR, "Disconnected by the operator")
-    return json_response({"client_id": client_id, "disconnected": True})
+    return json_response(
+        {
+            "success": True,
+            "message": f"Client {client_id} disconnected",  # the original bridge's reply
+            "client_id": client_id,
+            "disconnected": True,
+        }
+    )
 
 
 def pairing_base_urls(request: web.Request) -> list[str]:
