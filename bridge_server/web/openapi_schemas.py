@@ -23,11 +23,12 @@ PATH_MAX: Final = 4096
 PRESET_MAX: Final = 100
 ID_MAX: Final = 64
 
-# A name: at least one character that Python's str.strip() keeps (the handlers strip names).
-# Spelled out, because a schema's \S does not count U+001C..U+001F as white space
-# (U+3000 is the highest code point Python calls white space).
+# Text fields never hold NUL. A name also needs one character that Python's str.strip() keeps
+# (the handlers strip names), spelled out because a schema's \S does not count U+001C..U+001F
+# as white space (U+3000 is the highest code point Python calls white space).
 _PYTHON_SPACE: Final = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
-NON_BLANK: Final = f"[^{_PYTHON_SPACE}]"
+NO_NUL: Final = r"^[^\u0000]*$"
+NON_BLANK: Final = f"^[{_PYTHON_SPACE}]*[^{_PYTHON_SPACE}\\u0000][^\\u0000]*$"
 
 
 def enum_schema(enum: type[StrEnum]) -> dict[str, Any]:
@@ -92,7 +93,7 @@ JOB_CREATE: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["photo_id"],
     "properties": {
-        "photo_id": {"type": "string", "minLength": 1, "maxLength": ID_MAX},
+        "photo_id": {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": NO_NUL},
         "kind": {**enum_schema(JobKind), "type": ["string", "null"]},
         "preset": name_schema(PRESET_MAX, nullable=True),
         "priority": {"type": ["integer", "null"], "minimum": 1, "maximum": 3},
@@ -115,7 +116,9 @@ PRIORITY: Final[dict[str, Any]] = {
 
 REJECT: Final[dict[str, Any]] = {
     "type": "object",
-    "properties": {"reason": {"type": ["string", "null"], "maxLength": MAX_REASON}},
+    "properties": {
+        "reason": {"type": ["string", "null"], "maxLength": MAX_REASON, "pattern": NO_NUL}
+    },
 }
 
 IMPORT: Final[dict[str, Any]] = {
@@ -126,7 +129,7 @@ IMPORT: Final[dict[str, Any]] = {
             "type": "array",
             "minItems": 1,
             "maxItems": MAX_PATHS,
-            "items": {"type": "string", "minLength": 1, "maxLength": PATH_MAX},
+            "items": {"type": "string", "minLength": 1, "maxLength": PATH_MAX, "pattern": NO_NUL},
         },
         "session_name": name_schema(nullable=True),
     },
