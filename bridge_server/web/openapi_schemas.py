@@ -266,3 +266,108 @@ QUERY_ENUMS: Final = {
     "approval": ("approval", enum_schema(Approval)),
     "selection": ("selection", enum_schema(Selection)),
 }
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def _obj(required: dict[str, Any]) -> dict[str, Any]:
+    """An object with these required properties (more may follow: clients ignore them)."""
+    return {"type": "object", "required": list(required), "properties": required}
+
+
+STR: Final = {"type": "string"}
+OPT_STR: Final = {"type": ["string", "null"]}
+INT: Final = {"type": "integer"}
+NUM: Final = {"type": "number"}
+
+SESSION: Final = _obj(
+    {
+        "session_id": STR,
+        "session_name": STR,
+        "import_folder": OPT_STR,
+        "status": enum_schema(SessionStatus),
+        "created_at": OPT_STR,
+        "completed_at": OPT_STR,
+        "total_photos": INT,
+        "processed_photos": INT,
+        "approved_photos": INT,
+        "rejected_photos": INT,
+        "progress_percent": {"type": "number", "minimum": 0, "maximum": 100},
+    }
+)
+PHOTO: Final = _obj(
+    {
+        "photo_id": STR,
+        "session_id": STR,
+        "file_name": STR,
+        "status": enum_schema(PhotoStatus),
+        "selection": enum_schema(Selection),
+        "approval": enum_schema(Approval),
+        "in_queue": {"type": "boolean"},
+        "thumbnail_url": STR,
+    }
+)
+JOB: Final = _obj(
+    {
+        "job_id": STR,
+        "kind": enum_schema(JobKind),
+        "photo_id": OPT_STR,
+        "priority": {"type": "integer", "minimum": 1, "maximum": 3},
+        "status": enum_schema(JobStatus),
+        "progress": {"type": "number", "minimum": 0, "maximum": 100},
+        "stage": STR,
+    }
+)
+CLIENT: Final = _obj(
+    {
+        "id": STR,
+        "client_id": STR,
+        "client_type": STR,
+        "client_name": STR,
+        "connected_at": STR,
+        "last_ping": OPT_STR,
+        "subscriptions": {"type": "array", "items": STR},
+        "queue_depth": INT,
+        "messages_sent": INT,
+    }
+)
+CLIENTS: Final = _obj(
+    {
+        "success": {"const": True},
+        "count": INT,
+        "total": INT,
+        "clients": {"type": "array", "items": CLIENT},
+    }
+)
+STATS: Final = _obj(
+    {
+        "success": {"const": True},
+        "connections": INT,
+        "registered": INT,
+        "by_type": {"type": "object", "additionalProperties": INT},
+        "connections_since_start": INT,
+        "messages_sent": INT,
+        "queue_depths": {"type": "object", "additionalProperties": INT},
+        "queued_frames": INT,
+        "max_queue_depth": INT,
+        "subscribers_by_channel": {"type": "object", "additionalProperties": INT},
+        "last_seq": INT,
+        "started_at": STR,
+        "uptime_seconds": NUM,
+    }
+)
+BROADCAST_REPLY: Final = _obj(
+    {
+        "success": {"const": True},
+        "seq": INT,
+        "type": STR,
+        "channel": {"type": "string", "enum": sorted(events.ALL_CHANNELS)},
+        "delivered_to": INT,
+    }
+)
+
+
+def wrapped(key: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """`{key: schema}`, as the action routes answer (`{"photo": {...}}`)."""
+    return _obj({key: schema})

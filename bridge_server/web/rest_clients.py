@@ -17,7 +17,13 @@ from .context_keys import CTX, DEVICE_ID, FAILURES
 from .http_util import error_response, json_response, read_json_object
 from .middleware import caller_role, client_address
 from .openapi import openapi_handler
-from .openapi_schemas import BROADCAST_SCHEMA, PAIRING_COMPLETE
+from .openapi_schemas import (
+    BROADCAST_REPLY,
+    BROADCAST_SCHEMA,
+    CLIENTS,
+    PAIRING_COMPLETE,
+    STATS,
+)
 from .routes import route
 from .security import lan_addresses
 from .ws_messages import CLOSE_BY_OPERATOR
@@ -29,6 +35,7 @@ route("GET", "/api/openapi.json", "This document", public=True)(openapi_handler)
     "GET",
     "/api/websocket/clients",
     "Connected WebSocket clients (an operator sees all; a device only its own connections)",
+    response=CLIENTS,
     roles=STAFF,
 )
 async def list_clients(request: web.Request) -> web.Response:
@@ -40,7 +47,13 @@ async def list_clients(request: web.Request) -> web.Response:
     )
 
 
-@route("GET", "/api/websocket/stats", "WebSocket connection statistics", roles=OPERATOR_ONLY)
+@route(
+    "GET",
+    "/api/websocket/stats",
+    "WebSocket connection statistics",
+    response=STATS,
+    roles=OPERATOR_ONLY,
+)
 async def websocket_stats(request: web.Request) -> web.Response:
     """Connections by type, frames sent, queue depths and uptime, from the live connections."""
     ctx = request.app[CTX]
@@ -68,6 +81,7 @@ def visible_clients(request: web.Request) -> list[ClientHandle]:
     "Publish a typed event, or a custom event of an integration",
     roles=OPERATOR_ONLY,
     body=BROADCAST_SCHEMA,
+    response=BROADCAST_REPLY,
 )
 async def broadcast(request: web.Request) -> web.Response:
     """Publish `{type, channel, data}` or the original's `{message: {type, ...}, channel}`."""

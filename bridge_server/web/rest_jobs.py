@@ -13,12 +13,14 @@ from .context_keys import CTX
 from .http_util import json_response, page, page_params, read_json_object
 from .openapi_schemas import (
     ID_MAX,
+    JOB,
     JOB_CREATE,
     PAGE,
     PRESET_MAX,
     PRIORITY,
     QUERY_ENUMS,
     page_response,
+    wrapped,
 )
 from .routes import route
 
@@ -33,7 +35,7 @@ from .routes import route
         ("photo_id", {"type": "string"}),
         *PAGE,
     ),
-    response=page_response(),
+    response=page_response(JOB),
     roles=STAFF,
 )
 async def list_jobs(request: web.Request) -> web.Response:
@@ -58,6 +60,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     roles=OPERATOR_ONLY,
     status=201,
     body=JOB_CREATE,
+    response=wrapped("job", JOB),
 )
 async def create_job(request: web.Request) -> web.Response:
     """A new job for a photo; `job_created` tells every subscriber."""
@@ -82,13 +85,15 @@ async def create_job(request: web.Request) -> web.Response:
     return json_response({"success": True, "job": job}, 201)
 
 
-@route("GET", "/api/jobs/{job_id}", "One job", roles=STAFF)
+@route("GET", "/api/jobs/{job_id}", "One job", response=JOB, roles=STAFF)
 async def get_job(request: web.Request) -> web.Response:
     """A job."""
     return json_response(await jobs.get_job(request.app[CTX], request.match_info["job_id"]))
 
 
-@route("POST", "/api/jobs/{job_id}/cancel", "Cancel a job", roles=STAFF)
+@route(
+    "POST", "/api/jobs/{job_id}/cancel", "Cancel a job", response=wrapped("job", JOB), roles=STAFF
+)
 async def cancel_job(request: web.Request) -> web.Response:
     """Cancel."""
     return json_response(
@@ -96,7 +101,13 @@ async def cancel_job(request: web.Request) -> web.Response:
     )
 
 
-@route("POST", "/api/jobs/{job_id}/retry", "Retry a failed or cancelled job", roles=STAFF)
+@route(
+    "POST",
+    "/api/jobs/{job_id}/retry",
+    "Retry a failed or cancelled job",
+    response=wrapped("job", JOB),
+    roles=STAFF,
+)
 async def retry_job(request: web.Request) -> web.Response:
     """Retry."""
     return json_response(
@@ -109,6 +120,7 @@ async def retry_job(request: web.Request) -> web.Response:
     "/api/jobs/{job_id}/priority",
     "Change a job's priority",
     body=PRIORITY,
+    response=wrapped("job", JOB),
     roles=STAFF,
 )
 async def set_priority(request: web.Request) -> web.Response:

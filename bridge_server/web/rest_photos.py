@@ -23,11 +23,14 @@ from .openapi_schemas import (
     NAME_MAX,
     PAGE,
     PATH_MAX,
+    PHOTO,
     QUERY_ENUMS,
     REJECT,
+    SESSION,
     SESSION_CREATE,
     SESSION_PATCH,
     page_response,
+    wrapped,
 )
 from .routes import route
 
@@ -37,7 +40,7 @@ from .routes import route
     "/api/sessions",
     "List sessions, newest first",
     query=(QUERY_ENUMS["session_status"], *PAGE),
-    response=page_response(),
+    response=page_response(SESSION),
     roles=STAFF,
 )
 async def list_sessions(request: web.Request) -> web.Response:
@@ -54,6 +57,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     "Create a session",
     status=201,
     body=SESSION_CREATE,
+    response=SESSION,
     roles=OPERATOR_ONLY,
 )
 async def create_session(request: web.Request) -> web.Response:
@@ -79,6 +83,7 @@ def _session_name(body: dict[str, Any]) -> str | None:
     "Rename a session or set its status",
     roles=OPERATOR_ONLY,
     body=SESSION_PATCH,
+    response=wrapped("session", SESSION),
 )
 async def update_session(request: web.Request) -> web.Response:
     """Change name and/or status; `session_updated` is published when something changed."""
@@ -93,7 +98,7 @@ async def update_session(request: web.Request) -> web.Response:
     return json_response({"success": True, "session": session})
 
 
-@route("GET", "/api/sessions/{session_id}", "One session", roles=STAFF)
+@route("GET", "/api/sessions/{session_id}", "One session", response=SESSION, roles=STAFF)
 async def get_session(request: web.Request) -> web.Response:
     """A session with counts."""
     return json_response(
@@ -113,7 +118,7 @@ async def get_session(request: web.Request) -> web.Response:
         ("group_id", {"type": "string"}),
         *PAGE,
     ),
-    response=page_response(),
+    response=page_response(PHOTO),
     roles=STAFF,
 )
 async def list_photos(request: web.Request) -> web.Response:
@@ -133,7 +138,7 @@ async def list_photos(request: web.Request) -> web.Response:
     return page(items, total, limit, offset)
 
 
-@route("GET", "/api/photos/{photo_id}", "One photo", roles=STAFF)
+@route("GET", "/api/photos/{photo_id}", "One photo", response=PHOTO, roles=STAFF)
 async def get_photo(request: web.Request) -> web.Response:
     """A photo with its analysis."""
     return json_response(await photos.get_photo(request.app[CTX], request.match_info["photo_id"]))
@@ -144,7 +149,7 @@ async def get_photo(request: web.Request) -> web.Response:
     "/api/approval/queue",
     "Photos waiting for a decision, best first",
     query=(("session_id", {"type": "string"}), *PAGE),
-    response=page_response(),
+    response=page_response(PHOTO),
     roles=STAFF,
 )
 async def approval_queue(request: web.Request) -> web.Response:
@@ -157,7 +162,11 @@ async def approval_queue(request: web.Request) -> web.Response:
 
 
 @route(
-    "POST", "/api/approval/{photo_id}/approve", "Approve a photo and queue its export", roles=STAFF
+    "POST",
+    "/api/approval/{photo_id}/approve",
+    "Approve a photo and queue its export",
+    response=wrapped("photo", PHOTO),
+    roles=STAFF,
 )
 async def approve(request: web.Request) -> web.Response:
     """Approve."""
@@ -171,6 +180,7 @@ async def approve(request: web.Request) -> web.Response:
     "Reject a photo",
     body=REJECT,
     body_optional=True,
+    response=wrapped("photo", PHOTO),
     roles=STAFF,
 )
 async def reject(request: web.Request) -> web.Response:
@@ -181,7 +191,13 @@ async def reject(request: web.Request) -> web.Response:
     return json_response({"photo": photo})
 
 
-@route("POST", "/api/approval/{photo_id}/undo", "Put a decided photo back to pending", roles=STAFF)
+@route(
+    "POST",
+    "/api/approval/{photo_id}/undo",
+    "Put a decided photo back to pending",
+    response=wrapped("photo", PHOTO),
+    roles=STAFF,
+)
 async def undo(request: web.Request) -> web.Response:
     """Undo a decision."""
     photo = await approvals.undo_decision(request.app[CTX], request.match_info["photo_id"])
