@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from .. import events
 from ..context import BridgeContext
@@ -126,7 +126,11 @@ async def update_session(
         values["name"] = name
     if status is not None:
         values["status"] = status
-        values["completed_at"] = utcnow() if status == SessionStatus.COMPLETED else None
+        # Evaluated on the old row: a rename leaves an unchanged status's completed_at alone.
+        completed_at = utcnow() if status == SessionStatus.COMPLETED else None
+        values["completed_at"] = case(
+            (Session.status == status, Session.completed_at), else_=completed_at
+        )
     conditions = []
     if name is not None:
         conditions.append(Session.name != name)

@@ -271,3 +271,18 @@ async def test_device_tokens_may_not_create_jobs_or_patch_sessions(tmp_path, htt
             assert resp.status == 403, path
     finally:
         await server.stop()
+
+
+async def test_renaming_a_completed_session_keeps_its_completion_time(bridge, http):
+    url = f"{base_url(bridge)}/api/sessions"
+    session_id = (await (await http.post(url, json={"name": "Gala"})).json())["session_id"]
+    first = await (await http.patch(f"{url}/{session_id}", json={"status": "completed"})).json()
+    completed_at = first["session"]["completed_at"]
+    assert completed_at
+    again = await http.patch(
+        f"{url}/{session_id}", json={"name": "Gala 2026", "status": "completed"}
+    )
+    session = (await again.json())["session"]
+    assert (session["session_name"], session["completed_at"]) == ("Gala 2026", completed_at)
+    reopened = await http.patch(f"{url}/{session_id}", json={"status": "active"})
+    assert (await reopened.json())["session"]["completed_at"] is None
