@@ -61,13 +61,12 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
         raise InvalidJSON(f"Request body is not valid JSON: {exc}"[:200]) from None
     if not isinstance(data, dict):
         raise InvalidArguments("Request body must be a JSON object")
-    if not is_valid_unicode(data):
-        raise InvalidJSON("Request body holds a lone surrogate (\\ud800-\\udfff): not Unicode")
     return data
 
 
 def is_valid_unicode(value: Any) -> bool:
-    """Whether every string in a parsed JSON value can be encoded as UTF-8 (no lone surrogate)."""
+    """Whether every string in a parsed JSON value can be encoded as UTF-8 (no lone surrogate);
+    text fields check themselves (validation.get_str), this guards whole WebSocket frames."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -35,6 +35,7 @@ ERROR_CODES = {
     "invalid_message",
     "unknown_channel",
     "not_registered",
+    "forbidden",
     "auth_failed",
     "rate_limited",
 }
