@@ -37,7 +37,7 @@ from bridge_server.web.openapi_schemas import PATH_MAX  # noqa: E402
 from bridge_server.web.routes import ROUTES  # noqa: E402
 from tests.helpers import ThreadedBridge, make_settings  # noqa: E402
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
