@@ -41,6 +41,17 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def is_valid_unicode(value: Any) -> bool:
+    """Whether every string in a parsed JSON value can be encoded as UTF-8 (no lone surrogate)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (ValueError, RecursionError):
+        return True  # not a Unicode problem; other checks refuse it
+    return True
+
+
 def get_str(
     data: Mapping[str, Any],
     key: str,

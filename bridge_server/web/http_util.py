@@ -15,8 +15,6 @@ from ..validation import loads_json
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 500
 MAX_OFFSET: Final = 10**9
-
-
 INTEGER: Final = re.compile(r"-?[0-9]{1,12}")
 
 
@@ -62,18 +60,6 @@ async def read_json_object(request: web.Request, *, optional: bool = False) -> d
     if not isinstance(data, dict):
         raise InvalidArguments("Request body must be a JSON object")
     return data
-
-
-def is_valid_unicode(value: Any) -> bool:
-    """Whether every string in a parsed JSON value can be encoded as UTF-8 (no lone surrogate);
-    text fields check themselves (validation.get_str), this guards whole WebSocket frames."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    except (ValueError, RecursionError):
-        return True  # not a Unicode problem; other checks refuse it
-    return True
 
 
 def query_int(request: web.Request, key: str, default: int, minimum: int, maximum: int) -> int:

@@ -24,11 +24,10 @@ from ..services import pairing
 from ..services.commands import COMMANDS
 from ..services.errors import ServiceError
 from ..timeutil import now_iso
-from ..validation import loads_json
+from ..validation import is_valid_unicode, loads_json
 from . import ws_messages as m
 from .context_keys import CTX, FAILURES, FANOUT
 from .fanout import CONGESTED_BYTES, FanoutSender
-from .http_util import is_valid_unicode
 from .middleware import inspect_door
 from .routes import ws_message_allowed
 from .security import FailureTracker
