@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Final
 
-RESOURCES: Final = Path(__file__).resolve().parent.parent / "resources"
+from bridge_server.resources import resources_dir
+
+RESOURCES: Final = resources_dir()
 ICONS: Final = RESOURCES / "icons"
 QSS: Final = RESOURCES / "qss"
 SAMPLES: Final = RESOURCES / "samples"

@@ -19,12 +19,12 @@ import qasync
 from PyQt6.QtWidgets import QApplication, QTabWidget, QWidget
 
 from bridge_server.config import Settings
+from bridge_server.resources import REPO_ROOT
 
 from .app import DesktopApp
 from .models.approvals import PhotoRole
-from .paths import RESOURCES
 
-OUT = RESOURCES.parent / "docs" / "screenshots"
+OUT = REPO_ROOT / "docs" / "screenshots"  # a developer tool: run from a source checkout
 
 
 def clear_banners(window: QWidget) -> None:

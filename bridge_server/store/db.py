@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Found through importlib.resources, so an installed wheel or a bundle runs its own copy.
+MIGRATIONS_DIR = Path(str(resources.files("bridge_server.store.migrations")))
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -1,0 +1,1 @@
+"""AutoDev Bridge, the application: entry points; the installed copy also carries `resources/`."""

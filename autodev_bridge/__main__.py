@@ -1,0 +1,12 @@
+"""`python -m autodev_bridge`: the same as the `autodev-bridge` command."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+from autodev_bridge.cli import main
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()  # a PyInstaller bundle starts its pool workers through here
+    sys.exit(main())

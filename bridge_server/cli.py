@@ -1,0 +1,94 @@
+"""`autodev-bridge-server` and `python -m bridge_server`: the bridge without a window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from .app import BridgeServer
+from .config import Settings, SettingsError, load_settings
+from .instance import AlreadyRunning, InstanceLock
+
+log = logging.getLogger("autodev")
+
+
+def server_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options every way of starting the bridge shares."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port (default 5100; 0 picks a free one)")
+    parser.add_argument("--data-dir", help="keep database, settings and caches in this folder")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at `level`."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings file plus command-line overrides."""
+    return load_settings(args.data_dir, host=args.host, port=args.port)
+
+
+def listening_url(settings: Settings, port: int) -> str:
+    """The address printed and recorded for a server on `port`."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{port}/"
+
+
+async def run_headless(settings: Settings, lock: InstanceLock | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+    server = BridgeServer(settings)
+    await server.start()
+    url = listening_url(settings, server.port)
+    if lock is not None:
+        lock.record(url)
+    print(f"AutoDev Bridge listening on {url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def serve(settings: Settings) -> int:
+    """Hold the data folder and serve headless; return the process exit code."""
+    lock = InstanceLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"autodev-bridge: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"autodev-bridge: cannot use the data folder: {exc}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(run_headless(settings, lock))
+    except OSError as exc:
+        print(f"autodev-bridge: cannot start the server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `autodev-bridge-server`."""
+    args = server_parser("autodev-bridge-server", __doc__ or "").parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        print(f"autodev-bridge: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)

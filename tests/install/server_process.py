@@ -1,0 +1,105 @@
+"""Start the app as a separate process and talk to it over loopback, as a user's browser would."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+LISTENING = re.compile(r"AutoDev Bridge listening on (http://\S+/)")
+
+
+class AppProcess:
+    """A running app process whose output is read line by line in the background."""
+
+    def __init__(self, args: Sequence[str | Path], *, cwd: Path, env: dict[str, str]) -> None:
+        self.args = [str(a) for a in args]
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for_line(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+        """The first output line matching `pattern`; fails if the process ends or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no line matching {pattern.pattern!r}:\n{self.output()}")
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                code = self.proc.wait()
+                raise AssertionError(f"exited with {code} first:\n{self.output()}")
+            self.lines.append(line)
+            if match := pattern.search(line):
+                return match
+
+    def wait_for_url(self, timeout: float = 120.0) -> str:
+        """The address the app prints once it listens."""
+        return self.wait_for_line(LISTENING, timeout).group(1)
+
+    def finish(self, timeout: float = 60.0) -> int:
+        """Wait for the exit code, collecting the rest of the output."""
+        code = self.proc.wait(timeout=timeout)
+        while (line := self._queue.get(timeout=10)) is not None:
+            self.lines.append(line)
+        return code
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM (a clean stop) and the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.finish(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+    def output(self) -> str:
+        """Everything printed so far."""
+        return "\n".join(self.lines)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without anything that would point Python at the source tree."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "AUTODEV_RESOURCES")}
+    env.update(PYTHONUNBUFFERED="1", QT_QPA_PLATFORM="offscreen", **extra)
+    return env
+
+
+def get(url: str, timeout: float = 10.0) -> tuple[int, str, bytes]:
+    """GET `url`: status, content type, body."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback only
+        return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+
+
+def get_json(url: str) -> Any:
+    """GET `url` and parse the JSON body."""
+    status, _type, body = get(url)
+    assert status == 200, status
+    return json.loads(body)
