@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import Any, Final
 
 from PyQt6.QtCore import QObject
@@ -102,10 +103,14 @@ class DesktopApp(QObject):
         if not (minimized and self.tray is not None):
             self.show_window()
 
-    async def run(self, *, minimized: bool = False) -> None:
+    async def run(
+        self, *, minimized: bool = False, on_started: Callable[[], None] | None = None
+    ) -> None:
         """Start, wait for Quit, stop."""
         try:
             await self.start(minimized=minimized)
+            if on_started is not None:
+                on_started()
             await self._quit.wait()
         finally:
             await self.stop()
