@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 HASH := $(shell cksum pyproject.toml | cut -d' ' -f1)
 APP_STAMP := $(VENV)/.app-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
+BUNDLE_STAMP := $(VENV)/.bundle-$(HASH)
 
-.PHONY: run headless test lint system-deps bench clean
+.PHONY: run headless test lint system-deps bench bundle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +20,17 @@ $(APP_STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.app-*
 	touch $@
 
-# The app with its test tools (pytest, Playwright, ruff, mypy, scikit-image for fixtures).
+# The app with its test tools (pytest, Playwright, ruff, mypy, scikit-image for fixtures,
+# PyInstaller for the bundle test).
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
-	rm -f $(VENV)/.test-* $(VENV)/.app-*
+	rm -f $(VENV)/.test-* $(VENV)/.app-* $(VENV)/.bundle-*
+	touch $@ $(APP_STAMP) $(BUNDLE_STAMP)
+
+# The app with PyInstaller (what `make bundle` needs).
+$(BUNDLE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[bundle]'
+	rm -f $(VENV)/.bundle-*
 	touch $@ $(APP_STAMP)
 
 run: $(APP_STAMP)
@@ -38,7 +46,13 @@ lint: $(TEST_STAMP)
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q --timeout 300
 
-# Debian packages the browser, XMP and screen tests use (CI runs this as root).
+# A self-contained folder, dist/autodev-bridge/ (Python, Qt, OpenCV, rawpy, resources):
+# run dist/autodev-bridge/autodev-bridge. Recipe: packaging/autodev-bridge.spec.
+bundle: $(BUNDLE_STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/autodev-bridge.spec
+
+# Debian packages the browser, XMP, screen and launcher tests use (CI runs this as root).
 system-deps:
 	scripts/install-system-deps
 
@@ -48,4 +62,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/loop_lag.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

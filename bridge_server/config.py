@@ -83,6 +83,7 @@ class Settings:
     write_raw_sidecars: bool = True
     notifications_muted: bool = False
     theme: str = "dark"
+    start_at_login: bool = False  # the desktop writes or removes the XDG autostart entry
     event_history_size: int = 50_000
     workers: int = 0  # 0: one per core
     disk_warning_mb: int = 2_048

@@ -21,6 +21,7 @@ from .controller import BridgeModels
 from .dialogs.folders import pick_folder
 from .dialogs.pairing import PairingDialog
 from .dialogs.settings import SettingsDialog
+from .launcher import set_autostart
 from .notifier import Notice, Notifier
 from .paths import sample_photos
 from .tasks import pending_tasks, reporter, run_service
@@ -220,6 +221,13 @@ class DesktopApp(QObject):
         return dialog
 
     def _settings_applied(self, names: list[str]) -> None:
+        if "start_at_login" in names:
+            run_service(
+                asyncio.to_thread(
+                    set_autostart, self.settings.start_at_login, self.settings.data_dir
+                ),
+                what="Start at login",
+            )
         if "hot_folders" in names:
             run_service(
                 self.server.pipeline.set_hot_folders(list(self.settings.hot_folders)),

@@ -85,7 +85,7 @@ def desktop_entry_text(args: list[str], *, autostart: bool = False) -> str:
     lines = [
         "[Desktop Entry]",
         "Type=Application",
-        "Version=1.5",
+        "Version=1.4",  # the newest desktop-file-validate 0.26 (Debian 12) knows
         "Name=AutoDev Bridge",
         "GenericName=Photo Culling",
         "Comment=Import, analyse and cull a shoot; approve from the desk or a phone",

@@ -32,6 +32,7 @@ from PyQt6.QtWidgets import (
 
 from bridge_server.config import IMPORT_MODES, RESTART_REQUIRED, Settings, save_settings
 
+from ..launcher import autostart_supported
 from ..paths import THEMES
 from ..tasks import run_service
 from .folders import pick_folder
@@ -223,6 +224,12 @@ class SettingsDialog(QDialog):
             self.theme.addItem(theme.capitalize(), theme)
         self.theme.setCurrentIndex(max(0, self.theme.findData(shown.theme)))
         form.addRow("Theme", self.theme)
+        self.start_at_login = QCheckBox("Start at login, in the tray")
+        self.start_at_login.setChecked(shown.start_at_login)
+        if not autostart_supported():
+            self.start_at_login.setEnabled(False)
+            self.start_at_login.setToolTip("Available on Linux desktops (XDG autostart)")
+        form.addRow("", self.start_at_login)
         tabs.addTab(general, "General")
 
         note = QLabel("Port and network access take effect after restart; the rest at once.")
@@ -259,6 +266,7 @@ class SettingsDialog(QDialog):
             "allow_remote": self.allow_remote.isChecked(),
             "notifications_muted": self.muted.isChecked(),
             "theme": self.theme.currentData(),
+            "start_at_login": self.start_at_login.isChecked(),
         }
 
     def apply(self) -> tuple[list[str], list[str]]:

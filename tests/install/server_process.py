@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -30,6 +32,7 @@ class AppProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own group, so its workers can be cleaned up with it
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -66,9 +69,16 @@ class AppProcess:
     def finish(self, timeout: float = 60.0) -> int:
         """Wait for the exit code, collecting the rest of the output."""
         code = self.proc.wait(timeout=timeout)
-        while (line := self._queue.get(timeout=10)) is not None:
-            self.lines.append(line)
+        # After a SIGKILL the orphaned pool workers may hold the pipe open: no EOF to wait for.
+        with contextlib.suppress(queue.Empty):
+            while (line := self._queue.get(timeout=2)) is not None:
+                self.lines.append(line)
         return code
+
+    def kill_group(self) -> None:
+        """SIGKILL whatever is left of the process's group (workers orphaned by a SIGKILL)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM (a clean stop) and the exit code."""
@@ -103,3 +113,12 @@ def get_json(url: str) -> Any:
     status, _type, body = get(url)
     assert status == 200, status
     return json.loads(body)
+
+
+def post_json(url: str, body: Any) -> tuple[int, Any]:
+    """POST a JSON body to `url`: status and the parsed reply."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:  # loopback only
+        return resp.status, json.loads(resp.read())
