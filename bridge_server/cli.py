@@ -8,7 +8,6 @@ import logging
 import signal
 import sys
 
-from .app import BridgeServer
 from .config import Settings, SettingsError, load_settings
 from .instance import AlreadyRunning, InstanceLock
 
@@ -45,6 +44,9 @@ def listening_url(settings: Settings, port: int) -> str:
 
 async def run_headless(settings: Settings, lock: InstanceLock | None = None) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly."""
+    # Imported here: --help, a refused second start and the launcher options stay quick.
+    from .app import BridgeServer
+
     server = BridgeServer(settings)
     await server.start()
     url = listening_url(settings, server.port)
