@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bridge_server.instance import InstanceLock
 from desktop.single_instance import serve_activation
+from tests.app_process import clean_env
 from tests.desktop.conftest import Desk
-from tests.install.server_process import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ALREADY = re.compile(r"already running on the data folder")

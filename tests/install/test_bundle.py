@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.app_process import AppProcess, clean_env, get, get_json, post_json
 from tests.fixtures.photos import write_dng
-from tests.install.server_process import AppProcess, clean_env, get, get_json, post_json
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "autodev-bridge"

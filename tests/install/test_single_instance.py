@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.install.server_process import AppProcess, clean_env, get
+from tests.app_process import AppProcess, clean_env, get, kill_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ALREADY = re.compile(r"already running on the data folder")
@@ -53,9 +53,8 @@ def test_lock_left_by_a_killed_process_is_detected_as_stale(tmp_path: Path) -> N
     data = tmp_path / "data"
     killed = start_server(data)
     killed.wait_for_url()
-    killed.proc.send_signal(signal.SIGKILL)  # the app alone, as a crash would
+    kill_app(killed.proc)  # SIGKILL, as a crash would; its workers follow it
     assert killed.finish() == -signal.SIGKILL
-    killed.kill_group()
     assert str(killed.proc.pid) in (data / "instance.lock").read_text()  # left behind
 
     again = start_server(data)

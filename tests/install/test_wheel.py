@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.install.server_process import AppProcess, clean_env, get, get_json
+from tests.app_process import AppProcess, clean_env, get, get_json
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("autodev_bridge", "bridge_server", "desktop")
