@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -54,7 +55,7 @@ class ActivationServer(QObject):
 
     def _accept(self) -> None:
         while (conn := self.server.nextPendingConnection()) is not None:
-            conn.readyRead.connect(lambda c=conn: self._read(c))
+            conn.readyRead.connect(partial(self._read, conn))
             conn.disconnected.connect(conn.deleteLater)
 
     def _read(self, conn: QLocalSocket) -> None:
