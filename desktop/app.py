@@ -54,6 +54,7 @@ class DesktopApp(QObject):
         self._quit = asyncio.Event()
         self._stopped = False
         self._told_about_tray = False
+        self._show_when_started = False  # asked for (a second start) before the window existed
 
     # --- life -----------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class DesktopApp(QObject):
         # window is up, so the first import does not pay for it.
         if ctx.pool is not None:
             await ctx.pool.warm_up()
-        if not (minimized and self.tray is not None):
+        if not (minimized and self.tray is not None) or self._show_when_started:
             self.show_window()
 
     async def run(
@@ -145,8 +146,9 @@ class DesktopApp(QObject):
     # --- window and tray ------------------------------------------------------------------
 
     def show_window(self) -> None:
-        """Bring the window forward."""
+        """Bring the window forward (once it exists, if the app is still starting)."""
         if self.window is None:
+            self._show_when_started = True
             return
         self.window.showNormal()
         self.window.raise_()

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import qasync
+
 from bridge_server.instance import InstanceLock
+from desktop.app import DesktopApp
 from desktop.single_instance import serve_activation
 from tests.app_process import clean_env
 from tests.desktop.conftest import Desk
+from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ALREADY = re.compile(r"already running on the data folder")
@@ -59,3 +63,19 @@ def test_window_start_beside_a_headless_one_says_so(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert ALREADY.search(done.stderr), done.stderr
     assert f"process {os.getpid()}, http://127.0.0.1:5999/" in done.stderr
+
+
+def test_a_second_start_during_start_up_shows_the_window_once_it_exists(
+    qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    app = DesktopApp(make_settings(tmp_path / "data"), use_tray=True)
+    desk = Desk(qloop, app)
+    activation = serve_activation(tmp_path / "data", app.show_window)
+    try:
+        app.show_window()  # a second start's request, arriving before the window exists
+        desk.run(app.start(minimized=True))  # started from the login entry, in the tray
+        assert desk.window.isVisible()
+    finally:
+        activation.close()
+        desk.run(app.stop())
+        desk.window.deleteLater()
