@@ -6,6 +6,7 @@ Building takes minutes, so this runs under CI=true (as .ci/run sets it) and is s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -42,6 +43,17 @@ def test_bundle_serves_the_phone_page_and_analyses_jpeg_and_raw(
     bundle_exe: Path, tmp_path: Path
 ) -> None:
     env = clean_env(PATH="/usr/bin:/bin")  # no project Python on the path
+    # The sample photos shipped inside the bundle, and a RAW file (rawpy inside the bundle),
+    # in folders the settings let an import request read.
+    samples = sorted(BUNDLE.rglob("resources/samples/*.jpg"))
+    assert len(samples) == len(list((ROOT / "resources" / "samples").glob("*.jpg")))
+    card = tmp_path / "card"
+    card.mkdir()
+    with Image.open(samples[0]) as preview:
+        raw = write_dng(card / "IMG_0001.dng", preview)
+    (tmp_path / "data").mkdir()
+    roots = {"import_roots": [str(samples[0].parent), str(card)]}
+    (tmp_path / "data" / "settings.json").write_text(json.dumps(roots))
     app = AppProcess(
         [bundle_exe, "--headless", "--host", "127.0.0.1", "--port", "0",
          "--data-dir", tmp_path / "data"],
@@ -54,12 +66,6 @@ def test_bundle_serves_the_phone_page_and_analyses_jpeg_and_raw(
         assert body == (ROOT / "resources" / "web" / "index.html").read_bytes()
         assert get_json(url + "api/openapi.json")["openapi"].startswith("3.")
 
-        # The sample photos shipped inside the bundle, and a RAW file (rawpy inside the bundle).
-        samples = sorted(BUNDLE.rglob("resources/samples/*.jpg"))
-        assert len(samples) == len(list((ROOT / "resources" / "samples").glob("*.jpg")))
-        (tmp_path / "card").mkdir()
-        with Image.open(samples[0]) as preview:
-            raw = write_dng(tmp_path / "card" / "IMG_0001.dng", preview)
         paths = [str(samples[0].parent), str(raw)]
         status, report = post_json(url + "api/import", {"paths": paths})
         assert status == 202 and len(report["imported"]) == len(samples) + 1, report
