@@ -64,13 +64,14 @@ class BridgeServer:
             history=boot.history,
             unrecoverable_below=boot.unrecoverable_below,
             sink=self._event_log,
+            epoch=boot.epoch,
         )
         ctx = BridgeContext(settings=settings, db=db, broker=broker, pairing=PairingCodes())
         ctx.queue_status = QueueStatusPublisher(db, broker)
         self.ctx = ctx
         await self._start_pipeline(ctx)
         self._monitor = SystemMonitor(ctx)
-        self._monitor.start()
+        await self._monitor.start()
         if self.serve_http:
             app = make_app(ctx)
             self._runner = web.AppRunner(
@@ -91,25 +92,33 @@ class BridgeServer:
         await self._pipeline.start()
 
     async def stop(self) -> None:
-        """Close clients with 1001, let jobs reach a safe point, flush and close the store."""
+        """Stop accepting, stop the pipeline, flush the event log, then close clients with 1001.
+
+        In this order a phone cannot reconnect mid-stop only to be cut, every event published
+        while the pipeline winds down is persisted and still reaches the connected clients, and
+        the 1001 tells them to resume later from a number the next start will not reissue.
+        """
         ctx = self.ctx
         if ctx is None:
             return
-        closing = [
-            c.flush_and_close(CLOSE_GOING_AWAY, "Server shutting down")
-            for c in ctx.clients.all()
-            if isinstance(c, ClientConnection)
-        ]
-        await asyncio.gather(*closing, return_exceptions=True)
+        if self._site is not None:
+            await self._site.stop()  # the listening socket closes; open connections stay
+            self._site = None
         if self._pipeline is not None:
             await self._pipeline.stop()
         if self._monitor is not None:
             await self._monitor.stop()
         if ctx.queue_status is not None:
             ctx.queue_status.close()
+        if self._event_log is not None:
+            await self._event_log.close(ctx.broker.issued_seq)
+        closing = [
+            c.flush_and_close(CLOSE_GOING_AWAY, "Server shutting down")
+            for c in ctx.clients.all()
+            if isinstance(c, ClientConnection)
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._event_log is not None:
-            await self._event_log.close(ctx.broker.last_seq)
         await ctx.db.close()
         self.ctx = None

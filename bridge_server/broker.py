@@ -1,8 +1,10 @@
 """The event broker: publish -> seq -> history -> fan-out to subscribers and listeners.
 
-`publish()` is synchronous and never waits: it numbers the event, serializes it once, keeps it
-for replay, queues the same text to every subscriber of its channel, and hands it to the event
-log, which persists in batches off the hot path.
+`publish()` is synchronous and never waits: it numbers the event, serializes it once, hands it to
+the event log (which persists in batches off the hot path), keeps it for replay and queues the
+same text to every subscriber of its channel. An event whose number is not yet covered by the
+durable reservation is held back (in order) until it is, so no number a client has seen can be
+issued again after a crash; with the reservation renewed ahead, that is rare.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .events import ALL_CHANNELS, Event
 from .timeutil import now_iso
@@ -49,8 +51,11 @@ class SequenceSink(Protocol):
     def append(self, event: PublishedEvent) -> None:
         """Persist later, in a batch."""
 
-    def ensure_reserved(self, seq: int) -> None:
-        """Make sure `seq` is covered by a durable reservation before it is issued."""
+    def covers(self, seq: int) -> bool:
+        """True if `seq` is durably reserved; otherwise reserve it soon, without waiting."""
+
+    def bind(self, on_reserved: Callable[[], None]) -> None:
+        """Call `on_reserved()` whenever the reservation rose."""
 
 
 Listener = Callable[[PublishedEvent], None]
@@ -61,6 +66,11 @@ def serialize(message: dict[str, Any]) -> str:
     return json.dumps(
         message, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
     )
+
+
+# A resume may walk back at most this many retained events per allowed replayed event before it
+# is answered `recovered: false`: bounds the work one `subscribe` can cause.
+SCAN_PER_REPLAYED: Final = 20
 
 
 class EventBroker:
@@ -74,10 +84,14 @@ class EventBroker:
         history: Iterable[PublishedEvent] = (),
         unrecoverable_below: int = 0,
         sink: SequenceSink | None = None,
+        epoch: str = "",
     ) -> None:
         self._history: deque[PublishedEvent] = deque(history, maxlen=max(1, history_size))
         self._next_seq = next_seq
+        self._visible_seq = next_seq - 1
+        self._held: deque[PublishedEvent] = deque()
         self._sink = sink
+        self.epoch = epoch
         # A resume from a seq below this cannot be trusted: events may have been lost in a crash
         # or dropped from the history.
         self._unrecoverable_below = unrecoverable_below
@@ -88,17 +102,27 @@ class EventBroker:
         self._by_channel: dict[str, set[Subscriber]] = {c: set() for c in ALL_CHANNELS}
         self._channels_of: dict[Subscriber, frozenset[str]] = {}
         self._listeners: list[Listener] = []
+        if sink is not None:
+            sink.bind(self.release_held)
 
     @property
     def last_seq(self) -> int:
-        """The newest sequence number issued (0 before the first event ever)."""
+        """The newest sequence number clients may have seen (0 before the first event ever)."""
+        return self._visible_seq
+
+    @property
+    def issued_seq(self) -> int:
+        """The newest sequence number issued, including events still held back."""
         return self._next_seq - 1
 
+    @property
+    def held_count(self) -> int:
+        """Events numbered but held back until the reservation covers them."""
+        return len(self._held)
+
     def publish(self, event: Event) -> PublishedEvent:
-        """Number, serialize once, remember and fan out an event. Never waits."""
+        """Number, serialize once, persist, remember and fan out an event. Never waits."""
         seq = self._next_seq
-        if self._sink is not None:
-            self._sink.ensure_reserved(seq)
         self._next_seq = seq + 1
         timestamp = now_iso()
         message = {"type": event.type, "timestamp": timestamp, "seq": seq, "channel": event.channel}
@@ -106,19 +130,33 @@ class EventBroker:
         published = PublishedEvent(
             seq, event.type, event.channel, timestamp, event.payload, serialize(message)
         )
+        sink = self._sink
+        if sink is not None:
+            sink.append(published)
+            if self._held or not sink.covers(seq):
+                self._held.append(published)
+                return published
+        self._show(published)
+        return published
+
+    def release_held(self) -> None:
+        """Show held events, in order, as far as the reservation now covers them."""
+        held, sink = self._held, self._sink
+        while held and (sink is None or sink.covers(held[0].seq)):
+            self._show(held.popleft())
+
+    def _show(self, published: PublishedEvent) -> None:
         if len(self._history) == self._history.maxlen:
             self._unrecoverable_below = self._history[0].seq
         self._history.append(published)
-        if self._sink is not None:
-            self._sink.append(published)
-        for subscriber in tuple(self._by_channel[event.channel]):
+        self._visible_seq = published.seq
+        for subscriber in tuple(self._by_channel[published.channel]):
             subscriber.deliver(published.frame)
         for listener in tuple(self._listeners):
             try:
                 listener(published)
             except Exception:  # a faulty listener must not stop the others
-                log.exception("Event listener failed on %s", event.type)
-        return published
+                log.exception("Event listener failed on %s", published.type)
 
     # --- subscriptions ------------------------------------------------------------------
 
@@ -161,9 +199,17 @@ class EventBroker:
 
     # --- replay -------------------------------------------------------------------------
 
-    def events_since(self, since: int, channels: Iterable[str]) -> list[PublishedEvent] | None:
-        """Retained events after `since` on `channels`, or None if some may be missing."""
+    def events_since(
+        self, since: int, channels: Iterable[str], limit: int | None = None
+    ) -> list[PublishedEvent] | None:
+        """Retained events after `since` on `channels`, or None if some may be missing.
+
+        With `limit`, also None when more than `limit` events would be replayed: past that, a
+        client reloads its state faster than it replays (the recovery limit).
+        """
         if since > self.last_seq or since < self._unrecoverable_below:
+            return None
+        if limit is not None and self.last_seq - since > limit * SCAN_PER_REPLAYED:
             return None
         wanted = frozenset(channels)
         result: list[PublishedEvent] = []
@@ -172,6 +218,8 @@ class EventBroker:
             if event.seq <= since:
                 break
             if event.channel in wanted:
+                if limit is not None and len(result) >= limit:
+                    return None
                 result.append(event)
         result.reverse()
         return result

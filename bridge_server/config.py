@@ -85,6 +85,12 @@ class Settings:
     theme: str = "dark"
     start_at_login: bool = False  # the desktop writes or removes the XDG autostart entry
     event_history_size: int = 50_000
+    # A resume further behind than this many events answers `recovered: false` at once.
+    ws_recovery_limit: int = 1_000
+    # Seconds a WebSocket may stay open without registering (closed with 4002).
+    ws_register_timeout: float = 10.0
+    # Seconds a client may stay above the pending-frame peak before it is closed with 4008.
+    ws_pending_peak_seconds: float = 5.0
     workers: int = 0  # 0: one per core
     disk_warning_mb: int = 2_048
     memory_warning_percent: float = 90.0

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .pipeline.thumbnails import ThumbnailCache
     from .services.pairing import PairingCodes
     from .services.queue_status import QueueStatusPublisher
+    from .services.system import SystemMonitor
 
 
 class JobRunner(Protocol):
@@ -45,5 +46,6 @@ class BridgeContext:
     pairing: PairingCodes | None = None
     runner: JobRunner | None = None
     queue_status: QueueStatusPublisher | None = None
+    system: SystemMonitor | None = None
     pool: PixelPool | None = None
     thumbnails: ThumbnailCache | None = None

@@ -10,6 +10,7 @@ from typing import Any, Final
 import psutil
 
 from .. import events
+from ..config import Settings
 from ..context import BridgeContext
 
 log = logging.getLogger(__name__)
@@ -30,21 +31,35 @@ def disk_free_mb(path: str) -> float:
     return round(psutil.disk_usage(_existing_parent(path)).free / 2**20, 1)
 
 
-def snapshot(ctx: BridgeContext) -> dict[str, Any]:
-    """CPU, memory, free disk for the library and export folders, clients and queue."""
+def machine_figures(settings: Settings) -> dict[str, Any]:
+    """CPU, memory and free disk: blocking (a NAS path can take seconds), so call in a thread."""
     memory = psutil.virtual_memory()
+    return {
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "memory_percent": memory.percent,
+        "memory_available_mb": round(memory.available / 2**20, 1),
+        "disk_free_mb": {
+            "library": disk_free_mb(settings.library_dir),
+            "export": disk_free_mb(settings.export_dir),
+        },
+    }
+
+
+def snapshot(ctx: BridgeContext, machine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The bridge's status with the machine's figures (the monitor's latest when it runs).
+
+    Without a running monitor the figures are measured here, which blocks: callers on the
+    event loop get them from the monitor, callers without one run this in a thread.
+    """
+    if machine is None:
+        latest = ctx.system.latest if ctx.system is not None else None
+        machine = latest if latest is not None else machine_figures(ctx.settings)
     queue = ctx.queue_status.latest if ctx.queue_status is not None else {}
     paused = ctx.runner.paused if ctx.runner is not None else False
     return {
         "status": "paused" if paused else "running",
         "paused": paused,
-        "cpu_percent": psutil.cpu_percent(interval=None),
-        "memory_percent": memory.percent,
-        "memory_available_mb": round(memory.available / 2**20, 1),
-        "disk_free_mb": {
-            "library": disk_free_mb(ctx.settings.library_dir),
-            "export": disk_free_mb(ctx.settings.export_dir),
-        },
+        **machine,
         "clients": len(ctx.clients),
         "queue": queue,
         "last_seq": ctx.broker.last_seq,
@@ -52,7 +67,11 @@ def snapshot(ctx: BridgeContext) -> dict[str, Any]:
 
 
 class SystemMonitor:
-    """Publishes system_status periodically and on change, and resource warnings on crossing."""
+    """Publishes system_status periodically and on change, and resource warnings on crossing.
+
+    The machine's figures are measured in a worker thread; the latest are kept for callers on
+    the loop (`snapshot`), so nothing here blocks the event loop.
+    """
 
     def __init__(self, ctx: BridgeContext, interval: float = STATUS_INTERVAL) -> None:
         self._ctx = ctx
@@ -60,10 +79,14 @@ class SystemMonitor:
         self._task: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
         self._soon: asyncio.TimerHandle | None = None
+        self._checking: asyncio.Task[None] | None = None
+        self.latest: dict[str, Any] | None = None
 
-    def start(self) -> None:
-        """Begin the periodic loop, and publish soon after clients come and go."""
-        psutil.cpu_percent(interval=None)  # prime: the first call always says 0.0
+    async def start(self) -> None:
+        """Measure once, then run the periodic loop and publish soon after clients change."""
+        # Primes cpu_percent too: its first call always says 0.0.
+        self.latest = await asyncio.to_thread(machine_figures, self._ctx.settings)
+        self._ctx.system = self
         self._task = asyncio.get_running_loop().create_task(self._run(), name="system-monitor")
         self._ctx.clients.on_change(self.changed)
 
@@ -74,32 +97,43 @@ class SystemMonitor:
 
     def _fire(self) -> None:
         self._soon = None
+        if self._checking is None and self._task is not None:
+            self._checking = asyncio.get_running_loop().create_task(self._check_logged())
+
+    async def _check_logged(self) -> None:
         try:
-            self.check()
+            await self.check()
         except Exception:
             log.exception("System monitor failed")
+        finally:
+            self._checking = None
 
     async def stop(self) -> None:
         """End the loop."""
+        self._ctx.clients.off_change(self.changed)
         if self._soon is not None:
             self._soon.cancel()
             self._soon = None
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in (self._task, self._checking):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = self._checking = None
+        if self._ctx.system is self:
+            self._ctx.system = None
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                self.check()
+                await self.check()
             except Exception:
                 log.exception("System monitor failed")
 
-    def check(self) -> dict[str, Any]:
-        """Publish a status now and any warnings whose threshold was crossed."""
-        details = snapshot(self._ctx)
+    async def check(self) -> dict[str, Any]:
+        """Measure (in a thread), publish a status now and any warnings whose threshold crossed."""
+        self.latest = await asyncio.to_thread(machine_figures, self._ctx.settings)
+        details = snapshot(self._ctx, self.latest)
         self._ctx.broker.publish(events.system_status(details["status"], details))
         settings = self._ctx.settings
         for name, free in details["disk_free_mb"].items():

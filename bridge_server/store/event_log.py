@@ -1,9 +1,18 @@
-"""The persisted event log and the durable reservation of sequence numbers.
+"""The persisted event log, the durable reservation of sequence numbers, and the epoch.
 
 Sequence numbers are reserved in blocks written to the `meta` table *before* any number of the
-block is issued. After a crash, numbering resumes above the reservation, so no number is ever
-issued twice; the gap between the last persisted event and the reservation marks events that
-may have been lost, and a client resuming from before it is told `recovered: false`.
+block reaches a client. After a crash, numbering resumes above the reservation, so no number a
+client may have seen is ever issued twice; the gap between the last persisted event and the
+reservation marks events that may have been lost, and a client resuming from before it is told
+`recovered: false`.
+
+The reservation only ever rises while the log is open (a conditional UPDATE, so a late write can
+never pull it below a newer one), and it is renewed in the background half a block ahead. The
+loop never waits for it: if publishing outruns the renewal, the broker holds the newest events
+back from clients until their numbers are durable (`covers` / `bind`).
+
+The epoch names this history: a new database gets a new one, so a client can tell a server whose
+history was reset from a gap in the one it knows.
 """
 
 from __future__ import annotations
@@ -11,23 +20,38 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..broker import PublishedEvent
+from ..ids import new_id
 from .db import Database
 from .models import EventRecord, Meta
 
 log = logging.getLogger(__name__)
 
 RESERVED_KEY: Final = "seq_reserved"
+EPOCH_KEY: Final = "event_epoch"
+# Numbers reserved per write. Renewal starts half a block before the end, so the broker holds
+# events back only if more than BLOCK // 2 events are published within one reservation write.
 BLOCK: Final = 10_000
+RENEW_WITHIN: Final = BLOCK // 2
+RESERVE_RETRY: Final = 1.0  # seconds before a failed reservation write is tried again
 FLUSH_INTERVAL: Final = 0.25  # seconds; the reservation keeps a crash truthful
 FLUSH_BATCH: Final = 2_000
 PRUNE_EVERY: Final = 200  # flushes
+CLOSE_PASSES: Final = 5  # flush-and-cover rounds at close while something keeps publishing
+
+# Only ever raises the reservation: a write computed earlier can never undo a later, higher one.
+# CAST(... AS BIGINT) behaves the same in SQLite and PostgreSQL.
+_RAISE_RESERVATION = text(
+    "UPDATE meta SET value = :value WHERE key = :key AND CAST(value AS BIGINT) < :upto"
+)
+_SET_RESERVATION = text("UPDATE meta SET value = :value WHERE key = :key")
 
 
 @dataclass
@@ -37,6 +61,7 @@ class BootState:
     next_seq: int
     history: list[PublishedEvent]
     unrecoverable_below: int
+    epoch: str
 
 
 def _to_published(row: EventRecord) -> PublishedEvent:
@@ -47,25 +72,40 @@ def _to_published(row: EventRecord) -> PublishedEvent:
 
 
 class EventLog:
-    """Batches published events into SQLite and keeps the sequence reservation ahead."""
+    """Batches published events into the store and keeps the sequence reservation ahead."""
 
     def __init__(self, db: Database, history_size: int) -> None:
         self._db = db
         self._history_size = history_size
         self._pending: list[PublishedEvent] = []
-        self._reserved = 0
+        self._last_appended = 0
+        self._reserved = 0  # durable: every number up to here may be shown to clients
+        self._wanted = 0  # the highest number the broker asked to show
         self._reserving: asyncio.Task[None] | None = None
+        self._on_reserved: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flushes = 0
-        self._closed = False
+        self._closing = False
+
+    @property
+    def reserved(self) -> int:
+        """The durable reservation as this process last wrote it."""
+        return self._reserved
 
     async def open(self) -> BootState:
-        """Load the retained history and reserve the first block of numbers."""
-        async with self._db.session() as s:
+        """Load the retained history, the epoch, and reserve the first block of numbers."""
+        async with self._db.session() as s, s.begin():
             last_persisted = (await s.execute(select(func.max(EventRecord.seq)))).scalar() or 0
             reserved_row = await s.get(Meta, RESERVED_KEY)
             reserved = int(reserved_row.value) if reserved_row else 0
+            if reserved_row is None:
+                s.add(Meta(key=RESERVED_KEY, value="0"))
+            epoch_row = await s.get(Meta, EPOCH_KEY)
+            if epoch_row is None:
+                epoch_row = Meta(key=EPOCH_KEY, value=new_id("e"))
+                s.add(epoch_row)
+            epoch = epoch_row.value
             rows = (
                 (
                     await s.execute(
@@ -88,53 +128,62 @@ class EventLog:
                 last_persisted + 1,
                 reserved,
             )
-        await self._write_reservation(next_seq - 1 + BLOCK)
+        self._last_appended = next_seq - 1
+        self._wanted = next_seq
+        await self._raise_reservation(next_seq - 1 + BLOCK)
         self._task = asyncio.create_task(self._run(), name="event-log-writer")
-        return BootState(next_seq, history, unrecoverable_below)
+        return BootState(next_seq, history, unrecoverable_below, epoch)
 
     # --- called synchronously by the broker ---------------------------------------------
+
+    def bind(self, on_reserved: Callable[[], None]) -> None:
+        """Call `on_reserved()` whenever the reservation rose (the broker releases held events)."""
+        self._on_reserved = on_reserved
 
     def append(self, event: PublishedEvent) -> None:
         """Queue an event for the next batch."""
         self._pending.append(event)
+        self._last_appended = max(self._last_appended, event.seq)
         if len(self._pending) >= FLUSH_BATCH:
             self._wake.set()
 
-    def ensure_reserved(self, seq: int) -> None:
-        """Keep the durable reservation ahead of `seq`; only blocks if it fell behind."""
-        if seq > self._reserved:
-            # Rare: more than a whole block published before the async reservation landed.
-            self._reserve_blocking(seq - 1 + BLOCK)
-        elif seq > self._reserved - BLOCK // 2 and self._reserving is None and not self._closed:
+    def covers(self, seq: int) -> bool:
+        """True if `seq` is durably reserved; otherwise reserve it soon, never waiting here."""
+        self._wanted = max(self._wanted, seq)
+        if seq > self._reserved - RENEW_WITHIN and self._reserving is None and not self._closing:
             self._reserving = asyncio.get_running_loop().create_task(
-                self._write_reservation(self._reserved + BLOCK)
+                self._keep_reserved(), name="event-log-reservation"
             )
+        return seq <= self._reserved
 
     # --- persistence ----------------------------------------------------------------------
 
-    async def _write_reservation(self, upto: int) -> None:
+    async def _keep_reserved(self) -> None:
         try:
-            async with self._db.session() as s, s.begin():
-                await s.merge(Meta(key=RESERVED_KEY, value=str(upto)))
-            self._reserved = max(self._reserved, upto)
+            while not self._closing and self._wanted > self._reserved - RENEW_WITHIN:
+                # The target is taken now, not when the task was scheduled.
+                target = self._wanted + BLOCK
+                try:
+                    await self._raise_reservation(target)
+                except Exception:  # a locked or full disk: hold events back and try again
+                    log.exception("Event log: sequence reservation failed; retrying")
+                    await asyncio.sleep(RESERVE_RETRY)
+                    continue
+                if self._on_reserved is not None:
+                    self._on_reserved()
         finally:
             self._reserving = None
 
-    def _reserve_blocking(self, upto: int) -> None:
-        conn = sqlite3.connect(self._db.path, timeout=10)
-        try:
-            with conn:
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (RESERVED_KEY, str(upto)),
-                )
-        finally:
-            conn.close()
-        self._reserved = upto
+    async def _raise_reservation(self, upto: int) -> None:
+        async with self._db.session() as s, s.begin():
+            await s.execute(
+                _RAISE_RESERVATION, {"value": str(upto), "key": RESERVED_KEY, "upto": upto}
+            )
+        # Either this write raised it to `upto`, or the stored value was already at least that.
+        self._reserved = max(self._reserved, upto)
 
     async def _run(self) -> None:
-        while not self._closed:
+        while not self._closing:
             try:
                 await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
             except TimeoutError:
@@ -173,10 +222,7 @@ class EventLog:
             self._pending[:0] = batch
             raise
 
-    async def _prune(self, s: object) -> None:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(s, AsyncSession)
+    async def _prune(self, s: AsyncSession) -> None:
         cutoff = (
             await s.execute(
                 select(EventRecord.seq)
@@ -188,19 +234,32 @@ class EventLog:
         if cutoff is not None:
             await s.execute(delete(EventRecord).where(EventRecord.seq <= cutoff))
 
-    async def close(self, last_seq: int) -> None:
-        """Flush everything and pull the reservation down to the last issued number."""
+    async def close(self, last_seq: int = 0) -> None:
+        """Flush everything and pull the reservation down to the true last issued number.
+
+        The last number is read after every await here, so an event published while closing is
+        persisted too; anything published after close is held back from clients for good.
+        """
         # Never cancel a flush in flight: its rows may commit after the cancellation lands.
-        self._closed = True
+        self._closing = True
         self._wake.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._reserving is not None:
             await asyncio.gather(self._reserving, return_exceptions=True)
-        await self.flush()
-        # A clean stop leaves no gap, so resuming clients stay recoverable across restarts.
-        async with self._db.session() as s, s.begin():
-            await s.execute(
-                text("UPDATE meta SET value = :v WHERE key = :k"),
-                {"v": str(last_seq), "k": RESERVED_KEY},
-            )
+        for _ in range(CLOSE_PASSES):
+            await self.flush()
+            last = max(last_seq, self._last_appended)
+            # Anything published from here on is held back until a later pass covers it.
+            self._reserved = min(self._reserved, last)
+            # A clean stop leaves no gap, so resuming clients stay recoverable across restarts.
+            async with self._db.session() as s, s.begin():
+                await s.execute(_SET_RESERVATION, {"value": str(last), "key": RESERVED_KEY})
+            self._reserved = last
+            if not self._pending:
+                break
+        else:
+            # Published during the last write, so never shown to anyone: safe to drop.
+            log.warning("Event log: %d events published after shutdown dropped", len(self._pending))
+        if self._on_reserved is not None:
+            self._on_reserved()

@@ -1,10 +1,10 @@
 """One sender task for every WebSocket, so a publish costs one task wake-up, not one per client.
 
 Frames for a connection go into one shared FIFO; the sender writes them in order. A write to a
-socket whose transport buffer is filling up would make the sender wait for that one slow client,
-so such a connection's frames are handed to its own writer task instead (its backlog), and the
-4008 rule applies there. Per connection, frames are never reordered: while a connection still has
-frames in the shared FIFO, new ones follow them there.
+socket whose transport is paused (or would pause) could make the sender wait for drain, and so
+wait for that one slow client; such a connection's frames are handed to its own writer task
+instead (its backlog), and the slow-client rules apply there. Per connection, frames are never
+reordered: while a connection still has frames in the shared FIFO, new ones follow them there.
 """
 
 from __future__ import annotations
@@ -19,8 +19,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Above this many unsent bytes in a socket's transport, writing may wait: use the backlog.
-CONGESTED_BYTES: Final = 32 * 1024
+# A WebSocket frame header is at most this long (server frames are not masked).
+FRAME_HEADER_BYTES: Final = 10
+
+
+def writes_without_waiting(transport: asyncio.BaseTransport | None, frame: str) -> bool:
+    """True if writing `frame` now cannot make the writer await drain.
+
+    asyncio pauses a protocol above the transport's high-water mark and resumes it only once the
+    buffer is back at or below the low-water mark, so anywhere above low water the protocol may
+    still be paused. Only a write that starts at or below low water and stays at or below high
+    water is sure not to wait.
+    """
+    if not isinstance(transport, asyncio.WriteTransport):
+        return True
+    low, high = transport.get_write_buffer_limits()
+    buffered = transport.get_write_buffer_size()
+    if buffered > low:
+        return False
+    room = high - buffered - FRAME_HEADER_BYTES
+    size = len(frame)
+    if size * 4 > room:  # UTF-8 takes up to 4 bytes a character: count exactly only when close
+        size = len(frame.encode("utf-8"))
+    return size <= room
 
 
 class FanoutSender:

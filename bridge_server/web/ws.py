@@ -1,14 +1,15 @@
 """The WebSocket endpoint `/ws`: one ClientConnection per socket.
 
-A connection owns its life: handshake, auth phase with a timeout, the reader loop, and one
-writer task fed by a bounded buffer. The broker hands it frames through `deliver()`, which
-never waits; a client that falls too far behind is closed with 4008 and resumes with `since`.
+A connection owns its life: handshake, a registration phase with a timeout, the reader loop,
+and one writer task fed by a bounded buffer. The broker hands it frames through `deliver()`,
+which never waits. Every frame the server queues for a client (events, replays, replies, pongs,
+errors) counts toward its limits; a client that falls too far behind is closed with 4008 and
+resumes with `since`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from typing import Any
@@ -27,7 +28,7 @@ from ..timeutil import now_iso
 from ..validation import is_valid_unicode, loads_json
 from . import ws_messages as m
 from .context_keys import CTX, FAILURES, FANOUT
-from .fanout import CONGESTED_BYTES, FanoutSender
+from .fanout import FanoutSender, writes_without_waiting
 from .middleware import inspect_door
 from .routes import ws_message_allowed
 from .security import FailureTracker
@@ -75,6 +76,11 @@ class ClientConnection:
         self.messages_sent = 0
         self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
         self.fanout_pending = 0  # frames of this connection still in the shared FIFO
+        # Everything queued and not yet handed to the transport (FIFO and backlog together).
+        self.pending_frames = 0
+        self.pending_bytes = 0
+        self.peak_pending_frames = 0  # the most ever queued at once
+        self._peak_timer: asyncio.TimerHandle | None = None
         self._writing = False
         self._ready = asyncio.Event()
         self._closing = False
@@ -87,21 +93,30 @@ class ClientConnection:
 
     def deliver(self, frame: str) -> None:
         """Queue a broadcast frame; overflow closes this connection only (4008)."""
-        if self._closing:
-            return
-        if len(self._buffer) + self.fanout_pending >= m.MAX_PENDING_FRAMES:
-            self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
-            return
         self.send_frame(frame)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue a reply or replayed frame; never dropped for being behind."""
+        """Queue a reply, pong or error; counts toward the limits like any frame."""
         self.send_frame(serialize(message))
 
     def send_frame(self, frame: str) -> None:
-        """Queue an already serialized frame, keeping this connection's order."""
+        """Queue an already serialized frame, keeping this connection's order and limits."""
         if self._closing:
             return
+        if (
+            self.pending_frames >= m.MAX_PENDING_FRAMES
+            or self.pending_bytes + len(frame) > m.MAX_PENDING_BYTES
+        ):
+            self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
+            return
+        self.pending_frames += 1
+        self.pending_bytes += len(frame)
+        if self.pending_frames > self.peak_pending_frames:
+            self.peak_pending_frames = self.pending_frames
+        if self.pending_frames > m.PENDING_PEAK_FRAMES and self._peak_timer is None:
+            self._peak_timer = asyncio.get_running_loop().call_later(
+                self.ctx.settings.ws_pending_peak_seconds, self._peak_held
+            )
         if self._buffer or self._writing:
             self._buffer.append(frame)
             self._ready.set()
@@ -115,19 +130,25 @@ class ClientConnection:
             if self._flush_on_close:
                 self._buffer.append(frame)  # _close sends it before the close frame
             return
-        if self._buffer or self._writing or self._congested(len(frame)):
+        if self._buffer or self._writing or not writes_without_waiting(self._transport, frame):
             self._buffer.append(frame)
             self._ready.set()
             return
-        await self.ws.send_str(frame)
-        self.messages_sent += 1
+        await self.ws.send_str(frame)  # completes without suspending: checked just above
+        self._sent(frame)
 
-    def _congested(self, adding: int) -> bool:
-        # Kept well under the transport's high-water mark, a write never waits for drain.
-        transport = self._transport
-        if not isinstance(transport, asyncio.WriteTransport):
-            return False
-        return transport.get_write_buffer_size() + adding > CONGESTED_BYTES
+    def _sent(self, frame: str) -> None:
+        self.messages_sent += 1
+        self.pending_frames -= 1
+        self.pending_bytes -= len(frame)
+        if self._peak_timer is not None and self.pending_frames <= m.PENDING_PEAK_FRAMES:
+            self._peak_timer.cancel()
+            self._peak_timer = None
+
+    def _peak_held(self) -> None:
+        self._peak_timer = None
+        if self.pending_frames > m.PENDING_PEAK_FRAMES:
+            self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
 
     async def _write_loop(self) -> None:
         while True:
@@ -137,8 +158,9 @@ class ClientConnection:
             try:
                 while self._buffer:
                     # Popped first: once send_str starts, the frame is in the transport.
-                    await self.ws.send_str(self._buffer.popleft())
-                    self.messages_sent += 1
+                    frame = self._buffer.popleft()
+                    await self.ws.send_str(frame)
+                    self._sent(frame)
             finally:
                 self._writing = False
 
@@ -152,6 +174,9 @@ class ClientConnection:
             return
         self._closing = True
         self._flush_on_close = flush
+        if self._peak_timer is not None:
+            self._peak_timer.cancel()
+            self._peak_timer = None
         if not flush:
             self._buffer.clear()
         self.ctx.broker.remove(self)
@@ -167,10 +192,18 @@ class ClientConnection:
                 if self.fanout_pending <= 0:
                     break
                 await asyncio.sleep(0.01)
-        with contextlib.suppress(Exception):
-            while self._buffer and not self.ws.closed:
-                await self.ws.send_str(self._buffer.popleft())
-            await self.ws.close(code=code, message=reason.encode("utf-8")[:120])
+        try:
+            # A client that reads nothing would keep the close waiting for drain forever.
+            async with asyncio.timeout(m.CLOSE_TIMEOUT):
+                while self._buffer and not self.ws.closed:
+                    await self.ws.send_str(self._buffer.popleft())
+                await self.ws.close(code=code, message=reason.encode("utf-8")[:120])
+        except TimeoutError:
+            log.debug("Client %s did not take its close frame; cutting it", self.client_id)
+            if isinstance(self._transport, asyncio.Transport):
+                self._transport.abort()
+        except Exception:  # the peer is gone already
+            log.debug("Close of %s failed", self.client_id, exc_info=True)
 
     async def flush_and_close(self, code: int, reason: str) -> None:
         """Send what is queued, then close (used for server shutdown)."""
@@ -191,7 +224,7 @@ class ClientConnection:
             "registered": self.registered,
             "device_id": self.device_id,
             "subscriptions": sorted(self.ctx.broker.channels_of(self)),
-            "queue_depth": len(self._buffer) + self.fanout_pending,
+            "queue_depth": self.pending_frames,
             "messages_sent": self.messages_sent,
         }
 
@@ -202,7 +235,11 @@ class ClientConnection:
         ctx = self.ctx
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
         ctx.clients.add(self)
-        auth_timer: asyncio.TimerHandle | None = None
+        # Every socket must register in time, trusted or not; registered ones stay as long as
+        # they answer the heartbeat pings.
+        register_timer = asyncio.get_running_loop().call_later(
+            ctx.settings.ws_register_timeout, self._register_timeout
+        )
         try:
             self.send(
                 {
@@ -212,12 +249,9 @@ class ClientConnection:
                     "protocol": m.PROTOCOL_VERSION,
                     "auth_required": not self.trusted,
                     "seq": ctx.broker.last_seq,
+                    "epoch": ctx.broker.epoch,
                 }
             )
-            if not self.trusted:
-                auth_timer = asyncio.get_running_loop().call_later(
-                    m.AUTH_TIMEOUT, self._auth_timeout
-                )
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._handle_text(msg.data)
@@ -228,8 +262,9 @@ class ClientConnection:
                 if self._closing:
                     break
         finally:
-            if auth_timer is not None:
-                auth_timer.cancel()
+            register_timer.cancel()
+            if self._peak_timer is not None:
+                self._peak_timer.cancel()
             self._closing = True
             ctx.broker.remove(self)
             ctx.clients.remove(self)
@@ -239,9 +274,9 @@ class ClientConnection:
             if self._closer is not None:
                 await asyncio.gather(self._closer, return_exceptions=True)
 
-    def _auth_timeout(self) -> None:
+    def _register_timeout(self) -> None:
         if not self.registered:
-            self.close_soon(m.CLOSE_AUTH, "Authentication required")
+            self.close_soon(m.CLOSE_REGISTER_TIMEOUT, "Register in time")
 
     def _invalid(self, code: str, message: str) -> None:
         self._invalid_in_a_row += 1
@@ -323,12 +358,20 @@ class ClientConnection:
             isinstance(since, bool) or not isinstance(since, int) or since < 0
         ):
             raise ProtocolError("invalid_message", "'since' must be a non-negative integer")
+        epoch = message.get("epoch")
+        if epoch is not None and not isinstance(epoch, str):
+            raise ProtocolError("invalid_message", "'epoch' must be a string")
         broker = self.ctx.broker
         reply: dict[str, Any] = {"type": "subscription_confirmed"}
         # No await from here on: replay, subscription and confirmation happen in one step of
         # the loop, so no live event can fall between them or be sent twice.
         if since is not None:
-            replay = broker.events_since(since, channels)
+            replay = None
+            # A `since` from another epoch counts in a history this server no longer has.
+            if epoch is None or epoch == broker.epoch:
+                replay = broker.events_since(
+                    since, channels, limit=self.ctx.settings.ws_recovery_limit
+                )
             if replay is None:
                 reply.update(recovered=False, replayed=0)
             else:
@@ -338,6 +381,7 @@ class ClientConnection:
         current = broker.set_channels(self, broker.channels_of(self) | channels)
         reply["channels"] = sorted(current)
         reply["seq"] = broker.last_seq
+        reply["epoch"] = broker.epoch
         self.send(reply)
         self.ctx.clients.changed()
 
@@ -430,8 +474,6 @@ HANDLERS = {
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """Upgrade, check the door, then hand the socket to a ClientConnection."""
     ctx = request.app[CTX]
-    # No per-message deflate: frames are small JSON, and compressing each one for each client
-    # costs more CPU than it saves bandwidth on a LAN.
     # No per-message deflate: frames are small JSON, and compressing each one for each client
     # costs more CPU than it saves on a LAN.
     ws = web.WebSocketResponse(

@@ -8,10 +8,18 @@ from ..timeutil import now_iso
 
 PROTOCOL_VERSION: Final = 1
 MAX_FRAME_BYTES: Final = 64 * 1024
-MAX_PENDING_FRAMES: Final = 1024
 MAX_INVALID_IN_A_ROW: Final = 20
-AUTH_TIMEOUT: Final = 10.0
 HEARTBEAT_SECONDS: Final = 20.0
+# Waiting for a client to take the close frame (and answer it) ends here; then the socket is cut.
+CLOSE_TIMEOUT: Final = 10.0
+
+# Every frame a client can make the server queue counts (events, replays, replies, pongs,
+# errors). A client above the peak for the peak time, or at the hard cap at any moment, is too
+# slow and is closed with 4008 (Home Assistant's PENDING_MSG_PEAK / MAX_PENDING_MSG idea).
+MAX_PENDING_FRAMES: Final = 2048
+MAX_PENDING_BYTES: Final = 8 * 1024 * 1024
+PENDING_PEAK_FRAMES: Final = 512
+PENDING_PEAK_SECONDS: Final = 5.0
 CLIENT_TYPE_MAX: Final = 32
 CLIENT_NAME_MAX: Final = 64
 TOKEN_MAX: Final = 256
@@ -19,6 +27,7 @@ TOKEN_MAX: Final = 256
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_TOO_BIG: Final = 1009
 CLOSE_AUTH: Final = 4001
+CLOSE_REGISTER_TIMEOUT: Final = 4002
 CLOSE_FORBIDDEN: Final = 4003
 CLOSE_TOO_SLOW: Final = 4008
 CLOSE_BY_OPERATOR: Final = 4009

@@ -38,12 +38,12 @@ async def test_low_disk_publishes_one_resource_warning(tmp_path, http):
         client = await connect(http, server)
         await client.subscribe(["system"])
         monitor = SystemMonitor(server.context)
-        monitor.check()
+        await monitor.check()
         warning = await client.recv_type("resource_warning")
         assert warning["resource_type"].startswith("disk_")
         assert warning["current_value"] < warning["threshold"]
         assert "free" in warning["message"]
-        monitor.check()  # still low: no second warning for the same crossing
+        await monitor.check()  # still low: no second warning for the same crossing
         status = await client.recv_type("system_status")
         await client.send({"type": "ping"})
         nxt = await client.recv()
