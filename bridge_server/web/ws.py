@@ -89,6 +89,11 @@ class ClientConnection:
         self._closer: asyncio.Task[None] | None = None
         self._invalid_in_a_row = 0
 
+    @property
+    def closing(self) -> bool:
+        """True once the server or the peer started closing this connection."""
+        return self._closing
+
     # --- outbound ------------------------------------------------------------------------
 
     def deliver(self, frame: str) -> None:
@@ -156,7 +161,7 @@ class ClientConnection:
             self._ready.clear()
             self._writing = True
             try:
-                while self._buffer:
+                while self._buffer and not self._closing:
                     # Popped first: once send_str starts, the frame is in the transport.
                     frame = self._buffer.popleft()
                     await self.ws.send_str(frame)
@@ -183,25 +188,30 @@ class ClientConnection:
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        # The writer is left alone, not cancelled: it may be waiting for drain, and cancelling
+        # that wait would also cancel aiohttp's drain future that the close frame waits on.
         if self._flush_on_close:
             # Frames still in the shared FIFO land in the backlog as the sender reaches them.
             for _ in range(200):
                 if self.fanout_pending <= 0:
                     break
                 await asyncio.sleep(0.01)
-        try:
-            # A client that reads nothing would keep the close waiting for drain forever.
-            async with asyncio.timeout(m.CLOSE_TIMEOUT):
-                while self._buffer and not self.ws.closed:
-                    await self.ws.send_str(self._buffer.popleft())
-                await self.ws.close(code=code, message=reason.encode("utf-8")[:120])
-        except TimeoutError:
+        # A client that reads nothing would keep the close waiting for drain forever: give it
+        # CLOSE_TIMEOUT to take the close frame, then cut the socket.
+        # Cutting the socket wakes every wait for drain, so the close task then ends by itself.
+        closing = asyncio.get_running_loop().create_task(self._send_close(code, reason))
+        done, _ = await asyncio.wait({closing}, timeout=m.CLOSE_TIMEOUT)
+        if not done:
             log.debug("Client %s did not take its close frame; cutting it", self.client_id)
             if isinstance(self._transport, asyncio.Transport):
                 self._transport.abort()
+            await asyncio.gather(closing, return_exceptions=True)
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        try:
+            while self._buffer and not self.ws.closed:
+                await self.ws.send_str(self._buffer.popleft())
+            await self.ws.close(code=code, message=reason.encode("utf-8")[:120])
         except Exception:  # the peer is gone already
             log.debug("Close of %s failed", self.client_id, exc_info=True)
 
@@ -268,11 +278,11 @@ class ClientConnection:
             self._closing = True
             ctx.broker.remove(self)
             ctx.clients.remove(self)
+            if self._closer is not None:  # first: it may share the writer's wait for drain
+                await asyncio.gather(self._closer, return_exceptions=True)
             if self._writer is not None:
                 self._writer.cancel()
                 await asyncio.gather(self._writer, return_exceptions=True)
-            if self._closer is not None:
-                await asyncio.gather(self._closer, return_exceptions=True)
 
     def _register_timeout(self) -> None:
         if not self.registered:
