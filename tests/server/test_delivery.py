@@ -12,6 +12,7 @@ import pytest
 from bridge_server import events
 from bridge_server.app import BridgeServer
 from bridge_server.web import ws_messages
+from bridge_server.web.ws import ClientConnection
 from tests.helpers import ProtocolClient, base_url, connect, make_settings, wait_for
 
 TOO_SLOW = 4008
@@ -179,7 +180,7 @@ async def test_a_client_held_above_the_peak_is_closed_though_under_the_hard_cap(
         await stalled.receive_json()
         await stalled.send_json({"type": "subscribe", "channels": ["system"]})
         connection = server.context.clients.get(hello["client_id"])
-        assert connection is not None
+        assert isinstance(connection, ClientConnection)
 
         async def subscribed() -> bool:
             return server.context.broker.subscriber_count("system") == 1
