@@ -4,6 +4,7 @@ const KEY = {
   token: "adb.token",
   device: "adb.device",
   lastSeq: "adb.lastSeq",
+  epoch: "adb.epoch",
   outbox: "adb.outbox",
   activity: "adb.activity",
   names: "adb.names",

@@ -36,6 +36,7 @@ export class Bridge extends EventTarget {
     this.timers = {};
     this.pending = new Map(); // command id -> {resolve, reject, timer}
     this.lastSeq = storage.get("lastSeq");
+    this.epoch = storage.get("epoch"); // names the server history that lastSeq counts in
     this.outbox = storage.get("outbox", []);
     this.inflight = null; // id of the outbox entry sent and not yet answered
     this.commandCounter = 0;
@@ -252,10 +253,15 @@ export class Bridge extends EventTarget {
     }
     switch (msg.type) {
       case "connection_established":
-        // A server whose newest seq is below ours was reset: our position means nothing there.
-        if (typeof msg.seq === "number" && this.lastSeq !== null && msg.seq < this.lastSeq) {
-          this.#setLastSeq(null);
+        // Another epoch is another history (a new database): our position means nothing there,
+        // so subscribe without `since` and reload. A server without epochs that went backwards
+        // was reset too.
+        if (this.lastSeq !== null) {
+          const otherEpoch = typeof msg.epoch === "string" && msg.epoch !== this.epoch;
+          const wentBack = typeof msg.seq === "number" && msg.seq < this.lastSeq;
+          if (otherEpoch || wentBack) this.#setLastSeq(null);
         }
+        if (typeof msg.epoch === "string") this.#setEpoch(msg.epoch);
         this.#send({
           type: "register",
           client_type: "phone",
@@ -265,7 +271,10 @@ export class Bridge extends EventTarget {
         return;
       case "registration_confirmed": {
         const sub = { type: "subscribe", channels: ["*"] };
-        if (this.lastSeq !== null) sub.since = this.lastSeq;
+        if (this.lastSeq !== null) {
+          sub.since = this.lastSeq;
+          if (this.epoch !== null) sub.epoch = this.epoch;
+        }
         this.subscribedSince = this.lastSeq;
         this.#send(sub);
         return;
@@ -315,6 +324,11 @@ export class Bridge extends EventTarget {
   #setLastSeq(seq) {
     this.lastSeq = seq;
     storage.set("lastSeq", seq);
+  }
+
+  #setEpoch(epoch) {
+    this.epoch = epoch;
+    storage.set("epoch", epoch);
   }
 
   #onResult(msg) {

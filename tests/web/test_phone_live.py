@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator, Page, WebSocket
 
 from bridge_server import events
 from bridge_server.app import BridgeServer
@@ -190,3 +192,46 @@ async def test_a_ban_of_the_address_does_not_lock_out_the_paired_phone(
     await phone.wait_for_selector("#conn[data-state=connected]", timeout=15_000)
     assert await phone.locator("#app").is_visible()
     assert await phone.evaluate("JSON.parse(localStorage.getItem('adb.token'))") == token
+
+
+async def test_a_position_from_another_history_reloads_instead_of_resuming(
+    phone: Page, phone_bridge: BridgeServer
+) -> None:
+    """Same address, other database (a reinstall, a restored backup): the epoch differs, so the
+    page reloads over REST instead of resuming from a number that means nothing here."""
+    await open_paired(phone, phone_bridge)
+    epoch = phone_bridge.context.broker.epoch
+    assert await phone.evaluate("JSON.parse(localStorage.getItem('adb.epoch'))") == epoch
+    phone_bridge.context.broker.publish(events.approval_queue_updated(0))
+    await phone.wait_for_function(
+        f"JSON.parse(localStorage.getItem('adb.lastSeq')) >= {phone_bridge.context.broker.last_seq}"
+    )
+    subscribes: list[dict[str, Any]] = []
+
+    def record(ws: WebSocket) -> None:
+        def sent(payload: str | bytes) -> None:
+            message = json.loads(payload)
+            if message.get("type") == "subscribe":
+                subscribes.append(message)
+
+        ws.on("framesent", sent)
+
+    phone.on("websocket", record)
+
+    # Same history: the page resumes from its position, naming the epoch it counts in.
+    await phone.reload()
+    await phone.wait_for_selector("#conn[data-state=connected]", timeout=15_000)
+    await eventually(lambda: _answer(len(subscribes) == 1))
+    assert subscribes[0]["epoch"] == epoch and isinstance(subscribes[0]["since"], int)
+
+    # Another history under the same address: no `since`, a reload instead.
+    await phone.evaluate("localStorage.setItem('adb.epoch', JSON.stringify('e_elsewhere'))")
+    await phone.reload()
+    await phone.wait_for_selector("#conn[data-state=connected]", timeout=15_000)
+    await eventually(lambda: _answer(len(subscribes) == 2))
+    assert "since" not in subscribes[1], subscribes[1]
+    assert await phone.evaluate("JSON.parse(localStorage.getItem('adb.epoch'))") == epoch
+
+
+async def _answer(value: bool) -> bool:
+    return value
