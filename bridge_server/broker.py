@@ -115,11 +115,6 @@ class EventBroker:
         """The newest sequence number issued, including events still held back."""
         return self._next_seq - 1
 
-    @property
-    def held_count(self) -> int:
-        """Events numbered but held back until the reservation covers them."""
-        return len(self._held)
-
     def publish(self, event: Event) -> PublishedEvent:
         """Number, serialize once, persist, remember and fan out an event. Never waits."""
         seq = self._next_seq

@@ -88,11 +88,6 @@ class EventLog:
         self._flushes = 0
         self._closing = False
 
-    @property
-    def reserved(self) -> int:
-        """The durable reservation as this process last wrote it."""
-        return self._reserved
-
     async def open(self) -> BootState:
         """Load the retained history, the epoch, and reserve the first block of numbers."""
         async with self._db.session() as s, s.begin():

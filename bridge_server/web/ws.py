@@ -197,8 +197,8 @@ class ClientConnection:
                     break
                 await asyncio.sleep(0.01)
         # A client that reads nothing would keep the close waiting for drain forever: give it
-        # CLOSE_TIMEOUT to take the close frame, then cut the socket.
-        # Cutting the socket wakes every wait for drain, so the close task then ends by itself.
+        # CLOSE_TIMEOUT to take the close frame, then cut the socket (which wakes every wait
+        # for drain, so the close task then ends by itself).
         closing = asyncio.get_running_loop().create_task(self._send_close(code, reason))
         done, _ = await asyncio.wait({closing}, timeout=m.CLOSE_TIMEOUT)
         if not done:
