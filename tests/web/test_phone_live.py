@@ -202,10 +202,14 @@ async def test_a_position_from_another_history_reloads_instead_of_resuming(
     await open_paired(phone, phone_bridge)
     epoch = phone_bridge.context.broker.epoch
     assert await phone.evaluate("JSON.parse(localStorage.getItem('adb.epoch'))") == epoch
-    phone_bridge.context.broker.publish(events.approval_queue_updated(0))
-    await phone.wait_for_function(
-        f"JSON.parse(localStorage.getItem('adb.lastSeq')) >= {phone_bridge.context.broker.last_seq}"
-    )
+    seen = phone_bridge.context.broker.publish(events.approval_queue_updated(0)).seq
+
+    async def caught_up() -> bool:
+        stored = await phone.evaluate("JSON.parse(localStorage.getItem('adb.lastSeq'))")
+        return isinstance(stored, int) and stored >= seen
+
+    # Polled from here: a string predicate would be evaluated in the page, which CSP forbids.
+    await eventually(caught_up)
     subscribes: list[dict[str, Any]] = []
 
     def record(ws: WebSocket) -> None:
