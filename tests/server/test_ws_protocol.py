@@ -174,6 +174,8 @@ async def test_stalled_client_is_closed_4008_while_others_keep_receiving(
     """A client that stops reading overflows its queue and is dropped; a reader is not."""
     stalled_ws = await http.ws_connect(f"{base_url(bridge)}/ws", max_msg_size=0)
     await stalled_ws.receive()
+    await stalled_ws.send_json({"type": "register", "client_type": "phone"})
+    await stalled_ws.receive()
     await stalled_ws.send_json({"type": "subscribe", "channels": ["system"]})
     healthy = await connect(http, bridge)
     await healthy.subscribe(["system"])
