@@ -195,27 +195,38 @@ class EventLog:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        committed = False
         try:
-            async with self._db.session() as s, s.begin():
-                await s.execute(
-                    insert(EventRecord),
-                    [
-                        {
-                            "seq": e.seq,
-                            "type": e.type,
-                            "channel": e.channel,
-                            "timestamp": e.timestamp,
-                            "data": e.frame,
-                        }
-                        for e in batch
-                    ],
-                )
-                self._flushes += 1
-                if self._flushes % PRUNE_EVERY == 0:
-                    await self._prune(s)
-        except BaseException:
-            self._pending[:0] = batch
-            raise
+            async with self._db.session() as s:
+                async with s.begin():
+                    await self._write_batch(s, batch)
+                # Closing the session can still fail after the commit (a loop shutting down):
+                # the rows are stored, so they must not be queued again.
+                committed = True
+        except BaseException as exc:
+            if not committed:
+                self._pending[:0] = batch
+            if not committed or not isinstance(exc, Exception):
+                raise
+            log.warning("Event log: closing a session failed after its batch was stored")
+
+    async def _write_batch(self, s: AsyncSession, batch: list[PublishedEvent]) -> None:
+        await s.execute(
+            insert(EventRecord),
+            [
+                {
+                    "seq": e.seq,
+                    "type": e.type,
+                    "channel": e.channel,
+                    "timestamp": e.timestamp,
+                    "data": e.frame,
+                }
+                for e in batch
+            ],
+        )
+        self._flushes += 1
+        if self._flushes % PRUNE_EVERY == 0:
+            await self._prune(s)
 
     async def _prune(self, s: AsyncSession) -> None:
         cutoff = (
