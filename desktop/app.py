@@ -136,6 +136,8 @@ class DesktopApp(QObject):
             await asyncio.wait(running, timeout=DRAIN_SECONDS)
         if self.link is not None:
             self.link.detach()
+        if self.models is not None:
+            self.models.stop()
         if self.tray is not None:
             self.tray.hide()
         with contextlib.suppress(TypeError):

@@ -157,6 +157,11 @@ class BridgeModels(QObject):
         self.library_empty_changed.emit(self.photo_total == 0)
         self.overview_changed.emit()
 
+    def stop(self) -> None:
+        """Stop pending refreshes (the bridge is stopping; no service may be started now)."""
+        self._queue_resync.stop()
+        self._sessions_timer.stop()
+
     def reload_queue(self) -> None:
         """Fetch the whole approval queue again (after a change the events do not describe)."""
 
