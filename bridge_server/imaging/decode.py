@@ -285,3 +285,43 @@ def full_res_centre_crop(path: str, size: int = 512) -> np.ndarray:
     if crop.mode != "L":
         crop = to_rgb(crop).convert("L")
     return np.asarray(crop, dtype=np.uint8)
+
+
+def luma_for_regions(
+    path: str, min_long_edge: int, bottom: float
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """(upright greyscale, its full (w, h)) at the smallest DCT scale with long edge >= given.
+
+    `bottom` (0..1) is the lowest row, as a fraction of the height, any region will need: a
+    full-resolution JPEG shown as stored decodes only the rows down to it (luma only).
+    """
+    src = open_image(path)
+    with src:
+        w, h = src.size
+        upright = src.getexif().get(0x0112, 1) in (None, 1) and "raw_flip" not in src.info
+        full_scale = min_long_edge >= max(w, h)
+        rows = min(h, math.ceil(bottom * h) + 8)
+        if (
+            upright
+            and full_scale
+            and src.format in ("JPEG", "MPO")
+            and isinstance(src, ImageFile.ImageFile)
+            and _jpeg_top_rows(src, rows)
+        ):
+            saved = ImageFile.LOAD_TRUNCATED_IMAGES
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            try:
+                src.load()
+            except OSError as exc:
+                if "broken data stream" not in str(exc):  # expected: rows left unread
+                    raise CorruptImage(
+                        f"file is truncated or corrupt: {_name(path)} ({exc})"
+                    ) from exc
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = saved
+            # Only `rows` rows exist; fractional boxes still map onto the full height.
+            return np.asarray(to_mode(src, "L"), dtype=np.uint8), (w, h)
+        request_draft(src, "L" if src.mode in ("RGB", "YCbCr") else None, min_long_edge)
+        load_strict(src, path)
+        arr = np.asarray(to_mode(orient(src), "L"), dtype=np.uint8)
+        return arr, (arr.shape[1], arr.shape[0])

@@ -1,4 +1,4 @@
-"""Faces and open eyes with OpenCV's Haar cascades (cached per process)."""
+"""Frontal faces with OpenCV's Haar cascade (cached per process); eyes are in eyes.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ FACE_DETECT_EDGE = 400  # faces are found on a small copy: Haar cost grows with 
 FACE_MIN_FRACTION = 0.05  # smallest face side, as a fraction of the frame's short edge
 FACE_SCALE_FACTOR = 1.25  # pyramid step; 1.1 finds a few more faces at twice the cost
 FACE_MIN_NEIGHBORS = 5
-EYE_MIN_FACE_PX = 80  # below this face width (working px) eyes are too small to judge
-EYE_REGION = 0.6  # eyes are looked for in the upper part of the face box
-EYE_FACE_WIDTH = 100  # faces are resized to this width: eyes land near the 20 px base window
-EYE_SCALE_FACTOR = 1.15
 
 _cascades: dict[str, Any] = {}
 
@@ -52,25 +48,3 @@ def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     boxes.sort(key=lambda b: b[2] * b[3], reverse=True)
     return [(b[0], b[1], b[2], b[3]) for b in boxes]
 
-
-def count_open_eyes(gray: np.ndarray, box: tuple[int, int, int, int]) -> int | None:
-    """Open eyes found in the face's upper part (the cascade rarely fires on closed eyes)."""
-    # None when the face is too small to judge.
-    x, y, w, h = box
-    if w < EYE_MIN_FACE_PX:
-        return None
-    roi = gray[y : y + int(h * EYE_REGION), x : x + w]
-    # Normalising the face size keeps the eye search to a few pyramid levels (about 3 ms).
-    scale = EYE_FACE_WIDTH / w
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    roi = cv2.resize(roi, None, fx=scale, fy=scale, interpolation=interpolation)
-    roi = cv2.equalizeHist(roi)
-    side = roi.shape[1]
-    eyes = _cascade("haarcascade_eye.xml").detectMultiScale(
-        roi,
-        scaleFactor=EYE_SCALE_FACTOR,
-        minNeighbors=4,
-        minSize=(side // 8, side // 8),
-        maxSize=(side // 2, side // 2),
-    )
-    return min(len(eyes), 2)

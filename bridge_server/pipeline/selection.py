@@ -44,6 +44,7 @@ class Candidate:
     phash: str | None
     sharpness: float
     hints: dict[str, Any]
+    focus_blur: float | None = None  # edge blur (px) where focus was judged: lower is sharper
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Prop
     result: dict[str, Proposal] = {}
     default_preset = settings.export_presets[0]["name"] if settings.export_presets else ""
     for group in groups:
-        best = max(group, key=lambda c: (c.ai_score, c.sharpness, c.photo_id))
+        best = max(group, key=_rank_key)
         group_id = f"g_{group[0].photo_id[2:]}" if len(group) > 1 else None
         for photo in group:
             is_best = photo is best
@@ -127,6 +128,12 @@ def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Prop
             )
             result[photo.photo_id] = Proposal(group_id, is_best, kind, tag, preset)
     return result
+
+
+def _rank_key(c: Candidate) -> tuple[float, float, float, str]:
+    """Best first: score, then the sharper focus (where it was judged), then detail."""
+    blur = c.focus_blur if c.focus_blur is not None else float("inf")
+    return (c.ai_score, -blur, c.sharpness, c.photo_id)
 
 
 def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:

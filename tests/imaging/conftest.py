@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bridge_server.imaging.analysis import analyze_file
+from tests.fixtures.culling import Case, write_culling_set
 from tests.fixtures.photos import write_large_jpeg
 
 
@@ -53,3 +54,15 @@ def exiftool() -> str:
     pytest.skip(
         "exiftool not installed (apt install libimage-exiftool-perl); CI=true makes this fail"
     )
+
+
+@pytest.fixture(scope="session")
+def culling_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+    """The culling evaluation set (tests/fixtures/culling.py): photos with a known verdict."""
+    return write_culling_set(tmp_path_factory.mktemp("culling"))
+
+
+@pytest.fixture(scope="session")
+def culling(culling_set: dict[str, Case]) -> dict[str, dict[str, Any]]:
+    """analyze_file results for the culling set, computed on first use."""
+    return _Analyses({name: case.path for name, case in culling_set.items()})
