@@ -1,7 +1,8 @@
-"""Selection: group bursts and near-duplicates, pick the best of each, propose keepers.
+"""Selection: group scenes (bursts and near-duplicates), rank each, propose keepers.
 
 Runs per session after analyses land (coalesced), over the session's analysed photos in
-capture order. Decisions already made by the photographer are never changed here.
+capture order. Decisions already made by the photographer are never changed here: a decided
+photo keeps the proposal it was decided on, and a rejected one is never a scene's best.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ LOW_LIGHT_ISO: Final = 3200
 PORTRAIT_FACE_FRACTION: Final = 0.015
 GROUP_FACES: Final = 3
 WIDE_FOCAL_MM: Final = 35.0
+# Frames this alike (phash bits) are one scene even minutes apart: the same pose re-shot.
+NEAR_DUPLICATE_DISTANCE: Final = 6
+SCENE_WINDOW_SECONDS: Final = 900.0  # how far apart in time near-duplicates still join
+SCENE_RECENT_MEMBERS: Final = 3  # a new frame is compared with each scene's latest frames
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Candidate:
     sharpness: float
     hints: dict[str, Any]
     focus_blur: float | None = None  # edge blur (px) where focus was judged: lower is sharper
+    approval: Approval = Approval.PENDING  # the photographer's decision, if any
+    current: Selection = Selection.NONE  # the proposal stored now (kept once decided)
 
 
 @dataclass(frozen=True)
@@ -56,33 +63,53 @@ class Proposal:
     selection: Selection
     context_tag: str
     selected_preset: str
+    group_rank: int | None = None  # 1 = best of its scene; None for a photo alone
+    group_size: int | None = None
 
 
 def group_bursts(
     photos: list[Candidate], gap_seconds: float, max_distance: int
 ) -> list[list[Candidate]]:
-    """Consecutive photos close in time and in perceptual hash form one group."""
+    """Scenes: frames alike in look, judged together with how far apart in time they are.
+
+    Within `gap_seconds` of each other, frames up to `max_distance` phash bits apart are one
+    burst; up to SCENE_WINDOW_SECONDS apart, near-identical frames (NEAR_DUPLICATE_DISTANCE bits)
+    still join, so a pose re-shot minutes later is one scene. Each group is in capture order.
+    """
     ordered = sorted(
         photos, key=lambda c: (c.captured_at is None, c.captured_at or datetime.min, c.file_name)
     )
+    near = min(NEAR_DUPLICATE_DISTANCE, max_distance)
     groups: list[list[Candidate]] = []
     for photo in ordered:
-        if groups and _same_burst(groups[-1][-1], photo, gap_seconds, max_distance):
-            groups[-1].append(photo)
-        else:
+        joined: list[int] = []
+        for index, group in enumerate(groups):
+            recent = group[-SCENE_RECENT_MEMBERS:]
+            if any(_alike(other, photo, gap_seconds, max_distance, near) for other in recent):
+                joined.append(index)
+        if not joined:
             groups.append([photo])
+            continue
+        # A frame that matches two scenes joins them (the scene came back into view).
+        target = groups[joined[0]]
+        for index in reversed(joined[1:]):
+            target.extend(groups.pop(index))
+        target.append(photo)
+        target.sort(key=lambda c: (c.captured_at is None, c.captured_at or datetime.min))
     return groups
 
 
-def _same_burst(a: Candidate, b: Candidate, gap_seconds: float, max_distance: int) -> bool:
+def _alike(a: Candidate, b: Candidate, gap_seconds: float, max_distance: int, near: int) -> bool:
     if a.phash is None or b.phash is None:
         return False
-    if a.captured_at is not None and b.captured_at is not None:
-        if abs((b.captured_at - a.captured_at).total_seconds()) > gap_seconds:
-            return False
-    elif a.captured_at is not None or b.captured_at is not None:
-        return False
-    return hash_distance(a.phash, b.phash) <= max_distance
+    distance = hash_distance(a.phash, b.phash)
+    if a.captured_at is None or b.captured_at is None:
+        # Without two capture times only near-identical frames are one scene.
+        return a.captured_at is None and b.captured_at is None and distance <= near
+    apart = abs((b.captured_at - a.captured_at).total_seconds())
+    if apart <= gap_seconds:
+        return distance <= max_distance
+    return apart <= SCENE_WINDOW_SECONDS and distance <= near
 
 
 def context_tag(hints: dict[str, Any]) -> str:
@@ -106,15 +133,23 @@ def context_tag(hints: dict[str, Any]) -> str:
 
 
 def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Proposal]:
-    """Best of each group; keepers at or above the threshold; the rest alternates."""
+    """Rank each scene; its best is a keeper at or above the threshold, the rest alternates.
+
+    A photo the photographer has decided on keeps its stored proposal, and one they rejected
+    is never the scene's best; ranks still cover every frame ("best of 7 in this scene").
+    """
     result: dict[str, Proposal] = {}
     default_preset = settings.export_presets[0]["name"] if settings.export_presets else ""
     for group in groups:
-        best = max(group, key=_rank_key)
+        ranked = sorted(group, key=_rank_key, reverse=True)
+        eligible = [c for c in ranked if c.approval != Approval.REJECTED]
+        best = eligible[0] if eligible else None
         group_id = f"g_{group[0].photo_id[2:]}" if len(group) > 1 else None
-        for photo in group:
+        for rank, photo in enumerate(ranked, 1):
             is_best = photo is best
-            if is_best:
+            if photo.approval != Approval.PENDING:
+                kind = photo.current  # the photographer decided: the proposal stays as it was
+            elif is_best:
                 kind = (
                     Selection.KEEPER
                     if photo.ai_score >= settings.selection_threshold
@@ -126,7 +161,11 @@ def propose(groups: list[list[Candidate]], settings: Settings) -> dict[str, Prop
             preset = settings.preset_mapping.get(tag) or settings.preset_mapping.get(
                 "general", default_preset
             )
-            result[photo.photo_id] = Proposal(group_id, is_best, kind, tag, preset)
+            alone = len(group) == 1
+            result[photo.photo_id] = Proposal(
+                group_id, is_best, kind, tag, preset,
+                None if alone else rank, None if alone else len(group),
+            )  # fmt: skip
     return result
 
 
@@ -165,20 +204,26 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
         Photo.context_tag,
         Photo.selected_preset,
         Photo.approval,
+        func.json_extract(Photo.analysis, "$.metrics.focus_blur"),
+        Photo.group_rank,
+        Photo.group_size,
     ).where(Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED)
     async with ctx.db.session() as s, s.begin():
         rows = (await s.execute(query)).all()
         candidates = [
-            Candidate(r[0], r[1], r[2], float(r[3] or 1.0), r[4], float(r[5] or 0.0), _hints(r[6]))
+            Candidate(
+                r[0], r[1], r[2], float(r[3] or 1.0), r[4], float(r[5] or 0.0), _hints(r[6]),
+                float(r[13]) if r[13] is not None else None, r[12], r[9],
+            )
             for r in rows
-        ]
+        ]  # fmt: skip
         settings = ctx.settings
         proposals = propose(
             group_bursts(candidates, settings.burst_gap_seconds, settings.burst_hash_distance),
             settings,
         )
         for r in rows:
-            photo_id, current = r[0], (r[7], bool(r[8]), r[9], r[10], r[11])
+            photo_id, current = r[0], (r[7], bool(r[8]), r[9], r[10], r[11], r[14], r[15])
             proposal = proposals[photo_id]
             wanted = (
                 proposal.group_id,
@@ -186,6 +231,8 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
                 proposal.selection,
                 proposal.context_tag,
                 proposal.selected_preset,
+                proposal.group_rank,
+                proposal.group_size,
             )
             if wanted == current:
                 continue
@@ -198,6 +245,8 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
                     selection=proposal.selection,
                     context_tag=proposal.context_tag,
                     selected_preset=proposal.selected_preset,
+                    group_rank=proposal.group_rank,
+                    group_size=proposal.group_size,
                 )
             )
             pending = r[12] == Approval.PENDING

@@ -32,6 +32,8 @@ def photo_dict(photo: Photo) -> dict[str, Any]:
         "selection": photo.selection.value,
         "group_id": photo.group_id,
         "is_group_best": photo.is_group_best,
+        "group_rank": photo.group_rank,
+        "group_size": photo.group_size,
         "context_tag": photo.context_tag,
         "selected_preset": photo.selected_preset,
         "approval": photo.approval.value,

@@ -114,6 +114,8 @@ class Photo(Base):
     phash: Mapped[str | None] = mapped_column(String(64))
     group_id: Mapped[str | None] = mapped_column(String(32))
     is_group_best: Mapped[bool] = mapped_column(default=False)
+    group_rank: Mapped[int | None] = mapped_column(Integer)  # 1 = best of its scene
+    group_size: Mapped[int | None] = mapped_column(Integer)
     selection: Mapped[Selection] = mapped_column(
         enum_column(Selection, "photo_selection"), default=Selection.NONE
     )

@@ -66,7 +66,8 @@ async def test_sharp_photos_score_above_their_blurred_copies(shoot):
     photos = shoot["photos"]
     for name in ("astronaut", "coffee", "rocket"):
         assert photos[name]["ai_score"] > photos[f"{name}_blurred"]["ai_score"], name
-        assert "out of focus" in photos[f"{name}_blurred"]["analysis_results"]["reasons"]
+        reasons = photos[f"{name}_blurred"]["analysis_results"]["reasons"]
+        assert any(r.startswith("out of focus") for r in reasons), reasons
 
 
 async def test_clipped_highlights_are_flagged(shoot):
@@ -81,6 +82,8 @@ async def test_burst_is_grouped_and_its_best_marked(shoot):
     assert len(group_ids) == 1 and None not in group_ids
     best = [p for p in burst if p["is_group_best"]]
     assert [p["file_name"] for p in best] == ["burst_2.jpg"]
+    assert best[0]["group_rank"] == 1 and {p["group_size"] for p in burst} == {4}
+    assert sorted(p["group_rank"] for p in burst) == [1, 2, 3, 4]
     assert all(p["selection"] == "alternate" for p in burst if not p["is_group_best"])
     assert (
         photos["astronaut"]["group_id"] != photos["astronaut_blurred"]["group_id"]
