@@ -34,6 +34,7 @@ from .hashing import phash_hex
 ANALYSIS_VERSION = 2
 WORK_EDGE = 1024  # long edge for frame-wide metrics, so photos of any resolution compare
 NOISE_CROP = 512  # full-resolution centre crop for noise (downscaling averages noise away)
+WORKING_NOISE_CROP = 384  # centre crop of the working image for the focus edge threshold
 
 # Focus: edge-blur radius in px (faces at face_regions.FACE_PX wide, frames at WORK_EDGE).
 BLUR_CRISP = 1.9  # at or below: factor 5
@@ -46,7 +47,7 @@ FOCUS_FACE_SHARE = 0.5  # faces at least this fraction of the largest one's widt
 NO_DETAIL_FACTOR = 2.5  # nothing with edges to judge focus on (fog, a blank wall)
 
 HIGHLIGHT_REASON = 0.02  # fraction clipped that earns a reason
-HIGHLIGHT_WORST = 0.15  # fraction at which the exposure factor has lost 3 points
+HIGHLIGHT_WORST = 0.25  # clipped fraction (of the subject) at which exposure is at its worst
 SHADOW_REASON = 0.20
 SHADOW_WORST = 0.60
 BACKGROUND_WEIGHT = 0.3  # clipped sky or a window counts this much against clipping on the subject
@@ -174,6 +175,15 @@ def _focus(
     return factor, on, blur, reasons, flags
 
 
+def _working_noise(gray: np.ndarray) -> float:
+    """Noise at working size, on a centre crop: the whole frame costs 4x for the same answer."""
+    h, w = gray.shape
+    top, left = max(0, h // 2 - WORKING_NOISE_CROP // 2), max(0, w // 2 - WORKING_NOISE_CROP // 2)
+    return metrics.noise_sigma(
+        gray[top : top + WORKING_NOISE_CROP, left : left + WORKING_NOISE_CROP]
+    )
+
+
 def _subject_box(
     gray: np.ndarray, found: list[dict[str, Any]], region: list[int] | None
 ) -> tuple[slice, slice] | None:
@@ -200,7 +210,7 @@ def _exposure(
     hi = max(subj["highlights_clipped"], BACKGROUND_WEIGHT * frame["highlights_clipped"])
     lo = max(subj["shadows_clipped"], SHADOW_BACKGROUND_WEIGHT * frame["shadows_clipped"])
     score = 5.0
-    score -= 3.0 * min(1.0, max(0.0, hi - 0.005) / HIGHLIGHT_WORST)
+    score -= 4.0 * min(1.0, max(0.0, hi - 0.005) / HIGHLIGHT_WORST)
     score -= 2.0 * min(1.0, max(0.0, lo - 0.05) / SHADOW_WORST)
     mean = subj["mean_level"]
     if mean < SUBJECT_DARK:
@@ -282,7 +292,7 @@ def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any
     noise = metrics.noise_sigma(full_res_centre_crop(path, NOISE_CROP))
     quality = metrics.jpeg_quality(decoded.quantization)
     found = _faces(path, gray, lap, (decoded.width, decoded.height))
-    region_blur, region = focus.sharpest_region(gray, metrics.noise_sigma(gray))
+    region_blur, region = focus.sharpest_region(gray, _working_noise(gray))
 
     sharpness_factor, focus_on, focus_blur, reasons, flags = _focus(found, region_blur)
     subject_box = _subject_box(gray, found, region)
