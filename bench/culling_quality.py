@@ -226,6 +226,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", default="main", help="git revision to compare with")
     parser.add_argument("--repeat", type=int, default=1, help="analyses per photo (timing)")
+    parser.add_argument(
+        "--profile-scenes",
+        type=int,
+        default=100,
+        help="scenes (3 frames each) for the learned-profile simulation (0: skip)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -277,7 +283,28 @@ def main() -> None:
         )
         for stage, ms in sorted(run["stage_ms"].items(), key=lambda kv: -kv[1]):
             print(f"  {stage:30s} {ms:7.1f} ms/photo")
+    if args.profile_scenes:
+        _profile_report(args.profile_scenes)
     print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def _profile_report(scenes: int) -> None:
+    """Agreement with simulated photographers before and after learning from N decisions."""
+    import _profile_sim  # bench/ is this script's folder
+
+    with tempfile.TemporaryDirectory(prefix="culling-profile-") as tmp:
+        start = time.perf_counter()
+        pop = _profile_sim.make_population(Path(tmp), scenes)
+        made = time.perf_counter() - start
+    print(
+        f"\n== learned profile: {len(pop)} frames in {scenes} scenes (made and analysed in "
+        f"{made:.0f} s); trained on decisions from two thirds of the scenes, agreement measured "
+        "on the other third"
+    )
+    print(f"{'preference':48s} {'decisions':>9s} {'before':>7s} {'after':>7s} {'gain':>6s}")
+    for name, n, before, after in _profile_sim.gains(pop):
+        gain = 100 * (after - before)
+        print(f"{name:48s} {n:9d} {100 * before:6.1f}% {100 * after:6.1f}% {gain:+5.1f}")
 
 
 if __name__ == "__main__":

@@ -197,8 +197,8 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
     import numpy as np
     from PIL import Image
 
-    from bridge_server.imaging import decode, hashing, metrics
-    from bridge_server.imaging.analysis import WORK_EDGE, _faces, analyze_file
+    from bridge_server.imaging import decode, focus, hashing, metrics
+    from bridge_server.imaging.analysis import WORK_EDGE, _faces, _working_noise, analyze_file
     from bridge_server.imaging.exif import read_exif
     from bridge_server.pipeline.worker import probe_file
 
@@ -220,8 +220,11 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
         image = decoded[p]
         gray = np.asarray(image)
         lap = metrics.laplacian(gray)
+        with Image.open(p) as im:
+            full_size = im.size
         return (
-            _faces(gray, lap),
+            _faces(p, gray, lap, full_size),
+            focus.sharpest_region(gray, _working_noise(gray)),
             metrics.sharpness(gray, lap),
             metrics.exposure(gray),
             (hashing.phash_hex(image)),
@@ -247,7 +250,7 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
         ("analyze_file (whole analysis job)", analyze_file),
         ("  load_for_analysis (DCT-scaled luma, 1024 px)", decode.load_for_analysis),
         ("  full_res_centre_crop (noise crop)", decode.full_res_centre_crop),
-        ("  faces, eyes, sharpness, exposure, phash (1024 px)", pixel_metrics),
+        ("  faces, eyes, focus, exposure, phash (1024 px)", pixel_metrics),
         ("  proposal: top-band 512 px noise crop (decode 512 rows)", top_band_crop),
         ("baseline: Image.open(p).load() (full RGB)", full_decode),
         ("ref: full-resolution luma decode (draft L)", full_luma_decode),

@@ -6,7 +6,8 @@ analyze_file(path) returns a JSON-safe dict:
            radius in px of what focus was judged on), focus_on ("eyes", "face", "region" or
            None), face_blur, region_blur, highlights_clipped, shadows_clipped, mean_level
            (whole frame), subject_highlights_clipped, subject_shadows_clipped,
-           subject_mean_level, noise_sigma, jpeg_quality, working_size,
+           subject_mean_level, background_detail (how busy the frame is around the subject),
+           noise_sigma, jpeg_quality, working_size,
   faces: [{box: [x, y, w, h] as fractions of the frame, width_px, full_width_px, sharpness,
            blur, eye_state ("open", "closed", "unknown"), ear, eyes_why, eyes_open,
            possible_blink}],
@@ -184,6 +185,19 @@ def _working_noise(gray: np.ndarray) -> float:
     )
 
 
+def _background_detail(
+    gray: np.ndarray, lap: np.ndarray, subject: tuple[slice, slice] | None
+) -> float:
+    """How busy the frame is around the subject: mean abs(Laplacian) there, over contrast."""
+    magnitude = np.abs(lap)
+    total, count = float(magnitude.sum()), magnitude.size
+    if subject is not None:
+        inside = magnitude[subject]
+        total, count = total - float(inside.sum()), count - inside.size
+    contrast = float(gray.std()) + 1.0
+    return round(total / max(1, count) / contrast, 4)
+
+
 def _subject_box(
     gray: np.ndarray, found: list[dict[str, Any]], region: list[int] | None
 ) -> tuple[slice, slice] | None:
@@ -297,6 +311,7 @@ def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any
     sharpness_factor, focus_on, focus_blur, reasons, flags = _focus(found, region_blur)
     subject_box = _subject_box(gray, found, region)
     subject_exp = metrics.exposure(gray[subject_box]) if subject_box is not None else None
+    background_detail = _background_detail(gray, lap, subject_box)
     exposure_factor, exp_reasons, exp_flags = _exposure(frame_exp, subject_exp)
     reasons += exp_reasons
     flags += exp_flags
@@ -342,6 +357,7 @@ def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any
             "region_blur": region_blur,
             **frame_exp,
             **{f"subject_{k}": v for k, v in (subject_exp or frame_exp).items()},
+            "background_detail": background_detail,
             "noise_sigma": noise,
             "jpeg_quality": quality,
             "working_size": [gray.shape[1], gray.shape[0]],

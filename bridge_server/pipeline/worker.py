@@ -11,6 +11,7 @@ from ..imaging.exif import read_exif
 from ..imaging.export_render import render_export
 from ..imaging.formats import is_raw
 from ..imaging.hashing import sha256_file
+from ..imaging.profile import train
 from ..imaging.thumbnails import make_thumbnails
 from ..imaging.xmp import write_sidecar
 
@@ -56,3 +57,8 @@ def export(
     if sidecar and is_raw(src):
         result["sidecar_path"] = write_sidecar(src, rating, label, keywords)
     return result
+
+
+def train_profile(examples: list[tuple[list[float], int]], genre: str) -> dict[str, Any] | None:
+    """Fit the photographer's culling profile (scikit-learn; kept off the event loop)."""
+    return train(examples, genre)

@@ -1,0 +1,174 @@
+"""A culling profile learned from the photographer's decisions, stored as plain JSON.
+
+Training (scikit-learn logistic regression over analysis features) runs in a pool worker; the
+profile it returns is numbers only (feature names, scaling, weights), so exporting and
+importing it never runs code (no pickle). Applying it is arithmetic and says which features
+moved the score.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PROFILE_FORMAT = 1
+MIN_DECISIONS = 30  # below this many decisions (with both outcomes) the profile stays off
+BLEND_HALF = 50  # decisions at which the learned opinion weighs as much as the analysis
+MAX_EXPLAINED = 3
+
+# (name, how to read it from an analysis result); missing values read as the neutral default.
+FEATURES: tuple[str, ...] = (
+    "ai_score",
+    "sharpness",
+    "exposure",
+    "noise",
+    "eyes",
+    "focus_blur",
+    "largest_face_fraction",
+    "face_count",
+    "faces_closed_eyes",
+    "subject_highlights_clipped",
+    "mean_level",
+    "background_detail",
+    "group_rank_share",
+    "background_vs_scene",
+)
+_LABELS = {
+    "ai_score": "analysis score",
+    "sharpness": "focus",
+    "exposure": "exposure",
+    "noise": "noise",
+    "eyes": "eyes",
+    "focus_blur": "focus blur",
+    "largest_face_fraction": "face size",
+    "face_count": "number of faces",
+    "faces_closed_eyes": "closed eyes",
+    "subject_highlights_clipped": "clipped subject",
+    "mean_level": "brightness",
+    "background_detail": "busy background",
+    "group_rank_share": "place in its scene",
+    "background_vs_scene": "busier background than its siblings",
+}
+
+
+class ProfileError(ValueError):
+    """A profile document that is not a valid culling profile."""
+
+
+def features(
+    analysis: dict[str, Any],
+    rank: int | None = None,
+    size: int | None = None,
+    scene_background: float | None = None,
+) -> list[float]:
+    """One analysed photo's feature vector.
+
+    rank / size: its place in its scene; scene_background: the calmest background_detail among
+    the scene's frames (so "keeps the frame with the calmer background" can be learned).
+    """
+    factors = analysis.get("factors") or {}
+    metrics = analysis.get("metrics") or {}
+    hints = analysis.get("context_hints") or {}
+    blur = metrics.get("focus_blur")
+    values = {
+        "ai_score": analysis.get("ai_score") or 1.0,
+        "sharpness": factors.get("sharpness", 3.0),
+        "exposure": factors.get("exposure", 3.0),
+        "noise": factors.get("noise", 3.0),
+        "eyes": factors.get("eyes", 5.0),
+        "focus_blur": blur if blur is not None else 3.0,
+        "largest_face_fraction": hints.get("largest_face_fraction") or 0.0,
+        "face_count": min(10, hints.get("face_count") or 0),
+        "faces_closed_eyes": hints.get("faces_closed_eyes") or 0,
+        "subject_highlights_clipped": metrics.get("subject_highlights_clipped") or 0.0,
+        "mean_level": metrics.get("mean_level") or 0.0,
+        "background_detail": metrics.get("background_detail") or 0.0,
+        "group_rank_share": (rank - 1) / (size - 1) if rank and size and size > 1 else 0.0,
+        "background_vs_scene": 0.0,
+    }
+    detail = values["background_detail"]
+    if scene_background is not None and scene_background > 0:
+        values["background_vs_scene"] = detail / scene_background - 1.0
+    return [float(values[name]) for name in FEATURES]
+
+
+def train(examples: list[tuple[list[float], int]], genre: str = "all") -> dict[str, Any] | None:
+    """Fit a profile on (features, kept 1 / rejected 0); None until there is enough to learn."""
+    labels = [y for _, y in examples]
+    if len(examples) < MIN_DECISIONS or len(set(labels)) < 2:
+        return None
+    import numpy as np  # imported lazily: only the training worker needs scikit-learn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.array([f for f, _ in examples], dtype=np.float64)
+    y = np.array(labels, dtype=np.int64)
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=500)
+    model.fit(scaler.transform(x), y)
+    return {
+        "format": PROFILE_FORMAT,
+        "genre": genre,
+        "features": list(FEATURES),
+        "mean": [round(float(v), 6) for v in scaler.mean_],
+        "scale": [round(float(v), 6) if v > 0 else 1.0 for v in scaler.scale_],
+        "weights": [round(float(v), 6) for v in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "decisions": len(examples),
+    }
+
+
+def validate(doc: Any) -> dict[str, Any]:
+    """The profile if `doc` (parsed JSON) is a well-formed one; ProfileError says what is wrong."""
+    if not isinstance(doc, dict) or doc.get("format") != PROFILE_FORMAT:
+        raise ProfileError(f"not a culling profile of format {PROFILE_FORMAT}")
+    if doc.get("features") != list(FEATURES):
+        raise ProfileError("profile was made for other analysis features; retrain it")
+    n = len(FEATURES)
+    for key in ("mean", "scale", "weights"):
+        values = doc.get(key)
+        if (
+            not isinstance(values, list)
+            or len(values) != n
+            or not all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+        ):
+            raise ProfileError(f"profile field '{key}' must be {n} finite numbers")
+    if any(v <= 0 for v in doc["scale"]):
+        raise ProfileError("profile field 'scale' must be positive")
+    intercept, decisions = doc.get("intercept"), doc.get("decisions")
+    if not isinstance(intercept, int | float) or not math.isfinite(intercept):
+        raise ProfileError("profile field 'intercept' must be a finite number")
+    if not isinstance(decisions, int) or decisions < MIN_DECISIONS:
+        raise ProfileError(f"profile field 'decisions' must be an integer >= {MIN_DECISIONS}")
+    if not isinstance(doc.get("genre", "all"), str):
+        raise ProfileError("profile field 'genre' must be text")
+    return doc
+
+
+def keep_probability(profile: dict[str, Any], x: list[float]) -> tuple[float, list[float]]:
+    """P(the photographer keeps it) and each feature's contribution to the log-odds."""
+    contributions = [
+        w * (v - m) / s
+        for w, v, m, s in zip(profile["weights"], x, profile["mean"], profile["scale"], strict=True)
+    ]
+    z = profile["intercept"] + sum(contributions)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))), contributions
+
+
+def apply(profile: dict[str, Any] | None, ai_score: float, x: list[float]) -> dict[str, Any]:
+    """The score adjusted by the profile, with words for why: {score, learned, reasons}."""
+    if profile is None:
+        return {"score": ai_score, "learned": None, "reasons": []}
+    p, contributions = keep_probability(profile, x)
+    n = int(profile["decisions"])
+    weight = n / (n + BLEND_HALF)
+    score = round(min(5.0, max(1.0, (1 - weight) * ai_score + weight * (1.0 + 4.0 * p))), 1)
+    ranked = sorted(
+        (c, name) for c, name in zip(contributions, FEATURES, strict=True) if abs(c) >= 0.25
+    )
+    ranked.sort(key=lambda item: -abs(item[0]))
+    reasons = [
+        f"{_LABELS[name]} {'raised' if c > 0 else 'lowered'} it"
+        for c, name in ranked[:MAX_EXPLAINED]
+    ]
+    return {"score": score, "learned": f"learned from {n} of your decisions", "reasons": reasons}
