@@ -13,6 +13,7 @@ from typing import Any
 
 PROFILE_FORMAT = 1
 MIN_DECISIONS = 30  # below this many decisions (with both outcomes) the profile stays off
+MIN_HELD_OUT_ACCURACY = 0.65  # balanced accuracy on held-out decisions the model must reach
 BLEND_HALF = 50  # decisions at which the learned opinion weighs as much as the analysis
 MAX_EXPLAINED = 3
 
@@ -93,28 +94,51 @@ def features(
 
 
 def train(examples: list[tuple[list[float], int]], genre: str = "all") -> dict[str, Any] | None:
-    """Fit a profile on (features, kept 1 / rejected 0); None until there is enough to learn."""
+    """Fit a profile on (features, kept 1 / rejected 0); None until there is something to learn.
+
+    None below MIN_DECISIONS, with one outcome only, or when the decisions show no preference
+    the features can predict (cross-validated balanced accuracy under MIN_HELD_OUT_ACCURACY).
+    """
     labels = [y for _, y in examples]
     if len(examples) < MIN_DECISIONS or len(set(labels)) < 2:
         return None
     import numpy as np  # imported lazily: only the training worker needs scikit-learn
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     x = np.array([f for f, _ in examples], dtype=np.float64)
     y = np.array(labels, dtype=np.int64)
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=500)
-    model.fit(scaler.transform(x), y)
+
+    def model() -> Any:
+        return make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, class_weight="balanced", max_iter=500)
+        )
+
+    # Only a preference that predicts decisions it was not fitted on may move scores: decisions
+    # without a consistent pattern (or too few of one outcome) leave the analysis alone.
+    folds = min(5, int(min(np.bincount(y))))
+    if folds < 2:
+        return None
+    held_out = cross_val_score(
+        model(), x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+        scoring="balanced_accuracy",
+    )  # fmt: skip
+    if float(held_out.mean()) < MIN_HELD_OUT_ACCURACY:
+        return None
+    fitted = model().fit(x, y)
+    scaler, regression = fitted[0], fitted[1]
     return {
         "format": PROFILE_FORMAT,
         "genre": genre,
         "features": list(FEATURES),
         "mean": [round(float(v), 6) for v in scaler.mean_],
         "scale": [round(float(v), 6) if v > 0 else 1.0 for v in scaler.scale_],
-        "weights": [round(float(v), 6) for v in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 6),
+        "weights": [round(float(v), 6) for v in regression.coef_[0]],
+        "intercept": round(float(regression.intercept_[0]), 6),
         "decisions": len(examples),
+        "held_out_accuracy": round(float(held_out.mean()), 3),
     }
 
 

@@ -85,3 +85,11 @@ def test_profile_round_trips_as_json_and_refuses_anything_else():
     ):
         with pytest.raises(prof.ProfileError):
             prof.validate(broken)
+
+
+def test_decisions_without_a_pattern_leave_the_scores_alone():
+    decisions = _decisions(200)
+    labels = [y for _, y in decisions]
+    random.Random(4).shuffle(labels)
+    shuffled = [(x, y) for (x, _), y in zip(decisions, labels, strict=True)]
+    assert prof.train(shuffled) is None
