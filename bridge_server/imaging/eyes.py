@@ -6,6 +6,8 @@ see docs/architecture.md ("Eye state") for why this model and what its licence a
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -17,21 +19,31 @@ EAR_CLOSED = 0.21  # mean eye aspect ratio at or below: closed (open eyes are ~0
 EAR_OPEN = 0.25  # at or above: open; in between the eyes are half shut and cannot be told
 MAX_EYE_ASYMMETRY = 0.12  # eyes this different in EAR: a turned head or a wink, can't tell
 
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+
 OPEN, CLOSED, UNKNOWN = "open", "closed", "unknown"
 
 _models: dict[str, Any] = {}
+
+
+def model_path() -> str:
+    """The 68-point predictor's file inside the installed face-recognition-models package."""
+    # Found without importing the package: its __init__ needs pkg_resources (setuptools),
+    # which a plain runtime environment need not have.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face-recognition-models is not installed (eye state needs it)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return str(folder / "models" / PREDICTOR_FILE)
 
 
 def _predictor() -> tuple[Any, Any]:
     """(HOG face detector, 68-point shape predictor), loaded once per worker (~75 MB)."""
     if "predictor" not in _models:
         import dlib  # imported lazily: only analysis workers pay for the model
-        import face_recognition_models
 
         _models["detector"] = dlib.get_frontal_face_detector()
-        _models["predictor"] = dlib.shape_predictor(
-            face_recognition_models.pose_predictor_model_location()
-        )
+        _models["predictor"] = dlib.shape_predictor(model_path())
     return _models["detector"], _models["predictor"]
 
 

@@ -176,3 +176,8 @@ def test_every_verdict_says_why(culling: Results, culling_set: dict[str, Case]) 
         assert below <= moved, name
         if below:
             assert result["reasons"], name
+
+
+def test_the_landmark_model_ships_in_an_installed_package() -> None:
+    path = Path(eyes.model_path())
+    assert path.is_file() and path.stat().st_size > 50_000_000
