@@ -1,16 +1,25 @@
-"""The analyze job: pixels in the pool, results in the store, photo_analyzed on the broker."""
+"""The analyze job: pixels in the pool, results in the store, photo_analyzed on the broker.
+
+The photo's status follows the job through conditional transitions: `analyzing` only while
+this job runs, `analyzed` only if the job is still running when the result is saved. A
+failure, a retry later, a cancel or a requeue moves it on in the job's own transaction (see
+`transitions.photo_follows_job`), so no path leaves a photo stranded in `analyzing`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
+
 from .. import events
 from ..imaging.errors import ImageError
+from ..services import transitions
 from ..store.enums import PhotoStatus
 from ..store.models import Photo
 from . import worker
 from .coalesce import KeyedCoalescer
-from .scheduler import JobRun, PermanentJobError
+from .scheduler import JobCancelled, JobRun, PermanentJobError
 
 
 def make_analyze_handler(selection: KeyedCoalescer) -> Any:
@@ -20,37 +29,43 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
         ctx = run.ctx
         assert ctx.pool is not None and run.photo_id is not None
         async with ctx.db.session() as s, s.begin():
-            photo = await s.get(Photo, run.photo_id)
+            await run.record_progress(s, "analyzing", 10.0)
+            await transitions.apply(s, transitions.ANALYSIS_STARTED, Photo.id == run.photo_id)
+            photo = await s.get(Photo, run.photo_id, populate_existing=True)
             if photo is None:
                 raise PermanentJobError("The photo was removed from the library")
-            photo.status = PhotoStatus.ANALYZING
+            if photo.status == PhotoStatus.ANALYZED:
+                # Saved just before a kill, the job not yet completed: the result stands.
+                analysis = photo.analysis or {}
+                return {"ai_score": photo.ai_score, "reasons": analysis.get("reasons", [])}
             path, exif, session_id = photo.file_path, dict(photo.exif or {}), photo.session_id
             name = photo.file_name
-            await run.record_progress(s, "analyzing", 10.0)
         run.announce("analyzing", 10.0, f"Analysing {name}")
         try:
             result = await ctx.pool.run(worker.analyze, path, exif or None)
         except (ImageError, FileNotFoundError) as exc:
             message = exc.message if isinstance(exc, ImageError) else f"File is gone: {path}"
-            await _mark_failed(run, message)
             raise PermanentJobError(message, {"file_name": name}) from exc
-        except BaseException:
-            await _reset_status(run)
-            raise
         run.check_cancelled()
         # Saving takes milliseconds and the job completes right after: announce, do not write.
         run.announce("saving", 90.0, f"Saving analysis of {name}")
         async with ctx.db.session() as s, s.begin():
-            photo = await s.get(Photo, run.photo_id)
-            if photo is None:
-                raise PermanentJobError("The photo was removed from the library")
-            photo.status = PhotoStatus.ANALYZED
-            photo.error = None
-            photo.ai_score = result["ai_score"]
-            photo.analysis = result
-            photo.phash = result.get("phash")
-            photo.width = photo.width or result.get("width")
-            photo.height = photo.height or result.get("height")
+            saved = await transitions.apply(
+                s,
+                transitions.ANALYSIS_SUCCEEDED,
+                Photo.id == run.photo_id,
+                run.still_running(),
+                values={
+                    "error": None,
+                    "ai_score": result["ai_score"],
+                    "analysis": result,
+                    "phash": result.get("phash"),
+                    "width": _keep(Photo.width, result.get("width")),
+                    "height": _keep(Photo.height, result.get("height")),
+                },
+            )
+        if not saved:
+            raise JobCancelled(run.job_id)  # cancelled (or removed) while the pixels were worked
         ctx.broker.publish(events.photo_analyzed(run.photo_id, result["ai_score"], result))
         selection.schedule(session_id)
         return {"ai_score": result["ai_score"], "reasons": result.get("reasons", [])}
@@ -58,16 +73,6 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
     return analyze
 
 
-async def _mark_failed(run: JobRun, message: str) -> None:
-    async with run.ctx.db.session() as s, s.begin():
-        photo = await s.get(Photo, run.photo_id)
-        if photo is not None:
-            photo.status = PhotoStatus.FAILED
-            photo.error = message
-
-
-async def _reset_status(run: JobRun) -> None:
-    async with run.ctx.db.session() as s, s.begin():
-        photo = await s.get(Photo, run.photo_id)
-        if photo is not None and photo.status == PhotoStatus.ANALYZING:
-            photo.status = PhotoStatus.IMPORTED
+def _keep(column: Any, fallback: Any) -> Any:
+    """SQL: the column's value, or `fallback` where it is NULL."""
+    return func.coalesce(column, fallback)

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
 from ..context import BridgeContext
+from ..services import transitions
 from ..services.jobs import jobs_changed
+from ..services.transitions import Transition
 from ..store.enums import JobKind, JobStatus
 from ..store.models import Job
 from ..timeutil import utcnow
@@ -30,6 +33,8 @@ MAX_ATTEMPTS: Final = 3
 BACKOFF_SECONDS: Final = (1.0, 4.0, 16.0)
 PROGRESS_INTERVAL: Final = 0.25  # at most four progress events a second per job
 STOP_GRACE_SECONDS: Final = 10.0
+SETTLE_RETRY_FIRST: Final = 0.5  # retrying a job's final write: first delay, then doubling
+SETTLE_RETRY_MAX: Final = 30.0
 
 
 class JobCancelled(Exception):
@@ -77,12 +82,24 @@ class JobRun:
         self.announce(stage, percent, message)
 
     async def record_progress(self, s: AsyncSession, stage: str, percent: float) -> None:
-        """Write stage and progress inside the caller's transaction (publish with announce)."""
-        await s.execute(
-            update(Job)
-            .where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
-            .values(stage=stage, progress=percent)
+        """Write stage and progress in the caller's transaction (publish with announce).
+
+        The write is conditional on the job still running: if it matched no row, the job was
+        cancelled (here or by another writer) and JobCancelled stops the handler.
+        """
+        rows = await transitions.apply(
+            s,
+            transitions.JOB_PROGRESSED,
+            Job.id == self.job_id,
+            values={"stage": stage, "progress": percent},
         )
+        if not rows:
+            self.cancelled = True
+            raise JobCancelled(self.job_id)
+
+    def still_running(self) -> Any:
+        """SQL: this job is still running (a guard for the handler's own writes)."""
+        return exists().where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
 
     def announce(self, stage: str, percent: float, message: str) -> None:
         """Publish progress without writing it (a step the job record need not keep)."""
@@ -149,14 +166,17 @@ class JobScheduler:
     async def start(self) -> None:
         """Requeue jobs a previous run left running, then start dispatching."""
         async with self._ctx.db.session() as s, s.begin():
-            result = await s.execute(
-                update(Job)
-                .where(Job.status == JobStatus.RUNNING)
-                .values(status=JobStatus.PENDING, stage="queued", progress=0.0, started_at=None)
+            requeued = await transitions.apply(
+                s,
+                transitions.JOB_REQUEUED,
+                values={"stage": "queued", "progress": 0.0, "started_at": None},
             )
-        requeued = getattr(result, "rowcount", 0)
+            for job in requeued:
+                await transitions.photo_follows_job(
+                    s, job.kind, job.photo_id, JobStatus.PENDING, None
+                )
         if requeued:
-            log.info("Requeued %d job(s) interrupted by the last stop", requeued)
+            log.info("Requeued %d job(s) interrupted by the last stop", len(requeued))
         self._loop_task = asyncio.get_running_loop().create_task(
             self._dispatch(), name="job-dispatch"
         )
@@ -214,12 +234,15 @@ class JobScheduler:
                 .all()
             )
             started: list[Job] = []
-            for job in candidates:
-                job.status = JobStatus.RUNNING
-                job.stage = "starting"
-                job.started_at = now
-                job.finished_at = None
-                started.append(job)
+            for candidate in candidates:
+                # Only the writer whose conditional update matched starts the job; a cancel
+                # (or another scheduler) that got there first wins.
+                started += await transitions.apply(
+                    s,
+                    transitions.JOB_STARTED,
+                    Job.id == candidate.id,
+                    values={"stage": "starting", "started_at": now, "finished_at": None},
+                )
             snapshot = [
                 (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count) for j in started
             ]
@@ -254,13 +277,13 @@ class JobScheduler:
         try:
             result = await self._handlers[run.kind](run)
             run.check_cancelled()
-            await self._finish(run, JobStatus.COMPLETED, result=result)
-            self._ctx.broker.publish(events.job_completed(run.job_id, run.photo_id, result))
+            completed = {"result": result, "finished_at": utcnow(), "progress": 100.0}
+            if await self._settle(run, transitions.JOB_COMPLETED, {**completed, "stage": "done"}):
+                self._ctx.broker.publish(events.job_completed(run.job_id, run.photo_id, result))
         except JobCancelled:
-            pass  # cancel_job already recorded and announced it
+            pass  # whoever cancelled it recorded and announced it
         except PermanentJobError as exc:
-            if not run.cancelled:
-                await self._finish(run, JobStatus.FAILED, error=exc.message)
+            if await self._fail(run, exc.message):
                 self._ctx.broker.publish(
                     events.job_failed(
                         run.job_id,
@@ -282,42 +305,78 @@ class JobScheduler:
             except Exception:
                 log.exception("After-job hook failed for %s", run.job_id)
 
-    async def _update_running(self, run: JobRun, **values: Any) -> None:
-        """Change the job's row, unless it stopped running meanwhile (a cancel wins)."""
-        async with self._ctx.db.session() as s, s.begin():
-            await s.execute(
-                update(Job)
-                .where(Job.id == run.job_id, Job.status == JobStatus.RUNNING)
-                .values(**values)
-            )
+    async def _settle(self, run: JobRun, t: Transition, values: dict[str, Any]) -> bool:
+        """Move the job out of `running` (and its photo with it); True if this call did.
 
-    async def _finish(
-        self,
-        run: JobRun,
-        status: JobStatus,
-        *,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-        **extra: Any,
-    ) -> None:
-        completed = status == JobStatus.COMPLETED
-        await self._update_running(
-            run,
-            status=status,
-            result=result,
-            error=error,
-            finished_at=utcnow(),
-            progress=100.0 if completed else Job.progress,
-            stage="done" if completed else "failed",
-            **extra,
-        )
+        A failed write (a full disk, a locked database) is retried until it lands: a job left
+        `running` would keep its session open forever. A stop cancels the retries; the job is
+        then requeued at the next start.
+        """
+        delay = SETTLE_RETRY_FIRST
+        while True:
+            try:
+                async with self._ctx.db.session() as s, s.begin():
+                    rows = await transitions.apply(s, t, Job.id == run.job_id, values=values)
+                    if rows:
+                        await transitions.photo_follows_job(
+                            s, run.kind, run.photo_id, t.target, values.get("error")
+                        )
+                return bool(rows)
+            except DBAPIError as exc:
+                log.warning(
+                    "Could not record job %s as %s (%s); retrying in %.1f s",
+                    run.job_id,
+                    t.target.value,
+                    exc.orig if exc.orig is not None else exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SETTLE_RETRY_MAX)
+
+    async def _fail(self, run: JobRun, message: str, **extra: Any) -> bool:
+        values = {"error": message, "finished_at": utcnow(), "stage": "failed", **extra}
+        return await self._settle(run, transitions.JOB_FAILED, values)
 
     async def _transient_failure(self, run: JobRun, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}"
         attempt = run.attempt + 1
-        if run.cancelled:
-            return
         will_retry = attempt < MAX_ATTEMPTS
+        if will_retry:
+            delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
+            retried = await self._settle(
+                run,
+                transitions.JOB_RETRY_LATER,
+                {
+                    "stage": "retrying",
+                    "retry_count": attempt,
+                    "error": message,
+                    "not_before": utcnow() + timedelta(seconds=delay),
+                },
+            )
+            if not retried:
+                return  # cancelled meanwhile
+            log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
+            self._report_error(run, exc, message, attempt, will_retry)
+            self._ctx.broker.publish(
+                events.job_progress(
+                    run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"
+                )
+            )
+            await self._arm_timer()
+            return
+        if not await self._fail(run, message, retry_count=attempt):
+            return
+        log.error("Job %s failed for good: %s", run.job_id, message, exc_info=exc)
+        self._report_error(run, exc, message, attempt, will_retry)
+        self._ctx.broker.publish(
+            events.job_failed(
+                run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}
+            )
+        )
+
+    def _report_error(
+        self, run: JobRun, exc: Exception, message: str, attempt: int, will_retry: bool
+    ) -> None:
         # Unexpected failures (a crashed worker, a bug) are reported even when retried.
         self._ctx.broker.publish(
             events.error_occurred(
@@ -326,30 +385,5 @@ class JobScheduler:
                 {"exception": type(exc).__name__, "attempt": attempt, "will_retry": will_retry},
                 run.job_id,
                 run.photo_id,
-            )
-        )
-        if will_retry:
-            delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
-            log.warning("Job %s failed (%s); retrying in %.0f s", run.job_id, message, delay)
-            await self._update_running(
-                run,
-                status=JobStatus.PENDING,
-                stage="retrying",
-                retry_count=attempt,
-                error=message,
-                not_before=utcnow() + timedelta(seconds=delay),
-            )
-            self._ctx.broker.publish(
-                events.job_progress(
-                    run.job_id, "retrying", 0.0, f"Retrying in {delay:.0f} s after: {message}"
-                )
-            )
-            await self._arm_timer()
-            return
-        log.error("Job %s failed for good: %s", run.job_id, message, exc_info=exc)
-        await self._finish(run, JobStatus.FAILED, error=message, retry_count=attempt)
-        self._ctx.broker.publish(
-            events.job_failed(
-                run.job_id, run.photo_id, message, {"will_retry": False, "attempt": attempt}
             )
         )

@@ -236,19 +236,31 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             )
             if wanted == current:
                 continue
-            await s.execute(
-                update(Photo)
-                .where(Photo.id == photo_id)
-                .values(
-                    group_id=proposal.group_id,
-                    is_group_best=proposal.is_group_best,
-                    selection=proposal.selection,
-                    context_tag=proposal.context_tag,
-                    selected_preset=proposal.selected_preset,
-                    group_rank=proposal.group_rank,
-                    group_size=proposal.group_size,
+            # Compare-and-set on what was read: a decision or another selection run that
+            # changed the row meanwhile wins, and nothing is announced for it here.
+            written = (
+                await s.execute(
+                    update(Photo)
+                    .where(
+                        Photo.id == photo_id,
+                        Photo.status == PhotoStatus.ANALYZED,
+                        Photo.selection == r[9],
+                        Photo.approval == r[12],
+                    )
+                    .values(
+                        group_id=proposal.group_id,
+                        is_group_best=proposal.is_group_best,
+                        selection=proposal.selection,
+                        context_tag=proposal.context_tag,
+                        selected_preset=proposal.selected_preset,
+                        group_rank=proposal.group_rank,
+                        group_size=proposal.group_size,
+                    )
+                    .returning(Photo.id)
                 )
-            )
+            ).scalar()
+            if written is None:
+                continue
             pending = r[12] == Approval.PENDING
             was_queued = pending and r[9] == Selection.KEEPER
             now_queued = pending and proposal.selection == Selection.KEEPER

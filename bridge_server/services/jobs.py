@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -13,7 +13,7 @@ from ..ids import new_id
 from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, JobStatus, PhotoStatus
 from ..store.models import Job, Photo
 from ..timeutil import utcnow
-from . import system
+from . import system, transitions
 from .errors import Conflict, InvalidArguments, NotFound, ServiceError
 from .queries import get_or_404, paginate
 from .serializers import job_dict
@@ -104,14 +104,30 @@ async def set_job_priority(
     new = check_priority(priority)
     async with ctx.db.session() as s, s.begin():
         job = await get_or_404(s, Job, job_id, "job")
-        if job.status not in ACTIVE_JOB_STATUSES:
-            raise Conflict(
-                f"Job {job_id} is {job.status.value}; only waiting or running jobs "
-                "can be re-prioritised"
-            )
         old = job.priority
-        job.priority = new
-        data = job_dict(job)
+        # Compare-and-set: only from the priority read, and only while the job is active.
+        changed = (
+            await s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.priority == old,
+                    Job.status.in_([v.value for v in ACTIVE_JOB_STATUSES]),
+                )
+                .values(priority=new)
+                .returning(Job)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        if changed is None:
+            job = await get_or_404(s, Job, job_id, "job")
+            if job.status not in ACTIVE_JOB_STATUSES:
+                raise Conflict(
+                    f"Job {job_id} is {job.status.value}; only waiting or running jobs "
+                    "can be re-prioritised"
+                )
+            raise Conflict(f"Job {job_id} was re-prioritised meanwhile; try again")
+        data = job_dict(changed)
     if old != new:
         ctx.broker.publish(events.priority_changed(job_id, old, new, reason))
         jobs_changed(ctx)
@@ -120,45 +136,56 @@ async def set_job_priority(
 
 async def cancel_job(ctx: BridgeContext, job_id: str) -> dict[str, Any]:
     """Cancel a waiting or running job (a running one stops at its next safe point)."""
+    message = "Cancelled by user"
     async with ctx.db.session() as s, s.begin():
-        job = await get_or_404(s, Job, job_id, "job")
-        if job.status == JobStatus.CANCELLED:
-            return job_dict(job)
-        if job.status not in ACTIVE_JOB_STATUSES:
-            raise Conflict(f"Job {job_id} is already {job.status.value}")
-        was_running = job.status == JobStatus.RUNNING
-        job.status = JobStatus.CANCELLED
-        job.stage = "cancelled"
-        job.error = "Cancelled by user"
+        result = await transitions.change(
+            s,
+            transitions.JOB_CANCELLED,
+            job_id,
+            values={"stage": "cancelled", "error": message, "finished_at": utcnow()},
+            conflict=lambda job: f"Job {job_id} is already {job.status.value}",
+        )
+        job = result.row
+        if result.changed:
+            await transitions.photo_follows_job(
+                s, job.kind, job.photo_id, JobStatus.CANCELLED, "Analysis cancelled"
+            )
         data = job_dict(job)
         photo_id = job.photo_id
-    if was_running and ctx.runner is not None:
+    if not result.changed:
+        return data
+    if ctx.runner is not None:
+        # A no-op unless it runs here; a run elsewhere stops at its next conditional write.
         ctx.runner.cancel_running(job_id)
     ctx.broker.publish(
-        events.job_failed(
-            job_id, photo_id, "Cancelled by user", {"cancelled": True, "will_retry": False}
-        )
+        events.job_failed(job_id, photo_id, message, {"cancelled": True, "will_retry": False})
     )
     jobs_changed(ctx)
     return data
 
 
 async def retry_job(ctx: BridgeContext, job_id: str) -> dict[str, Any]:
-    """Run a failed or cancelled job again."""
+    """Run a failed or cancelled job again; a waiting or running job is left as it is."""
     async with ctx.db.session() as s, s.begin():
-        job = await get_or_404(s, Job, job_id, "job")
-        if job.status in ACTIVE_JOB_STATUSES:
-            return job_dict(job)
-        if job.status == JobStatus.COMPLETED:
-            raise Conflict(f"Job {job_id} already completed")
-        job.status = JobStatus.PENDING
-        job.stage = "queued"
-        job.progress = 0.0
-        job.error = None
-        job.not_before = None
-        job.started_at = None
-        job.finished_at = None
-        data = job_dict(job)
+        rows = await transitions.apply(
+            s,
+            transitions.JOB_RETRIED,
+            Job.id == job_id,
+            values={
+                "stage": "queued",
+                "progress": 0.0,
+                "error": None,
+                "not_before": None,
+                "started_at": None,
+                "finished_at": None,
+            },
+        )
+        if not rows:
+            job = await get_or_404(s, Job, job_id, "job")
+            if job.status == JobStatus.COMPLETED:
+                raise Conflict(f"Job {job_id} already completed")
+            return job_dict(job)  # already waiting or running: retrying changes nothing
+        data = job_dict(rows[0])
     ctx.broker.publish(events.job_progress(job_id, "queued", 0.0, "Retry requested"))
     jobs_changed(ctx)
     return data

@@ -25,6 +25,7 @@ class QueueStatusPublisher:
         self._pending: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, int] | None = None
+        self._dirty = False  # a change arrived while a publication was in flight
         self.latest: dict[str, int] = {
             "pending": 0,
             "processing": 0,
@@ -34,14 +35,24 @@ class QueueStatusPublisher:
         }
 
     def changed(self) -> None:
-        """Job counts may have changed; publish soon."""
-        if self._pending is None and (self._task is None or self._task.done()):
+        """Job counts may have changed; publish soon (again, if a publication is in flight)."""
+        if self._task is not None and not self._task.done():
+            self._dirty = True  # its counts may predate this change: publish once more after
+            return
+        if self._pending is None:
             loop = asyncio.get_running_loop()
             self._pending = loop.call_later(COALESCE_SECONDS, self._fire)
 
     def _fire(self) -> None:
         self._pending = None
+        self._dirty = False
         self._task = asyncio.get_running_loop().create_task(self.publish_now())
+        self._task.add_done_callback(self._after_publish)
+
+    def _after_publish(self, _task: asyncio.Task[None]) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.changed()
 
     async def publish_now(self) -> None:
         """Read the counts and publish them if they changed."""
@@ -58,6 +69,7 @@ class QueueStatusPublisher:
 
     def close(self) -> None:
         """Drop a scheduled publication."""
+        self._dirty = False
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

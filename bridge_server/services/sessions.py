@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, exists, or_, select, update
 
 from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
-from ..store.enums import SessionStatus
-from ..store.models import Session
+from ..store.enums import ACTIVE_JOB_STATUSES, PhotoStatus, SessionStatus
+from ..store.models import Job, Photo, Session
 from ..timeutil import utcnow
-from .queries import active_job_count, get_or_404, paginate, session_counts
+from . import transitions
+from .queries import get_or_404, paginate, queue_filter, session_counts
 from .serializers import session_dict
 
 
@@ -64,31 +65,53 @@ async def list_sessions(
         return [session_dict(r, await session_counts(s, r.id)) for r in rows], total
 
 
+def _settled() -> Any:
+    """SQL on the session row: has photos, all analysed or failed, none waiting, no job active."""
+    photos = select(Photo.id).where(Photo.session_id == Session.id)
+    unsettled = photos.where(
+        Photo.status.not_in([PhotoStatus.ANALYZED.value, PhotoStatus.FAILED.value])
+    )
+    waiting = photos.where(queue_filter())
+    active = (
+        select(Job.id)
+        .join(Photo, Photo.id == Job.photo_id)
+        .where(
+            Photo.session_id == Session.id,
+            Job.status.in_([v.value for v in ACTIVE_JOB_STATUSES]),
+        )
+    )
+    return exists(photos) & ~exists(unsettled) & ~exists(waiting) & ~exists(active)
+
+
 async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
     """Publish the session's progress, and complete or reopen it as its photos require.
 
     A session is complete when every photo is analysed (or failed), no keeper waits for a
-    decision, and no job (analysis or export) is still active for its photos.
+    decision, and no job (analysis or export) is still active for its photos. Both changes are
+    conditional statements that test those facts themselves, so two refreshes racing each
+    other (or a change landing between count and write) can't complete a session twice.
     """
     async with ctx.db.session() as s, s.begin():
-        session = await s.get(Session, session_id)
+        key = Session.id == session_id
+        completed = await transitions.apply(
+            s,
+            transitions.SESSION_COMPLETED,
+            key,
+            _settled(),
+            values={"completed_at": utcnow()},
+        )
+        if not completed:
+            await transitions.apply(
+                s,
+                transitions.SESSION_REOPENED,
+                key,
+                ~_settled(),
+                values={"completed_at": None},
+            )
+        session = await s.get(Session, session_id, populate_existing=True)
         if session is None:
             return
         counts = await session_counts(s, session_id)
-        active = await active_job_count(s, session_id)
-        complete = (
-            counts["total"] > 0
-            and counts["processed"] == counts["total"]
-            and counts["queued"] == 0
-            and active == 0
-        )
-        was = session.status
-        if complete and was != SessionStatus.COMPLETED:
-            session.status = SessionStatus.COMPLETED
-            session.completed_at = utcnow()
-        elif not complete and was == SessionStatus.COMPLETED:
-            session.status = SessionStatus.ACTIVE
-            session.completed_at = None
         name, status = session.name, session.status
     total = counts["total"]
     ctx.broker.publish(
@@ -100,7 +123,7 @@ async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
             status.value,
         )
     )
-    if status == SessionStatus.COMPLETED and was != SessionStatus.COMPLETED:
+    if completed:
         ctx.broker.publish(
             events.session_completed(
                 session_id,
