@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +23,8 @@ from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
 from ..services.sessions import find_or_create_session, refresh_session
 from ..store.enums import JobKind
 from ..store.models import Photo
-from ..timeutil import utcnow
 from . import worker
+from .library_files import Probe, finish_even_if_cancelled, photo_row, place_in_library
 
 log = logging.getLogger(__name__)
 
@@ -77,40 +76,6 @@ def default_session_name(folder: Path | None) -> str:
     """`<folder name> <date>`, as a shoot is usually called."""
     today = datetime.now().strftime("%Y-%m-%d")
     return f"{folder.name} {today}" if folder is not None and folder.name else f"Import {today}"
-
-
-def _free_destination(directory: Path, name: str) -> Path:
-    stem, suffix = os.path.splitext(name)
-    candidate = directory / name
-    n = 1
-    while candidate.exists():
-        candidate = directory / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
-
-
-def _place_in_library(source: Path, library: Path, session_folder: str, mode: str) -> Path:
-    """Copy or move a file into the library without ever overwriting (runs in a thread)."""
-    directory = library / session_folder
-    directory.mkdir(parents=True, exist_ok=True)
-    for _ in range(100):
-        target = _free_destination(directory, source.name)
-        try:
-            # O_EXCL claims the name, so two imports can never pick the same file.
-            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        try:
-            if mode == "move":
-                shutil.move(str(source), target)
-            else:
-                shutil.copy2(source, target)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        return target
-    raise OSError(f"No free file name for {source.name} in {directory}")
 
 
 async def import_paths(
@@ -170,12 +135,16 @@ async def _import_one(
         report.duplicates.append(str(path))
         log.info("Skipped %s: same content as photo %s", path.name, exists)
         return
-    stored = path
+    facts = Probe(path, probe["sha256"], probe["file_size"], probe.get("exif") or {})
     if mode in ("copy", "move"):
         try:
-            stored = await asyncio.to_thread(
-                _place_in_library, path, Path(ctx.settings.library_dir), session_id, mode
+            # Once the file is touched, the import runs to its end even if cancelled.
+            photo_id = await finish_even_if_cancelled(
+                place_in_library(ctx, facts, session_id, mode)
             )
+        except IntegrityError:
+            report.duplicates.append(str(path))  # the same content arrived twice at once
+            return
         except OSError as exc:
             report.failed.append(
                 {
@@ -184,21 +153,9 @@ async def _import_one(
                 }
             )
             return
-    exif = probe.get("exif") or {}
-    photo = Photo(
-        id=new_id("p"),
-        session_id=session_id,
-        file_name=path.name,
-        file_path=str(stored),
-        original_path=str(path),
-        content_hash=probe["sha256"],
-        file_size=probe["file_size"],
-        width=exif.get("width"),
-        height=exif.get("height"),
-        exif=exif,
-        captured_at=_parse_time(exif.get("captured_at")),
-        imported_at=utcnow(),
-    )
+        report.imported.append(photo_id)
+        return
+    photo = photo_row(new_id("p"), session_id, facts, str(path))
     try:
         async with ctx.db.session() as s, s.begin():
             s.add(photo)
@@ -207,8 +164,6 @@ async def _import_one(
     except IntegrityError:
         # The same content arrived twice at once; the other copy won.
         report.duplicates.append(str(path))
-        if stored != path:
-            await asyncio.to_thread(_undo_placement, stored, path, mode)
         return
     report.imported.append(photo.id)
     ctx.broker.publish(
@@ -232,25 +187,3 @@ def _refuse_unsafe(
         else:
             kept.append(path)
     return kept
-
-
-def _undo_placement(stored: Path, original: Path, mode: str) -> None:
-    if mode == "move" and not original.exists():
-        shutil.move(str(stored), original)
-    else:
-        stored.unlink(missing_ok=True)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        # Camera clocks carry no zone: keep the wall time as if UTC so order is preserved.
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed

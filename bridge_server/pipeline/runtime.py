@@ -15,6 +15,7 @@ from .analysis_job import make_analyze_handler
 from .coalesce import KeyedCoalescer
 from .export_job import export_handler
 from .importer import default_session_name, import_paths
+from .library_files import recover_file_intents
 from .pool import PixelPool
 from .scheduler import JobRun, JobScheduler
 from .selection import COALESCE_SECONDS, selection_coordinator
@@ -47,7 +48,8 @@ class Pipeline:
         ctx.thumbnails = ThumbnailCache(ctx)
 
     async def start(self) -> None:
-        """Requeue interrupted jobs, start dispatching and watching, start the workers."""
+        """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers."""
+        await recover_file_intents(self.ctx)  # before anything can import or run a job
         await self.scheduler.start()
         self.watcher.start()
         self.pool.start_in_background()

@@ -96,23 +96,24 @@ class HotFolderWatcher:
             await self._wake.wait()
             while self._pending and not self._stop.is_set():
                 await asyncio.sleep(self._stable_seconds)
-                ready = await asyncio.to_thread(self._check_stable)
+                # The thread only stats a copy; `_pending` is changed on the loop alone.
+                stamps = await asyncio.to_thread(_stat_all, list(self._pending))
+                ready = self._take_stable(stamps)
                 if ready:
                     await self._dispatch(ready)
             self._wake.clear()
 
-    def _check_stable(self) -> list[Path]:
+    def _take_stable(self, stamps: dict[Path, tuple[int, int] | None]) -> list[Path]:
+        """Files whose size and mtime held since the last check leave `_pending` (on the loop)."""
         ready: list[Path] = []
-        for path, last in list(self._pending.items()):
-            try:
-                st = os.stat(path)
-            except OSError:
-                self._pending.pop(path, None)  # gone again (a temp file of the copier)
+        for path, stamp in stamps.items():
+            if path not in self._pending:
                 continue
-            stamp = (st.st_size, st.st_mtime_ns)
-            if last == stamp and st.st_size > 0:
+            if stamp is None:
+                self._pending.pop(path)  # gone again (a temp file of the copier)
+            elif self._pending[path] == stamp and stamp[0] > 0:
                 ready.append(path)
-                self._pending.pop(path, None)
+                self._pending.pop(path)
             else:
                 self._pending[path] = stamp
         return ready
@@ -127,3 +128,16 @@ class HotFolderWatcher:
                 await self._on_files(folder, sorted(files))
             except Exception:
                 log.exception("Import from hot folder %s failed", folder)
+
+
+def _stat_all(paths: list[Path]) -> dict[Path, tuple[int, int] | None]:
+    """Size and mtime of each path, None for a path that is gone (runs in a thread)."""
+    stamps: dict[Path, tuple[int, int] | None] = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamps[path] = None
+        else:
+            stamps[path] = (st.st_size, st.st_mtime_ns)
+    return stamps

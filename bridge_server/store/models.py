@@ -161,10 +161,18 @@ class Job(Base):
 
 
 class Export(Base):
-    """One exported file per photo and preset; the unique key makes exports idempotent."""
+    """One exported file per photo and preset; the unique key makes exports idempotent.
+
+    `output_path` is the job's claim on a file name (unique: no two exports claim one path);
+    `content_hash` is recorded before the file is put in place, so adoption after a crash
+    checks the content, never a timestamp.
+    """
 
     __tablename__ = "exports"
-    __table_args__ = (UniqueConstraint("photo_id", "preset_name", name="uq_export_photo_preset"),)
+    __table_args__ = (
+        UniqueConstraint("photo_id", "preset_name", name="uq_export_photo_preset"),
+        Index("uq_exports_output_path", "output_path", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     photo_id: Mapped[str] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
@@ -173,10 +181,33 @@ class Export(Base):
         enum_column(ExportStatus, "export_status"), default=ExportStatus.PENDING
     )
     output_path: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     file_size: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FileIntent(Base):
+    """An import into the library that has begun touching files and is not yet recorded.
+
+    Written before the file is touched and deleted in the transaction that adds the photo;
+    start-up recovery finishes or rolls back every row left by a crash.
+    """
+
+    __tablename__ = "file_intents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))  # "copy" or "move"
+    source: Mapped[str] = mapped_column(Text)
+    staging: Mapped[str] = mapped_column(Text)  # a hidden name only this intent uses
+    target: Mapped[str | None] = mapped_column(Text)  # the final name, once chosen
+    photo_id: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(Integer)
+    exif: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Device(Base):

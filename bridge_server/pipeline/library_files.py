@@ -1,0 +1,317 @@
+"""Copying or moving a photo into the library so that a crash or a cancel never loses it.
+
+The protocol, for one file:
+1. a `file_intents` row is written (source, a hidden staging name only this intent uses);
+2. the file is renamed (same disk) or copied (another disk) to the staging name;
+3. the final, free name is recorded in the intent, then the staging file is linked there
+   (never overwriting) and the staging name removed; a move across disks now deletes the source;
+4. one transaction adds the photo and its analysis job and deletes the intent.
+
+Steps 2 to 4 run to the end even when the import is cancelled (a stopped watcher, a changed hot
+folder): see `finish_even_if_cancelled`. After a kill, `recover_file_intents` runs at start-up
+before the watcher and scheduler and, per intent: if the photo was added, removes leftovers;
+in copy mode, or in move mode while the source still exists, rolls back (deletes the library
+copies; the source is where it was); in move mode with the source gone, finishes (the complete
+file is in the library; the photo row is added from the facts the intent recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import shutil
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import events
+from ..context import BridgeContext
+from ..ids import new_id
+from ..imaging.atomic import fsync_dir
+from ..imaging.hashing import sha256_file
+from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
+from ..store.enums import JobKind
+from ..store.models import FileIntent, Job, Photo, Session
+from ..timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_NAME_TRIES: Final = 1000
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What import learned about a file before touching it."""
+
+    source: Path
+    content_hash: str
+    file_size: int
+    exif: dict[str, Any]
+
+
+async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
+    """Await `work` to its end; a cancel that arrives meanwhile is re-raised afterwards."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled() or task.done():
+                raise
+            cancelled = True
+            continue
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
+
+
+def _same_disk(a: Path, b: Path) -> bool:
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def _stage(source: Path, staging: Path, mode: str) -> None:
+    """Step 2: the file under the staging name (the source is untouched by a copy)."""
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "move" and _same_disk(source, staging.parent):
+        os.rename(source, staging)  # atomic: the file is in exactly one of the two places
+        return
+    shutil.copy2(source, staging)
+    with open(staging, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _drop_source(source: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(source)
+
+
+def _free_name(directory: Path, name: str, attempt: int) -> Path:
+    stem, suffix = os.path.splitext(name)
+    return directory / (name if attempt == 0 else f"{stem}-{attempt}{suffix}")
+
+
+def _publish(staging: Path, target: Path) -> bool:
+    """Step 3: link staging to target without overwriting; False if the name is taken."""
+    try:
+        os.link(staging, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        # No hard links here (FAT, some shares): reserve the name, then rename over it.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return False
+        os.replace(staging, target)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging)
+    fsync_dir(str(target.parent))
+    return True
+
+
+async def place_in_library(ctx: BridgeContext, probe: Probe, session_id: str, mode: str) -> str:
+    """Copy or move one probed file into the library and add its photo; returns the photo id.
+
+    Raises IntegrityError (after putting the file back) if the same content was added
+    meanwhile. Run it under `finish_even_if_cancelled`.
+    """
+    directory = Path(ctx.settings.library_dir) / session_id
+    intent = FileIntent(
+        id=new_id("fi"),
+        mode=mode,
+        source=str(probe.source),
+        photo_id=new_id("p"),
+        session_id=session_id,
+        content_hash=probe.content_hash,
+        file_size=probe.file_size,
+        exif=probe.exif,
+        target=None,
+    )
+    intent.staging = str(directory / f".{intent.id}.importing")
+    async with ctx.db.session() as s, s.begin():
+        s.add(intent)  # step 1: the intent is durable before any file is touched
+    await asyncio.to_thread(_stage, probe.source, Path(intent.staging), mode)
+    for attempt in range(MAX_NAME_TRIES):
+        target = _free_name(directory, probe.source.name, attempt)
+        async with ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(FileIntent).where(FileIntent.id == intent.id).values(target=str(target))
+            )
+        if await asyncio.to_thread(_publish, Path(intent.staging), target):
+            break
+    else:
+        await asyncio.to_thread(_roll_back, intent)
+        await _forget(ctx, intent.id)
+        raise OSError(f"No free file name for {probe.source.name} in {directory}")
+    intent.target = str(target)
+    if mode == "move":
+        await asyncio.to_thread(_drop_source, probe.source)  # a move across disks ends here
+    try:
+        job = await _record_photo(ctx, intent)
+    except IntegrityError:
+        await asyncio.to_thread(_roll_back, intent)
+        await _forget(ctx, intent.id)
+        raise
+    _announce(ctx, intent, job)
+    return intent.photo_id
+
+
+def _announce(ctx: BridgeContext, intent: FileIntent, job: Job) -> None:
+    assert intent.target is not None
+    name = Path(intent.source).name
+    ctx.broker.publish(
+        events.photo_imported(intent.photo_id, intent.session_id, name, intent.target)
+    )
+    announce_jobs(ctx, [job])
+
+
+def photo_row(photo_id: str, session_id: str, probe: Probe, stored: str) -> Photo:
+    """The new photo for a probed file kept at `stored`."""
+    return Photo(
+        id=photo_id,
+        session_id=session_id,
+        file_name=probe.source.name,
+        file_path=stored,
+        original_path=str(probe.source),
+        content_hash=probe.content_hash,
+        file_size=probe.file_size,
+        width=probe.exif.get("width"),
+        height=probe.exif.get("height"),
+        exif=probe.exif,
+        captured_at=parse_capture_time(probe.exif.get("captured_at")),
+        imported_at=utcnow(),
+    )
+
+
+def parse_capture_time(value: Any) -> datetime | None:
+    """EXIF capture time; camera clocks carry no zone, so wall time is kept as if UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+async def _record_photo(ctx: BridgeContext, intent: FileIntent) -> Job:
+    """Step 4: the photo, its analysis job, and the end of the intent, in one transaction."""
+    probe = Probe(Path(intent.source), intent.content_hash, intent.file_size, intent.exif or {})
+    assert intent.target is not None
+    async with ctx.db.session() as s, s.begin():
+        s.add(photo_row(intent.photo_id, intent.session_id, probe, intent.target))
+        await s.flush()
+        job = add_job(s, JobKind.ANALYZE, intent.photo_id, PRIORITY_NORMAL)
+        await s.execute(delete(FileIntent).where(FileIntent.id == intent.id))
+    return job
+
+
+async def _forget(ctx: BridgeContext, intent_id: str) -> None:
+    async with ctx.db.session() as s, s.begin():
+        await s.execute(delete(FileIntent).where(FileIntent.id == intent_id))
+
+
+def _holds(path: str | None, content_hash: str) -> bool:
+    """Whether `path` is a file with exactly this content."""
+    if not path or not os.path.isfile(path):
+        return False
+    try:
+        return sha256_file(path) == content_hash
+    except OSError:
+        return False
+
+
+def _roll_back(intent: FileIntent) -> None:
+    """Put the file back where it was and remove every library copy this intent made."""
+    source = Path(intent.source)
+    ours = [p for p in (intent.target, intent.staging) if p and _holds(p, intent.content_hash)]
+    if intent.mode == "move" and not source.exists() and ours:
+        source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(ours[0], source)
+        ours = ours[1:]
+    for path in ours:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    # A staging file that is not complete (a copy cut short) is ours by name alone.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(intent.staging)
+
+
+def _finish_files(intent: FileIntent) -> str | None:
+    """Put the complete file at a final name; returns it (None if no complete copy exists)."""
+    if _holds(intent.target, intent.content_hash):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(intent.staging)
+        return intent.target
+    if not _holds(intent.staging, intent.content_hash):
+        return None
+    directory = Path(intent.staging).parent
+    for attempt in range(MAX_NAME_TRIES):
+        target = _free_name(directory, Path(intent.source).name, attempt)
+        if _publish(Path(intent.staging), target):
+            return str(target)
+    return None
+
+
+async def recover_file_intents(ctx: BridgeContext) -> dict[str, int]:
+    """Finish or roll back every import a crash interrupted (before watcher and scheduler)."""
+    outcome = {"finished": 0, "rolled_back": 0, "already_done": 0}
+    async with ctx.db.session() as s:
+        intents = list((await s.execute(select(FileIntent))).scalars().all())
+    for intent in intents:
+        async with ctx.db.session() as s:
+            photo = await s.get(Photo, intent.photo_id)
+            session = await s.get(Session, intent.session_id)
+        if photo is not None:
+            await asyncio.to_thread(_clean_after_done, intent, photo.file_path)
+            outcome["already_done"] += 1
+        elif (
+            intent.mode == "move"
+            and session is not None
+            and not await asyncio.to_thread(os.path.exists, intent.source)
+        ):
+            target = await asyncio.to_thread(_finish_files, intent)
+            if target is not None and await _finish_record(ctx, intent, target):
+                outcome["finished"] += 1
+            else:
+                await asyncio.to_thread(_roll_back, intent)
+                outcome["rolled_back"] += 1
+        else:
+            await asyncio.to_thread(_roll_back, intent)
+            outcome["rolled_back"] += 1
+        await _forget(ctx, intent.id)
+    if intents:
+        log.warning("Recovered %d interrupted import(s): %s", len(intents), outcome)
+    return outcome
+
+
+async def _finish_record(ctx: BridgeContext, intent: FileIntent, target: str) -> bool:
+    intent.target = target
+    try:
+        job = await _record_photo(ctx, intent)
+    except IntegrityError:
+        return False  # the same content is already in the library: roll back instead
+    _announce(ctx, intent, job)
+    return True
+
+
+def _clean_after_done(intent: FileIntent, recorded: str) -> None:
+    """The photo was added: only a staging leftover can remain (never the recorded file)."""
+    if intent.staging != recorded:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(intent.staging)
