@@ -84,3 +84,23 @@ def link_no_clobber(tmp: str, candidates: list[str]) -> str:
         remove_quietly(tmp)
         return candidate
     raise FileExistsError(errno.EEXIST, "every candidate file name is taken", candidates[-1])
+
+
+def link_exclusive(tmp: str, target: str) -> bool:
+    """Put `tmp` in place as `target` unless that name exists (then False, `tmp` kept)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        # No hard links here (FAT, some shares): reserve the name, then rename over it.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            return False
+        os.replace(tmp, target)
+    remove_quietly(tmp)
+    fsync_dir(os.path.dirname(os.path.abspath(target)))
+    return True

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
 
@@ -182,28 +183,15 @@ def _render(src: str, opts: dict[str, Any]) -> tuple[Image.Image, bytes | None, 
     return im, icc, exif
 
 
-def render_export(
-    src: str,
-    preset: dict[str, Any],
-    dest_dir: str,
-    filename_stem: str,
-    rating: int,
-    label: str,
-    keywords: list[str],
-) -> dict[str, Any]:
-    """Write one export; never overwrites (stem-1.jpg, ...); raises ExportError, leaves no temp."""
+def _encode(
+    src: str, preset: dict[str, Any], rating: int, label: str, keywords: list[str]
+) -> tuple[bytes, int, int]:
+    """The finished JPEG in memory, with its width and height; raises ExportError."""
     opts = _preset(preset)
-    stem = sanitise_filename(filename_stem)
     try:
         packet = build_packet(rating, label, keywords)
     except ValueError as exc:
         raise ExportError(f"invalid metadata for export: {exc}") from exc
-    try:
-        os.makedirs(dest_dir, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(
-            f"cannot create destination folder {dest_dir}: {exc.strerror or exc}"
-        ) from exc
     try:
         im, icc, exif = _render(src, opts)
     except ImageError as exc:
@@ -226,17 +214,80 @@ def render_export(
         im.save(buffer, "JPEG", **params)
     except (ValueError, OSError) as exc:
         raise ExportError(f"cannot encode {os.path.basename(src)} as JPEG: {exc}") from exc
-    data = buffer.getbuffer()
+    return buffer.getvalue(), im.width, im.height
 
+
+def _make_folder(dest_dir: str) -> None:
+    try:
+        os.makedirs(dest_dir, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot create destination folder {dest_dir}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _write_fully(fh: BinaryIO, data: bytes) -> None:
+    fh.write(data)
+    fh.flush()
+    os.fsync(fh.fileno())
+    if os.fstat(fh.fileno()).st_size != len(data):
+        raise OSError(errno.EIO, "short write")
+
+
+def _write_error(dest_dir: str, exc: OSError) -> ExportError:
+    if exc.errno == errno.ENOSPC:
+        return ExportError(f"not enough disk space in {dest_dir}")
+    return ExportError(f"cannot write export to {dest_dir}: {exc.strerror or exc}")
+
+
+def render_to_temp(
+    src: str,
+    preset: dict[str, Any],
+    temp_path: str,
+    rating: int,
+    label: str,
+    keywords: list[str],
+) -> dict[str, Any]:
+    """Write one export to `temp_path` (not yet in place) and return its size and SHA-256."""
+    dest_dir = os.path.dirname(temp_path)
+    _make_folder(dest_dir)
+    data, width, height = _encode(src, preset, rating, label, keywords)
+    try:
+        with open(temp_path, "wb") as fh:
+            _write_fully(fh, data)
+    except OSError as exc:
+        remove_quietly(temp_path)
+        raise _write_error(dest_dir, exc) from exc
+    except BaseException:
+        remove_quietly(temp_path)
+        raise
+    return {
+        "temp_path": temp_path,
+        "file_size": len(data),
+        "content_hash": hashlib.sha256(data).hexdigest(),
+        "width": width,
+        "height": height,
+    }
+
+
+def render_export(
+    src: str,
+    preset: dict[str, Any],
+    dest_dir: str,
+    filename_stem: str,
+    rating: int,
+    label: str,
+    keywords: list[str],
+) -> dict[str, Any]:
+    """Write one export; never overwrites (stem-1.jpg, ...); raises ExportError, leaves no temp."""
+    stem = sanitise_filename(filename_stem)
+    _make_folder(dest_dir)
+    data, width, height = _encode(src, preset, rating, label, keywords)
     tmp = ""
     try:
         tmp, fh = open_temp(dest_dir, stem)
         with fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            if os.fstat(fh.fileno()).st_size != len(data):
-                raise OSError(errno.EIO, "short write")
+            _write_fully(fh, data)
         names = [os.path.join(dest_dir, f"{stem}.jpg")]
         names += [os.path.join(dest_dir, f"{stem}-{i}.jpg") for i in range(1, MAX_NAME_SUFFIX + 1)]
         output = link_no_clobber(tmp, names)
@@ -244,9 +295,7 @@ def render_export(
     except OSError as exc:
         if tmp:
             remove_quietly(tmp)
-        if exc.errno == errno.ENOSPC:
-            raise ExportError(f"not enough disk space in {dest_dir}") from exc
-        raise ExportError(f"cannot write export to {dest_dir}: {exc.strerror or exc}") from exc
+        raise _write_error(dest_dir, exc) from exc
     except BaseException:
         if tmp:
             remove_quietly(tmp)
@@ -254,6 +303,6 @@ def render_export(
     return {
         "output_path": output,
         "file_size": os.path.getsize(output),
-        "width": im.width,
-        "height": im.height,
+        "width": width,
+        "height": height,
     }

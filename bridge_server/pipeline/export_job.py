@@ -1,24 +1,29 @@
 """The export job: one file per approved photo and preset, written once, even across crashes.
 
-Before rendering, the chosen output path is claimed in the `exports` row. If the process dies
-after the file was linked into place but before the row said so, the next run finds the
-claimed file and records it instead of writing a second copy.
+The output path is claimed per export in the store (a unique index: two exports can never
+claim one path, whatever is on disk). The file is rendered to a temp file, its SHA-256 is
+recorded in the row, and only then is it linked into place (never over an existing file). A
+re-run after a crash adopts the file at its own claim only if that file has the recorded
+content; otherwise it renders again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import events
 from ..context import BridgeContext
+from ..imaging.atomic import link_exclusive, remove_quietly
 from ..imaging.errors import ExportError
 from ..imaging.export_render import format_filename, sanitise_filename
+from ..imaging.hashing import sha256_file
+from ..services import transitions
 from ..store.enums import Approval, ExportStatus
 from ..store.models import Export, Photo
 from ..timeutil import utcnow
@@ -26,7 +31,8 @@ from . import worker
 from .scheduler import JobRun, PermanentJobError
 
 APPROVED_LABEL: Final = "Green"
-CLAIM_CLOCK_SLACK: Final = timedelta(seconds=2)
+MAX_NAME_SUFFIX: Final = 9999  # stem-1 … stem-9999
+MAX_CLAIM_TRIES: Final = 50
 
 
 def rating_for(score: float | None) -> int:
@@ -52,15 +58,6 @@ def destination_for(ctx: BridgeContext, preset: dict[str, Any]) -> str:
     return os.path.join(ctx.settings.export_dir, sanitise_filename(str(preset["name"])))
 
 
-def _claim_free_path(directory: str, stem: str) -> str:
-    candidate = os.path.join(directory, f"{stem}.jpg")
-    n = 1
-    while os.path.exists(candidate):
-        candidate = os.path.join(directory, f"{stem}-{n}.jpg")
-        n += 1
-    return candidate
-
-
 async def export_handler(run: JobRun) -> dict[str, Any]:
     """Handler for JobKind.EXPORT."""
     ctx = run.ctx
@@ -75,20 +72,6 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             message = f"Unknown export preset: {preset_name!r}"
             ctx.broker.publish(events.export_failed(run.photo_id, preset_name, message))
             raise PermanentJobError(message)
-        record = (
-            await s.execute(
-                select(Export).where(Export.photo_id == photo.id, Export.preset_name == preset_name)
-            )
-        ).scalar_one_or_none()
-        if record is None:
-            record = Export(
-                photo_id=photo.id,
-                preset_name=preset_name,
-                status=ExportStatus.PENDING,
-                created_at=utcnow(),
-            )
-            s.add(record)
-            await s.flush()
         sequence = (
             1
             + (
@@ -111,33 +94,42 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             captured_at=photo.captured_at,
             sequence=sequence,
         )
-        claimed = record.output_path
-        claimed_at = record.created_at
-        done = record.status == ExportStatus.COMPLETED
+    record = await _export_row(ctx, run.photo_id, preset_name)
     dest_dir = destination_for(ctx, preset)
-    # Idempotence: a finished export, or a file claimed and written before a crash, counts.
-    if claimed is not None and await asyncio.to_thread(_is_our_file, claimed, claimed_at):
-        size = await asyncio.to_thread(os.path.getsize, claimed)
-        if not done:
-            await _record(ctx, run.photo_id, preset_name, ExportStatus.COMPLETED, claimed, size)
-            ctx.broker.publish(events.export_completed(run.photo_id, preset_name, claimed, size))
-        return {"output_path": claimed, "file_size": size, "preset_name": preset_name}
+    temp = os.path.join(dest_dir, f".export-{record.id}.tmp")  # ours by name, across restarts
+    result = {"file_size": record.file_size, "preset_name": preset_name}
+    # Idempotence: a finished export, or one put in place just before a crash, counts if the
+    # file at the job's own claim has the content recorded for it.
+    if record.output_path is not None and (
+        await asyncio.to_thread(_holds, record.output_path, record.content_hash)
+        if record.content_hash is not None
+        # Written before content hashes were recorded (revision 0001): completed is trusted.
+        else record.status == ExportStatus.COMPLETED
+        and await asyncio.to_thread(os.path.isfile, record.output_path)
+    ):
+        await asyncio.to_thread(remove_quietly, temp)  # left by a kill after the link
+        if record.status != ExportStatus.COMPLETED:
+            size = await asyncio.to_thread(os.path.getsize, record.output_path)
+            await _complete(ctx, record.id, run.photo_id, preset_name, record.output_path, size)
+            result["file_size"] = size
+        return {**result, "output_path": record.output_path}
     try:
-        claimed = await asyncio.to_thread(_claim_in, dest_dir, stem)
+        await asyncio.to_thread(os.makedirs, dest_dir, exist_ok=True)
     except OSError as exc:
         message = f"Cannot use export folder {dest_dir}: {exc.strerror or exc}"
-        await _fail(ctx, run.photo_id, preset_name, message)
+        await _fail(ctx, record.id, run.photo_id, preset_name, message)
         raise PermanentJobError(message, {"preset_name": preset_name}) from exc
-    await _record(ctx, run.photo_id, preset_name, ExportStatus.PENDING, claimed, None)
+    claimed = record.output_path
+    if claimed is None or os.path.dirname(claimed) != dest_dir:
+        claimed = await _claim(ctx, record.id, dest_dir, stem, set())
     ctx.broker.publish(events.export_started(run.photo_id, preset_name, dest_dir))
     await run.progress("exporting", 30.0, f"Exporting {file_name} ({preset_name})", force=True)
     try:
-        result = await ctx.pool.run(
+        rendered = await ctx.pool.run(
             worker.export,
             src,
             preset,
-            dest_dir,
-            Path(claimed).stem,
+            temp,
             rating,
             APPROVED_LABEL,
             keywords,
@@ -145,59 +137,134 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
         )
     except (ExportError, FileNotFoundError) as exc:
         message = str(exc.message if isinstance(exc, ExportError) else f"Original is gone: {src}")
-        await _fail(ctx, run.photo_id, preset_name, message)
+        await _fail(ctx, record.id, run.photo_id, preset_name, message)
         raise PermanentJobError(message, {"preset_name": preset_name}) from exc
     run.announce("saving", 90.0, f"Saving export of {file_name}")
-    output, size = result["output_path"], int(result["file_size"])
-    await _record(ctx, run.photo_id, preset_name, ExportStatus.COMPLETED, output, size)
-    ctx.broker.publish(events.export_completed(run.photo_id, preset_name, output, size))
+    output = await _put_in_place(ctx, record.id, dest_dir, stem, claimed, rendered)
+    size = int(rendered["file_size"])
+    await _complete(ctx, record.id, run.photo_id, preset_name, output, size)
     return {
+        **result,
         "output_path": output,
         "file_size": size,
-        "preset_name": preset_name,
-        "sidecar_path": result.get("sidecar_path"),
+        "sidecar_path": rendered.get("sidecar_path"),
     }
 
 
-async def _fail(ctx: BridgeContext, photo_id: str, preset_name: str, message: str) -> None:
-    await _record(ctx, photo_id, preset_name, ExportStatus.FAILED, None, None, message)
-    ctx.broker.publish(events.export_failed(photo_id, preset_name, message))
+async def _export_row(ctx: BridgeContext, photo_id: str, preset_name: str) -> Export:
+    """The export row of this photo and preset, created once (a racing creator's row wins)."""
+    key = (Export.photo_id == photo_id) & (Export.preset_name == preset_name)
+    for _ in range(2):
+        async with ctx.db.session() as s:
+            record = (await s.execute(select(Export).where(key))).scalar_one_or_none()
+        if record is not None:
+            return record
+        try:
+            async with ctx.db.session() as s, s.begin():
+                record = Export(photo_id=photo_id, preset_name=preset_name, created_at=utcnow())
+                s.add(record)
+            return record
+        except IntegrityError:
+            continue
+    raise PermanentJobError(f"Could not create the export record for {photo_id}")
 
 
-def _claim_in(directory: str, stem: str) -> str:
-    os.makedirs(directory, exist_ok=True)
-    return _claim_free_path(directory, stem)
+async def _claim(
+    ctx: BridgeContext, export_id: int, dest_dir: str, stem: str, avoid: set[str]
+) -> str:
+    """Claim a free output path for this export in the store (a unique index decides)."""
+    names = [os.path.join(dest_dir, f"{stem}.jpg")]
+    names += [os.path.join(dest_dir, f"{stem}-{i}.jpg") for i in range(1, MAX_NAME_SUFFIX + 1)]
+    prefix = os.path.join(dest_dir, stem)
+    for _ in range(MAX_CLAIM_TRIES):
+        async with ctx.db.session() as s:
+            taken = set(
+                (
+                    await s.execute(
+                        select(Export.output_path).where(
+                            Export.output_path.startswith(prefix, autoescape=True),
+                            Export.id != export_id,
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        candidate = next((n for n in names if n not in taken and n not in avoid), None)
+        if candidate is None:
+            break
+        try:
+            async with ctx.db.session() as s, s.begin():
+                await s.execute(
+                    update(Export)
+                    .where(Export.id == export_id)
+                    .values(output_path=candidate, content_hash=None)
+                )
+            return candidate
+        except IntegrityError:
+            continue  # another export claimed it between our read and our write
+    raise PermanentJobError(f"No free file name for {stem}.jpg in {dest_dir}")
 
 
-def _is_our_file(path: str, claimed_at: Any) -> bool:
-    # The claimed name was free when claimed; a file there written since then is ours.
+async def _put_in_place(
+    ctx: BridgeContext,
+    export_id: int,
+    dest_dir: str,
+    stem: str,
+    claimed: str,
+    rendered: dict[str, Any],
+) -> str:
+    """Record the content hash, then link the temp file to the claimed name, never over
+    another file; a name taken by a file that is not ours is given up for the next one."""
+    temp, content_hash = str(rendered["temp_path"]), str(rendered["content_hash"])
+    avoid: set[str] = set()
+    while True:
+        async with ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Export)
+                .where(Export.id == export_id, Export.output_path == claimed)
+                .values(content_hash=content_hash)
+            )
+        if await asyncio.to_thread(link_exclusive, temp, claimed):
+            return claimed
+        if await asyncio.to_thread(_holds, claimed, content_hash):
+            await asyncio.to_thread(remove_quietly, temp)  # the same file is already there
+            return claimed
+        avoid.add(claimed)  # someone else's file: never overwritten
+        claimed = await _claim(ctx, export_id, dest_dir, stem, avoid)
+
+
+def _holds(path: str, content_hash: str) -> bool:
     try:
-        mtime = os.stat(path).st_mtime
+        return sha256_file(path) == content_hash
     except OSError:
         return False
-    return claimed_at is None or mtime >= (claimed_at - CLAIM_CLOCK_SLACK).timestamp()
 
 
-async def _record(
-    ctx: BridgeContext,
-    photo_id: str,
-    preset_name: str,
-    status: ExportStatus,
-    output_path: str | None,
-    size: int | None,
-    error: str | None = None,
+async def _complete(
+    ctx: BridgeContext, export_id: int, photo_id: str, preset_name: str, path: str, size: int
 ) -> None:
     async with ctx.db.session() as s, s.begin():
-        record = (
-            await s.execute(
-                select(Export).where(Export.photo_id == photo_id, Export.preset_name == preset_name)
-            )
-        ).scalar_one()
-        record.status = status
-        record.output_path = output_path
-        record.file_size = size
-        record.error = error
-        if status == ExportStatus.COMPLETED:
-            record.completed_at = utcnow()
-        else:
-            record.created_at = utcnow()
+        rows = await transitions.apply(
+            s,
+            transitions.EXPORT_COMPLETED,
+            Export.id == export_id,
+            Export.output_path == path,
+            values={"file_size": size, "error": None, "completed_at": utcnow()},
+        )
+    if rows:
+        ctx.broker.publish(events.export_completed(photo_id, preset_name, path, size))
+
+
+async def _fail(
+    ctx: BridgeContext, export_id: int, photo_id: str, preset_name: str, message: str
+) -> None:
+    async with ctx.db.session() as s, s.begin():
+        rows = await transitions.apply(
+            s,
+            transitions.EXPORT_FAILED,
+            Export.id == export_id,
+            values={"output_path": None, "content_hash": None, "error": message},
+        )
+    if rows:
+        ctx.broker.publish(events.export_failed(photo_id, preset_name, message))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import shutil
@@ -35,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
-from ..imaging.atomic import fsync_dir
+from ..imaging.atomic import link_exclusive
 from ..imaging.hashing import sha256_file
 from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
 from ..store.enums import JobKind
@@ -105,23 +104,7 @@ def _free_name(directory: Path, name: str, attempt: int) -> Path:
 
 def _publish(staging: Path, target: Path) -> bool:
     """Step 3: link staging to target without overwriting; False if the name is taken."""
-    try:
-        os.link(staging, target)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
-            raise
-        # No hard links here (FAT, some shares): reserve the name, then rename over it.
-        try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            return False
-        os.replace(staging, target)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(staging)
-    fsync_dir(str(target.parent))
-    return True
+    return link_exclusive(str(staging), str(target))
 
 
 async def place_in_library(ctx: BridgeContext, probe: Probe, session_id: str, mode: str) -> str:

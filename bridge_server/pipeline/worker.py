@@ -8,7 +8,7 @@ from typing import Any
 from ..imaging.analysis import analyze_file
 from ..imaging.errors import ImageError
 from ..imaging.exif import read_exif
-from ..imaging.export_render import render_export
+from ..imaging.export_render import render_to_temp
 from ..imaging.formats import is_raw
 from ..imaging.hashing import sha256_file
 from ..imaging.profile import train
@@ -45,15 +45,15 @@ def thumbnails(path: str, out_dir: str, stem: str) -> dict[str, str]:
 def export(
     src: str,
     preset: dict[str, Any],
-    dest_dir: str,
-    stem: str,
+    temp_path: str,
     rating: int,
     label: str,
     keywords: list[str],
     sidecar: bool,
 ) -> dict[str, Any]:
-    """Render one export; for RAW originals also merge rating and label into the sidecar."""
-    result = render_export(src, preset, dest_dir, stem, rating, label, keywords)
+    """Render one export to a temp file; for RAW originals also merge rating and label into
+    the sidecar. The caller records the content hash, then puts the file in place."""
+    result = render_to_temp(src, preset, temp_path, rating, label, keywords)
     if sidecar and is_raw(src):
         result["sidecar_path"] = write_sidecar(src, rating, label, keywords)
     return result

@@ -17,8 +17,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.enums import Approval, JobStatus, PhotoStatus, SessionStatus
-from ..store.models import Base, Job, Photo, Session
+from ..store.enums import Approval, ExportStatus, JobStatus, PhotoStatus, SessionStatus
+from ..store.models import Base, Export, Job, Photo, Session
 from .errors import Conflict, NotFound
 
 M = TypeVar("M", bound=Base)
@@ -135,6 +135,15 @@ JOB_CANCELLED = _t(
 )
 JOB_RETRIED = _t("retry", Job.status, (JobStatus.FAILED, JobStatus.CANCELLED), JobStatus.PENDING)
 
+# --- export files (Export.status) -----------------------------------------------------------
+EXPORT_COMPLETED = _t(
+    "export_written",
+    Export.status,
+    (ExportStatus.PENDING, ExportStatus.FAILED, ExportStatus.COMPLETED),
+    ExportStatus.COMPLETED,
+)
+EXPORT_FAILED = _t("export_failed", Export.status, (ExportStatus.PENDING,), ExportStatus.FAILED)
+
 # --- sessions (Session.status) ---------------------------------------------------------------
 SESSION_COMPLETED = _t(
     "complete_session", Session.status, (SessionStatus.ACTIVE,), SessionStatus.COMPLETED
@@ -160,6 +169,8 @@ ALL: tuple[Transition, ...] = (
     JOB_REQUEUED,
     JOB_CANCELLED,
     JOB_RETRIED,
+    EXPORT_COMPLETED,
+    EXPORT_FAILED,
     SESSION_COMPLETED,
     SESSION_REOPENED,
 )
