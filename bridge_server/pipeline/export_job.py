@@ -139,6 +139,9 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
         message = str(exc.message if isinstance(exc, ExportError) else f"Original is gone: {src}")
         await _fail(ctx, record.id, run.photo_id, preset_name, message)
         raise PermanentJobError(message, {"preset_name": preset_name}) from exc
+    if run.cancelled:
+        await asyncio.to_thread(remove_quietly, temp)
+        run.check_cancelled()
     run.announce("saving", 90.0, f"Saving export of {file_name}")
     output = await _put_in_place(ctx, record.id, dest_dir, stem, claimed, rendered)
     size = int(rendered["file_size"])

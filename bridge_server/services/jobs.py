@@ -126,7 +126,9 @@ async def set_job_priority(
                     f"Job {job_id} is {job.status.value}; only waiting or running jobs "
                     "can be re-prioritised"
                 )
-            raise Conflict(f"Job {job_id} was re-prioritised meanwhile; try again")
+            if job.priority != new:
+                raise Conflict(f"Job {job_id} was re-prioritised meanwhile; try again")
+            return job_dict(job)  # another caller set the same priority first
         data = job_dict(changed)
     if old != new:
         ctx.broker.publish(events.priority_changed(job_id, old, new, reason))
