@@ -1,62 +1,24 @@
-"""Helpers for tests that run the real app headless, kill it, and check what it left."""
+"""Helpers for tests that kill the real app mid-file and check what it left on disk."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.app_process import start_app
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start_headless(data_dir: Path, port: int, settings: dict[str, Any]) -> subprocess.Popen:
-    """`main.py --headless` on loopback with these settings; returns once it answers."""
+async def start_headless(
+    data_dir: Path, port: int, settings: dict[str, Any]
+) -> subprocess.Popen[bytes]:
+    """`main.py --headless` (tests/app_process.py) with this settings file in its data folder."""
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "settings.json").write_text(json.dumps(settings))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "--headless",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/api/system/status") as resp:
-                    if resp.status == 200:
-                        return proc
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start")
+    return await start_app(data_dir, port)
 
 
 def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -12,9 +12,10 @@ import aiohttp
 import numpy as np
 from PIL import Image
 
+from tests.app_process import free_port, kill_app
 from tests.fixtures.photos import write_large_jpeg
 from tests.helpers import wait_for
-from tests.pipeline.crash_helpers import free_port, query, start_headless
+from tests.pipeline.crash_helpers import query, start_headless
 
 
 def _looks_like(exported: Path, original: Path) -> float:
@@ -71,8 +72,7 @@ async def test_same_name_exports_and_a_kill_mid_render_give_two_correct_files(tm
                 return done == 1 and running == 1
 
             await wait_for(one_done_one_rendering, timeout=120, interval=0.005)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_app(proc)  # and nothing it started outlives it
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from bridge_server.app import BridgeServer
 from bridge_server.store.models import Photo
+from tests.app_process import free_port, kill_app
 from tests.fixtures.photos import write_large_jpeg
 from tests.helpers import make_settings, wait_for
-from tests.pipeline.crash_helpers import free_port, query, sha256, start_headless, unaccounted
+from tests.pipeline.crash_helpers import query, sha256, start_headless, unaccounted
 
 
 @pytest.fixture
@@ -86,8 +87,7 @@ async def test_a_kill_mid_import_is_finished_or_rolled_back_at_the_next_start(
     proc = await start_headless(data, port, {**settings, "workers": 2})
     try:
         await _first_library_file(library)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_app(proc)  # and nothing it started outlives it
     finally:
         if proc.poll() is None:
             proc.kill()
