@@ -23,7 +23,8 @@ def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
             context = MigrationContext.configure(conn, opts={"render_as_batch": True})
             diff = compare_metadata(context, Base.metadata)
             assert diff == [], diff
-            assert context.get_current_revision() == "0002_file_intents"
+            # One chain, no second head: 0001 → 0002_file_intents → 0003_device_roles.
+            assert context.get_current_revision() == "0003_device_roles"
         command.downgrade(cfg, "0001")
         with engine.connect() as conn:
             assert "file_intents" not in inspect(conn).get_table_names()

@@ -1,7 +1,7 @@
 """devices carry a role
 
 Revision ID: 0003_device_roles
-Revises: 0001 (re-chain to 0002_file_intents when merging)
+Revises: 0002_file_intents
 Create Date: 2026-11-29 06:40:00
 
 Existing devices were all the photographer's own phones, so they become `approver`.
@@ -13,9 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_device_roles"
-# TODO(merge): chain to "0002_file_intents" once that migration is on main; this branch does not
-# have it yet, so it temporarily follows 0001.
-down_revision = "0001"
+down_revision = "0002_file_intents"
 branch_labels = None
 depends_on = None
 
