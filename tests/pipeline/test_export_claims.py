@@ -41,6 +41,7 @@ async def test_same_name_exports_and_a_kill_mid_render_give_two_correct_files(tm
         "selection_threshold": 1.0,
         "burst_hash_distance": 0,
         "export_dir": str(exports),
+        "import_roots": [str(tmp_path)],
         "preset_mapping": {"general": "Archive"},  # both in one folder, under one name
         "workers": 2,
     }
