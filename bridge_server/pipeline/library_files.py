@@ -69,6 +69,10 @@ async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
                 raise
             cancelled = True
             continue
+        except Exception as exc:
+            if cancelled:
+                raise asyncio.CancelledError from exc  # the work ended; the cancel still holds
+            raise
         if cancelled:
             raise asyncio.CancelledError
         return result
