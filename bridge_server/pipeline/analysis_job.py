@@ -15,7 +15,7 @@ from sqlalchemy import func
 from .. import events
 from ..imaging.errors import ImageError
 from ..services import transitions
-from ..store.enums import PhotoStatus
+from ..store.enums import Approval, PhotoStatus
 from ..store.models import Photo
 from . import worker
 from .coalesce import KeyedCoalescer
@@ -30,12 +30,19 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
         assert ctx.pool is not None and run.photo_id is not None
         async with ctx.db.session() as s, s.begin():
             await run.record_progress(s, "analyzing", 10.0)
-            await transitions.apply(s, transitions.ANALYSIS_STARTED, Photo.id == run.photo_id)
+            # A decided photo keeps its analysis (the schema allows decisions only on analysed
+            # photos); anything else (new, failed, a re-analysis) starts analysing.
+            await transitions.apply(
+                s,
+                transitions.ANALYSIS_STARTED,
+                Photo.id == run.photo_id,
+                Photo.approval == Approval.PENDING,
+            )
             photo = await s.get(Photo, run.photo_id, populate_existing=True)
             if photo is None:
                 raise PermanentJobError("The photo was removed from the library")
             if photo.status == PhotoStatus.ANALYZED:
-                # Saved just before a kill, the job not yet completed: the result stands.
+                # Decided meanwhile: the result it was decided on stands.
                 analysis = photo.analysis or {}
                 return {"ai_score": photo.ai_score, "reasons": analysis.get("reasons", [])}
             path, exif, session_id = photo.file_path, dict(photo.exif or {}), photo.session_id

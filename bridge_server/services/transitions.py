@@ -91,10 +91,10 @@ def _t(name: str, column: Any, sources: Sequence[StrEnum], target: StrEnum) -> T
 
 
 # --- photo analysis (Photo.status) -------------------------------------------------------------
-ANALYSIS_STARTED = _t(
+ANALYSIS_STARTED = _t(  # from analyzed: a re-analysis, only while undecided (see the guard)
     "analysis_started",
     Photo.status,
-    (PhotoStatus.IMPORTED, PhotoStatus.FAILED),
+    (PhotoStatus.IMPORTED, PhotoStatus.FAILED, PhotoStatus.ANALYZED),
     PhotoStatus.ANALYZING,
 )
 ANALYSIS_SUCCEEDED = _t(
