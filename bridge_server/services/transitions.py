@@ -100,7 +100,12 @@ ANALYSIS_STARTED = _t(  # from analyzed: a re-analysis, only while undecided (se
 ANALYSIS_SUCCEEDED = _t(
     "analysis_succeeded", Photo.status, (PhotoStatus.ANALYZING,), PhotoStatus.ANALYZED
 )
-ANALYSIS_FAILED = _t("analysis_failed", Photo.status, (PhotoStatus.ANALYZING,), PhotoStatus.FAILED)
+ANALYSIS_FAILED = _t(  # from imported too: an attempt that failed before analysis began
+    "analysis_failed",
+    Photo.status,
+    (PhotoStatus.IMPORTED, PhotoStatus.ANALYZING),
+    PhotoStatus.FAILED,
+)
 ANALYSIS_INTERRUPTED = _t(
     "analysis_interrupted", Photo.status, (PhotoStatus.ANALYZING,), PhotoStatus.IMPORTED
 )
