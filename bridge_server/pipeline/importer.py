@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import events
 from ..context import BridgeContext
@@ -144,6 +144,10 @@ async def _import_one(
             )
         except IntegrityError:
             report.duplicates.append(str(path))  # the same content arrived twice at once
+            return
+        except DBAPIError as exc:
+            log.error("Import of %s not recorded: %s", path, exc.orig)
+            report.failed.append({"path": str(path), "error": "The library is busy; try again"})
             return
         except OSError as exc:
             report.failed.append(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import events
 from ..context import BridgeContext
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_NAME_TRIES: Final = 1000
+RECORD_RETRY_FIRST: Final = 0.5  # recording a placed file: first delay, doubling, up to ~1 min
+RECORD_RETRY_LAST: Final = 32.0
 
 
 @dataclass(frozen=True)
@@ -132,30 +134,59 @@ async def place_in_library(ctx: BridgeContext, probe: Probe, session_id: str, mo
     intent.staging = str(directory / f".{intent.id}.importing")
     async with ctx.db.session() as s, s.begin():
         s.add(intent)  # step 1: the intent is durable before any file is touched
-    await asyncio.to_thread(_stage, probe.source, Path(intent.staging), mode)
-    for attempt in range(MAX_NAME_TRIES):
-        target = _free_name(directory, probe.source.name, attempt)
-        async with ctx.db.session() as s, s.begin():
-            await s.execute(
-                update(FileIntent).where(FileIntent.id == intent.id).values(target=str(target))
-            )
-        if await asyncio.to_thread(_publish, Path(intent.staging), target):
-            break
-    else:
+    try:
+        await asyncio.to_thread(_stage, probe.source, Path(intent.staging), mode)
+        intent.target = await _choose_and_publish(ctx, intent, directory, probe.source.name)
+    except Exception:
+        # A full disk, a locked store: put the file back now (recovery would at next start).
         await asyncio.to_thread(_roll_back, intent)
-        await _forget(ctx, intent.id)
-        raise OSError(f"No free file name for {probe.source.name} in {directory}")
-    intent.target = str(target)
+        with contextlib.suppress(DBAPIError):
+            await _forget(ctx, intent.id)
+        raise
     if mode == "move":
         await asyncio.to_thread(_drop_source, probe.source)  # a move across disks ends here
     try:
-        job = await _record_photo(ctx, intent)
+        job = await _record_photo_retrying(ctx, intent)
     except IntegrityError:
         await asyncio.to_thread(_roll_back, intent)
         await _forget(ctx, intent.id)
         raise
     _announce(ctx, intent, job)
     return intent.photo_id
+
+
+async def _choose_and_publish(
+    ctx: BridgeContext, intent: FileIntent, directory: Path, name: str
+) -> str:
+    """Step 3: record a free final name, then link the staged file there (never over one)."""
+    for attempt in range(MAX_NAME_TRIES):
+        target = _free_name(directory, name, attempt)
+        async with ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(FileIntent).where(FileIntent.id == intent.id).values(target=str(target))
+            )
+        if await asyncio.to_thread(_publish, Path(intent.staging), target):
+            return str(target)
+    raise OSError(f"No free file name for {name} in {directory}")
+
+
+async def _record_photo_retrying(ctx: BridgeContext, intent: FileIntent) -> Job:
+    """Step 4, retried while the store is busy: the file is in the library, its row must land.
+
+    If it still cannot be written, the intent stays and start-up recovery finishes it.
+    """
+    delay = RECORD_RETRY_FIRST
+    while True:
+        try:
+            return await _record_photo(ctx, intent)
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if delay > RECORD_RETRY_LAST:
+                raise
+            log.warning("Could not record %s yet (%s); retrying", intent.target, exc.orig)
+            await asyncio.sleep(delay)
+            delay *= 2
 
 
 def _announce(ctx: BridgeContext, intent: FileIntent, job: Job) -> None:
