@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from bridge_server.store.db import alembic_config
@@ -23,8 +24,11 @@ def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
             context = MigrationContext.configure(conn, opts={"render_as_batch": True})
             diff = compare_metadata(context, Base.metadata)
             assert diff == [], diff
-            # One chain, no second head: 0001 → 0002_file_intents → 0003_device_roles.
-            assert context.get_current_revision() == "0003_device_roles"
+            # One chain, no second head, and 0002_file_intents in it.
+            heads = ScriptDirectory.from_config(cfg).get_heads()
+            assert len(heads) == 1 and context.get_current_revision() == heads[0]
+            chain = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()]
+            assert "0002_file_intents" in chain
         command.downgrade(cfg, "0001")
         with engine.connect() as conn:
             assert "file_intents" not in inspect(conn).get_table_names()
