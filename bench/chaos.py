@@ -138,6 +138,7 @@ class Watcher:
         """Connect and subscribe to everything."""
         self.ws = await self.http.ws_connect(f"{self.url}/ws")
         await self.ws.receive_json()
+        await self.ws.send_json({"type": "register", "client_type": "chaos", "client_name": "soak"})
         await self.ws.send_json({"type": "subscribe", "channels": ["*"]})
         self.task = asyncio.create_task(self._read())
 
@@ -334,6 +335,7 @@ async def _check_resume(
     since = seqs[max(0, len(seqs) - 25)] - 1  # resume from a little before the end
     ws = await http.ws_connect(f"{url}/ws")
     await ws.receive_json()
+    await ws.send_json({"type": "register", "client_type": "chaos", "client_name": "resume"})
     await ws.send_json({"type": "subscribe", "channels": ["*"], "since": since})
     replayed: dict[int, str] = {}
     while True:

@@ -21,6 +21,7 @@ from ..imaging.formats import is_supported
 log = logging.getLogger(__name__)
 
 STABLE_SECONDS: Final = 1.0
+WATCH_TICK_MS: Final = 250  # the watch yields at least this often, even with nothing new
 
 ImportCallback = Callable[[Path, list[Path]], Awaitable[None]]
 
@@ -56,10 +57,10 @@ class HotFolderWatcher:
             log.warning("Hot folder %s does not exist; not watching it", missing)
         if not roots:
             return
-        self._tasks.append(loop.create_task(self._watch(roots), name="hot-folder-watch"))
+        self._tasks.append(
+            loop.create_task(self._watch(roots, scan_existing), name="hot-folder-watch")
+        )
         self._tasks.append(loop.create_task(self._settle(), name="hot-folder-settle"))
-        if scan_existing:
-            self._tasks.append(loop.create_task(self._scan(roots), name="hot-folder-scan"))
 
     async def stop(self) -> None:
         """Stop watching."""
@@ -77,10 +78,24 @@ class HotFolderWatcher:
         for path in await asyncio.to_thread(walk):
             self._note(path)
 
-    async def _watch(self, roots: list[Path]) -> None:
+    async def _watch(self, roots: list[Path], scan_existing: bool) -> None:
+        # The scan starts only once the watch is in place (its first tick), so a file that
+        # lands while the app starts is seen by one or the other, never missed by both.
+        scan: asyncio.Task[None] | None = None
         async for changes in awatch(
-            *roots, stop_event=self._stop, recursive=True, debounce=200, step=50
+            *roots,
+            stop_event=self._stop,
+            recursive=True,
+            debounce=200,
+            step=50,
+            rust_timeout=WATCH_TICK_MS,
+            yield_on_timeout=True,
         ):
+            if scan is None and scan_existing:
+                scan = asyncio.get_running_loop().create_task(
+                    self._scan(roots), name="hot-folder-scan"
+                )
+                self._tasks.append(scan)
             for change, raw in changes:
                 if change in (Change.added, Change.modified):
                     self._note(Path(raw))
