@@ -34,6 +34,17 @@ async def bridge(settings: Settings) -> AsyncIterator[BridgeServer]:
 
 
 @pytest.fixture
+async def strict_bridge(tmp_path: Path) -> AsyncIterator[BridgeServer]:
+    """A bridge that treats loopback like a phone on the LAN: every API call needs a token."""
+    server = BridgeServer(make_settings(tmp_path / "d", require_token_on_loopback=True))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client session."""
     async with aiohttp.ClientSession() as session:

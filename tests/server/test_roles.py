@@ -11,13 +11,12 @@ import re
 from typing import Any
 
 import aiohttp
-import pytest
 
 from bridge_server.app import BridgeServer
 from bridge_server.roles import Role
 from bridge_server.services import pairing
 from bridge_server.web.routes import all_routes
-from tests.helpers import base_url, connect, make_settings
+from tests.helpers import base_url, connect
 
 OPERATOR, APPROVER, CLIENT = "operator", "approver", "client"
 PUBLIC = "public"  # no token needed at all
@@ -69,17 +68,6 @@ EXPECTED_COMMANDS: dict[str, frozenset[str]] = {
     "pause_processing": STAFF,
     "resume_processing": STAFF,
 }
-
-
-@pytest.fixture
-async def strict_bridge(tmp_path):
-    """Loopback treated like a phone on the LAN: every API call needs a token."""
-    server = BridgeServer(make_settings(tmp_path / "d", require_token_on_loopback=True))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def pair(http: aiohttp.ClientSession, server: BridgeServer, role: str) -> str:

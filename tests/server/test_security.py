@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from bridge_server.app import BridgeServer
 from tests.helpers import base_url, connect, make_settings
-
-
-@pytest.fixture
-async def strict_bridge(tmp_path):
-    """A bridge that treats loopback like a remote phone: tokens required."""
-    server = BridgeServer(make_settings(tmp_path / "d", require_token_on_loopback=True))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def _pair(http, server: BridgeServer, name: str = "Pixel") -> dict:

@@ -13,17 +13,6 @@ from bridge_server.services import pairing
 from tests.helpers import base_url, connect, make_settings
 
 
-@pytest.fixture
-async def strict_bridge(tmp_path):
-    """Loopback treated like a phone: tokens required."""
-    server = BridgeServer(make_settings(tmp_path / "d", require_token_on_loopback=True))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 async def pair(http, server: BridgeServer, name: str = "Pixel", role: Role = Role.APPROVER) -> dict:
     """A real device through the pairing endpoint (its token, id and role)."""
     code = pairing.start_pairing(server.context, ["http://127.0.0.1"], role)["code"]
