@@ -28,6 +28,22 @@ def check_priority(priority: Any) -> int:
     return priority
 
 
+def new_job(kind: JobKind, photo_id: str | None, priority: int, params: dict[str, Any]) -> Job:
+    """A pending job row, not yet added to any transaction."""
+    return Job(
+        id=new_id("j"),
+        kind=kind,
+        photo_id=photo_id,
+        priority=check_priority(priority),
+        status=JobStatus.PENDING,
+        progress=0.0,
+        stage="queued",
+        params=params,
+        retry_count=0,
+        created_at=utcnow(),
+    )
+
+
 def add_job(
     s: AsyncSession,
     kind: JobKind,
@@ -36,17 +52,7 @@ def add_job(
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Add a pending job to the caller's transaction; announce it with `announce_jobs`."""
-    job = Job(
-        id=new_id("j"),
-        kind=kind,
-        photo_id=photo_id,
-        priority=check_priority(priority),
-        status=JobStatus.PENDING,
-        progress=0.0,
-        stage="queued",
-        params=params or {},
-        retry_count=0,
-    )
+    job = new_job(kind, photo_id, priority, params or {})
     s.add(job)
     return job
 
@@ -226,18 +232,7 @@ async def create_job(
     else:
         # Analysis rewrites the photo's status, which a decided photo must keep.
         ready = (Photo.approval == Approval.PENDING) & (Photo.status != PhotoStatus.ANALYZING)
-    job = Job(
-        id=new_id("j"),
-        kind=kind,
-        photo_id=photo_id,
-        priority=check_priority(priority),
-        status=JobStatus.PENDING,
-        progress=0.0,
-        stage="queued",
-        params=params,
-        retry_count=0,
-        created_at=utcnow(),
-    )
+    job = new_job(kind, photo_id, priority, params)
     columns = [
         *("id", "kind", "photo_id", "priority", "status", "progress", "stage", "params"),
         *("retry_count", "created_at"),

@@ -15,7 +15,10 @@ async def test_a_killed_app_leaves_no_worker_behind(tmp_path):
             return len(descendants(proc)) >= 3
 
         await wait_for(workers_up, timeout=60)
-        kill_app(proc)
+        helpers = descendants(proc)
+        kill_app(proc)  # also waits for every helper to exit
+        assert proc.returncode is not None
+        assert not [p for p in helpers if p.is_running() and p.status() != "zombie"]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -28,3 +28,4 @@ async def test_completed_session_shows_approved_count_and_percentage(
     # 1 of 3 approved: the server sends 33.33 (percent), the phone rounds it for a person.
     line = f"Session {SESSION_NAME} completed: 1 of {len(NAMES)} approved (33%)"
     await phone.wait_for_selector(f"#activity li:has-text('{line}')", timeout=60_000)
+    assert await phone.locator(f"#activity li:has-text('{line}')").count() == 1

@@ -1,7 +1,7 @@
 """photos carry their rank within their scene
 
 Revision ID: 0004_scene_rank
-Revises: 0003_device_roles (re-chain after the latest migration on main when merging)
+Revises: 0003_device_roles
 Create Date: 2026-11-29 07:30:00
 
 Selection fills both columns on its next run over a session; until then they are NULL, which
@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_scene_rank"
-# TODO(merge): chain after whatever migration is last on main when this lands.
 down_revision = "0003_device_roles"
 branch_labels = None
 depends_on = None
