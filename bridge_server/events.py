@@ -34,6 +34,9 @@ EVENT_CHANNELS: Final[dict[str, Channel]] = {
     "photo_selected": Channel.PHOTOS,
     "photo_approved": Channel.PHOTOS,
     "photo_rejected": Channel.PHOTOS,
+    "photo_unflagged": Channel.PHOTOS,
+    "photo_rating_changed": Channel.PHOTOS,
+    "photo_preset_changed": Channel.PHOTOS,
     "session_created": Channel.SESSIONS,
     "session_updated": Channel.SESSIONS,
     "session_completed": Channel.SESSIONS,
@@ -185,6 +188,35 @@ def photo_rejected(photo_id: str, session_id: str, reason: str | None) -> Event:
     """The photographer rejected a photo."""
     return make_event(
         "photo_rejected", {"photo_id": photo_id, "session_id": session_id, "reason": reason}
+    )
+
+
+def photo_unflagged(photo_id: str, session_id: str) -> Event:
+    """A pick or reject was taken back: the photo is undecided again."""
+    return make_event("photo_unflagged", {"photo_id": photo_id, "session_id": session_id})
+
+
+def photo_rating_changed(
+    photo_id: str, session_id: str, stars: int, color_label: str | None, keywords: list[str]
+) -> Event:
+    """The photographer changed a photo's stars, colour label or keywords (all three sent)."""
+    return make_event(
+        "photo_rating_changed",
+        {
+            "photo_id": photo_id,
+            "session_id": session_id,
+            "stars": stars,
+            "color_label": color_label,
+            "keywords": list(keywords),
+        },
+    )
+
+
+def photo_preset_changed(photo_id: str, session_id: str, export_preset: str | None) -> Event:
+    """The photographer chose a photo's export preset (None: back to selection's proposal)."""
+    return make_event(
+        "photo_preset_changed",
+        {"photo_id": photo_id, "session_id": session_id, "export_preset": export_preset},
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..context import BridgeContext
 from ..roles import STAFF, Role
 from ..validation import get_str, require_int, require_str
-from . import approvals, jobs
+from . import decisions, jobs
 
 CommandHandler = Callable[[BridgeContext, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -17,19 +17,25 @@ ID_MAX = 40
 
 
 async def _approve(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]:
-    photo = await approvals.approve_photo(ctx, require_str(args, "photo_id", max_len=ID_MAX))
+    photo = await decisions.approve_photo(ctx, require_str(args, "photo_id", max_len=ID_MAX))
     return {"photo": photo}
 
 
 async def _reject(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]:
     photo_id = require_str(args, "photo_id", max_len=ID_MAX)
-    reason = get_str(args, "reason", max_len=approvals.MAX_REASON, required=False, allow_empty=True)
-    return {"photo": await approvals.reject_photo(ctx, photo_id, reason)}
+    reason = get_str(args, "reason", max_len=decisions.MAX_REASON, required=False, allow_empty=True)
+    return {"photo": await decisions.reject_photo(ctx, photo_id, reason)}
 
 
 async def _undo(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]:
-    photo = await approvals.undo_decision(ctx, require_str(args, "photo_id", max_len=ID_MAX))
+    photo = await decisions.undo_decision(ctx, require_str(args, "photo_id", max_len=ID_MAX))
     return {"photo": photo}
+
+
+async def _decide(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    photo_id = require_str(args, "photo_id", max_len=ID_MAX)
+    decision = decisions.parse_decision(args, ctx.settings)
+    return {"photo": await decisions.set_decision(ctx, photo_id, decision)}
 
 
 async def _priority(ctx: BridgeContext, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,6 +77,7 @@ COMMANDS: dict[str, Command] = {
     "approve_photo": Command(_approve, STAFF),
     "reject_photo": Command(_reject, STAFF),
     "undo_decision": Command(_undo, STAFF),
+    "set_decision": Command(_decide, STAFF),
     "set_job_priority": Command(_priority, STAFF),
     "cancel_job": Command(_cancel, STAFF),
     "retry_job": Command(_retry, STAFF),

@@ -1,15 +1,14 @@
-"""Reading photos: one, or a filtered page of them."""
+"""Reading photos: one, or a filtered page of them (the page comes from services.library)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from ..context import BridgeContext
 from ..store.enums import Approval, PhotoStatus, Selection
 from ..store.models import Photo
-from .queries import get_or_404, paginate
+from .library import LibraryQuery, query_library
+from .queries import get_or_404
 from .serializers import photo_dict
 
 
@@ -30,18 +29,18 @@ async def list_photos(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Photos in capture order, filtered."""
-    query = select(Photo).order_by(Photo.captured_at, Photo.file_name, Photo.id)
-    if session_id is not None:
-        query = query.where(Photo.session_id == session_id)
-    if status is not None:
-        query = query.where(Photo.status == status)
-    if approval is not None:
-        query = query.where(Photo.approval == approval)
-    if selection is not None:
-        query = query.where(Photo.selection == selection)
-    if group_id is not None:
-        query = query.where(Photo.group_id == group_id)
-    async with ctx.db.session() as s:
-        rows, total = await paginate(s, query, limit, offset)
-        return [photo_dict(p) for p in rows], total
+    """Photos in capture order, filtered, by offset: the library's query with the original's
+    filters."""
+    page = await query_library(
+        ctx,
+        LibraryQuery(
+            session_id=session_id,
+            status=status,
+            approval=approval,
+            selection=selection,
+            group_id=group_id,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    return page.photos, page.total

@@ -7,7 +7,14 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobStatus, PhotoStatus, Selection
+from ..store.enums import (
+    ACTIVE_JOB_STATUSES,
+    Approval,
+    JobStatus,
+    PhotoStatus,
+    Selection,
+    Verdict,
+)
 from ..store.models import Base, Job, Photo, Session
 from .errors import NotFound
 
@@ -40,6 +47,23 @@ def queue_filter() -> Any:
         & (Photo.selection == Selection.KEEPER)
         & (Photo.approval == Approval.PENDING)
     )
+
+
+def verdict_filter(verdict: Verdict) -> Any:
+    """SQL condition: the photo has this verdict (serializers.photo_verdict, in SQL)."""
+    analyzed = Photo.status == PhotoStatus.ANALYZED
+    if verdict == Verdict.FAILED:
+        return Photo.status == PhotoStatus.FAILED
+    if verdict == Verdict.PENDING:
+        return Photo.status.in_([PhotoStatus.IMPORTED, PhotoStatus.ANALYZING]) | (
+            analyzed & (Photo.selection == Selection.NONE)
+        )
+    selection = {
+        Verdict.PROPOSED: Selection.KEEPER,
+        Verdict.ALTERNATE: Selection.ALTERNATE,
+        Verdict.BELOW_THRESHOLD: Selection.BELOW_THRESHOLD,
+    }[verdict]
+    return analyzed & (Photo.selection == selection)
 
 
 async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..store.enums import Approval, PhotoStatus, Selection
+from ..store.enums import APPROVAL_FLAG, Approval, PhotoStatus, Selection, Verdict
 from ..store.models import Device, Job, Photo, Session
 from ..timeutil import iso
 
@@ -16,6 +16,22 @@ def photo_in_queue(photo: Photo) -> bool:
         and photo.selection == Selection.KEEPER
         and photo.approval == Approval.PENDING
     )
+
+
+_SELECTION_VERDICT = {
+    Selection.KEEPER: Verdict.PROPOSED,
+    Selection.ALTERNATE: Verdict.ALTERNATE,
+    Selection.BELOW_THRESHOLD: Verdict.BELOW_THRESHOLD,
+}
+
+
+def photo_verdict(photo: Photo) -> Verdict:
+    """What analysis and selection made of the photo (queries.verdict_filter says it in SQL)."""
+    if photo.status == PhotoStatus.FAILED:
+        return Verdict.FAILED
+    if photo.status != PhotoStatus.ANALYZED:
+        return Verdict.PENDING
+    return _SELECTION_VERDICT.get(photo.selection, Verdict.PENDING)
 
 
 def photo_dict(photo: Photo) -> dict[str, Any]:
@@ -38,6 +54,12 @@ def photo_dict(photo: Photo) -> dict[str, Any]:
         "selected_preset": photo.selected_preset,
         "approval": photo.approval.value,
         "rejection_reason": photo.rejection_reason,
+        "flag": APPROVAL_FLAG[photo.approval].value,
+        "stars": photo.stars or 0,
+        "color_label": photo.color_label,
+        "keywords": list(photo.keywords or []),
+        "export_preset": photo.export_preset,
+        "verdict": photo_verdict(photo).value,
         "in_queue": photo_in_queue(photo),
         "exif": photo.exif or {},
         "width": photo.width,

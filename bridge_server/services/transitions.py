@@ -86,6 +86,24 @@ async def change(
     raise Conflict(f"Cannot {t.name.replace('_', ' ')}: {key} is {state.value}")
 
 
+async def set_values(
+    s: AsyncSession, model: type[M], key: str, values: dict[str, Any], differs: Any
+) -> M | None:
+    """Set plain (non-state) columns of one row only if `differs` holds: the changed row or None.
+
+    The photographer's stars, label, keywords and preset are no state machine, but they change
+    the same way: one conditional UPDATE, so an event follows only a real change.
+    """
+    statement = (
+        update(model)
+        .where(model.id == key, differs)  # type: ignore[attr-defined]
+        .values(values)
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await s.execute(statement)).scalars().first()
+
+
 def _t(name: str, column: Any, sources: Sequence[StrEnum], target: StrEnum) -> Transition:
     return Transition(name, column, tuple(sources), target)
 

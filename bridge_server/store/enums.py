@@ -64,3 +64,39 @@ class ExportStatus(StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+class ColorLabel(StrEnum):
+    """A photographer's colour label (Lightroom's five; XMP writes them capitalised)."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+    PURPLE = "purple"
+
+
+class Flag(StrEnum):
+    """The photographer's flag as photographers name it; stored as `Approval`."""
+
+    PICK = "pick"
+    REJECT = "reject"
+    NONE = "none"
+
+
+FLAG_APPROVAL: dict[Flag, Approval] = {
+    Flag.PICK: Approval.APPROVED,
+    Flag.REJECT: Approval.REJECTED,
+    Flag.NONE: Approval.PENDING,
+}
+APPROVAL_FLAG: dict[Approval, Flag] = {v: k for k, v in FLAG_APPROVAL.items()}
+
+
+class Verdict(StrEnum):
+    """What the analysis made of a photo, for the library's filter."""
+
+    PROPOSED = "proposed"  # proposed keeper
+    ALTERNATE = "alternate"  # another frame of a burst or scene is better
+    BELOW_THRESHOLD = "below_threshold"  # best of its scene, but under the keeper threshold
+    FAILED = "failed"  # could not be analysed
+    PENDING = "pending"  # analysis or selection has not finished

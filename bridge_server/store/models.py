@@ -92,6 +92,11 @@ class Photo(Base):
         CheckConstraint(
             "rejection_reason IS NULL OR approval = 'rejected'", name="ck_reason_only_rejected"
         ),
+        CheckConstraint("stars >= 0 AND stars <= 5", name="ck_stars"),
+        CheckConstraint(
+            "color_label IS NULL OR color_label IN ('red', 'yellow', 'green', 'blue', 'purple')",
+            name="ck_color_label",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -126,6 +131,12 @@ class Photo(Base):
     )
     rejection_reason: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The photographer's rating, kept while the photo is rejected (the flag is `approval`).
+    stars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    color_label: Mapped[str | None] = mapped_column(String(8))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The photographer's preset choice; selection's proposal (`selected_preset`) applies if None.
+    export_preset: Mapped[str | None] = mapped_column(String(100))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -139,7 +139,13 @@ def _describe(kind: Any) -> str:
     if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
         return " or ".join(_describe(k) for k in typing.get_args(kind))
     origin = typing.get_origin(kind) or kind
-    names = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        dict: "an object",
+        list: "a list",
+    }
     if kind is type(None):
         return "null"
     return names.get(origin, getattr(origin, "__name__", str(origin)))

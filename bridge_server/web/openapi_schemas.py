@@ -13,8 +13,19 @@ from typing import Any, Final
 
 from .. import events
 from ..pipeline.importer import MAX_PATHS
-from ..services.approvals import MAX_REASON
-from ..store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection, SessionStatus
+from ..services.decisions import MAX_KEYWORD_LEN, MAX_KEYWORDS, MAX_REASON, MAX_STARS
+from ..services.library import CURSOR_PATTERN, MAX_CURSOR_LEN, PROBLEMS, SortOrder
+from ..store.enums import (
+    Approval,
+    ColorLabel,
+    Flag,
+    JobKind,
+    JobStatus,
+    PhotoStatus,
+    Selection,
+    SessionStatus,
+    Verdict,
+)
 from .broadcast import MAX_TYPE_LEN, payload_fields
 from .http_util import MAX_LIMIT, MAX_OFFSET
 
@@ -121,6 +132,37 @@ REJECT: Final[dict[str, Any]] = {
     },
 }
 
+# A keyword: not blank, no control characters (XMP must hold it), at most MAX_KEYWORD_LEN.
+NO_CONTROL: Final = r"^[^\u0000-\u001f\u007f-\u009f\ufffe\uffff]*$"
+KEYWORD: Final[dict[str, Any]] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_KEYWORD_LEN,
+    "allOf": [{"pattern": NON_BLANK}, {"pattern": NO_CONTROL}],
+}
+
+DECISION: Final[dict[str, Any]] = {
+    "type": "object",
+    "description": (
+        "Any part of a decision; absent (or null) fields stay as they are, except `color_label` "
+        "and `preset`, where null clears the label or goes back to selection's preset. "
+        "`reason` goes only with flag `reject`. An unknown preset is a 404."
+    ),
+    "properties": {
+        "flag": {**enum_schema(Flag), "type": ["string", "null"]},
+        "stars": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_STARS},
+        "color_label": {"type": ["string", "null"], "enum": [*(c.value for c in ColorLabel), None]},
+        "keywords": {"type": ["array", "null"], "maxItems": MAX_KEYWORDS, "items": KEYWORD},
+        "preset": name_schema(PRESET_MAX, nullable=True),
+        "reason": {"type": ["string", "null"], "maxLength": MAX_REASON, "pattern": NO_NUL},
+    },
+    "if": {
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "pattern": NON_BLANK}},
+    },
+    "then": {"required": ["flag"], "properties": {"flag": {"const": Flag.REJECT.value}}},
+}
+
 IMPORT: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["paths"],
@@ -153,7 +195,14 @@ def _field_schema(kind: Any) -> dict[str, Any]:
         base = schema.get("type")
         return {**schema, "type": [base, "null"]} if isinstance(base, str) else {}
     origin = typing.get_origin(kind) or kind
-    names = {str: "string", int: "integer", float: "number", dict: "object", bool: "boolean"}
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        dict: "object",
+        bool: "boolean",
+        list: "array",
+    }
     return {"type": names[origin]} if origin in names else {}
 
 
@@ -268,6 +317,26 @@ QUERY_ENUMS: Final = {
 }
 
 
+LIBRARY_QUERY: Final = (
+    ("sort", enum_schema(SortOrder)),
+    ("verdict", enum_schema(Verdict)),
+    ("flag", enum_schema(Flag)),
+    ("min_stars", {"type": "integer", "minimum": 0, "maximum": MAX_STARS}),
+    ("color_label", enum_schema(ColorLabel)),
+    ("problem", {"type": "string", "enum": list(PROBLEMS)}),
+    ("collapse_stacks", {"type": "string", "enum": ["true", "false"]}),
+    (
+        "cursor",
+        {
+            "type": "string",
+            "maxLength": MAX_CURSOR_LEN,
+            "pattern": CURSOR_PATTERN,
+            "description": "`next_cursor` of the previous page, as the server gave it",
+        },
+    ),
+)
+
+
 # --- responses ------------------------------------------------------------------------------
 
 
@@ -306,6 +375,21 @@ PHOTO: Final = _obj(
         "approval": enum_schema(Approval),
         "in_queue": {"type": "boolean"},
         "thumbnail_url": STR,
+        "flag": enum_schema(Flag),
+        "stars": {"type": "integer", "minimum": 0, "maximum": MAX_STARS},
+        "color_label": {"type": ["string", "null"], "enum": [*(c.value for c in ColorLabel), None]},
+        "keywords": {"type": "array", "items": STR},
+        "verdict": enum_schema(Verdict),
+    }
+)
+LIBRARY_PAGE: Final = _obj(
+    {
+        "photos": {"type": "array", "items": PHOTO},
+        "next_cursor": OPT_STR,
+        "total": {"type": "integer", "minimum": 0},
+        "items": {"type": "array", "items": PHOTO},
+        "limit": INT,
+        "offset": INT,
     }
 )
 JOB: Final = _obj(

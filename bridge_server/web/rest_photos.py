@@ -10,16 +10,37 @@ from aiohttp import web
 from ..pipeline.importer import MAX_PATHS, import_paths
 from ..pipeline.thumbnails import SIZES
 from ..roles import OPERATOR_ONLY, STAFF
-from ..services import approvals, photos, sessions
-from ..services.approvals import MAX_REASON
+from ..services import approvals, decisions, photos, sessions
+from ..services.decisions import MAX_REASON
 from ..services.errors import Conflict, InvalidArguments
 from ..services.import_roots import confine_import_paths, import_roots
-from ..store.enums import Approval, PhotoStatus, Selection, SessionStatus
+from ..services.library import LibraryQuery, SortOrder, query_library
+from ..store.enums import (
+    Approval,
+    ColorLabel,
+    Flag,
+    PhotoStatus,
+    Selection,
+    SessionStatus,
+    Verdict,
+)
 from ..validation import get_str, get_str_list, parse_enum
 from .context_keys import CTX
-from .http_util import json_response, page, page_params, read_json_object
+from .http_util import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    json_response,
+    page,
+    page_params,
+    query_int,
+    read_json_object,
+)
 from .openapi_schemas import (
+    DECISION,
     IMPORT,
+    LIBRARY_PAGE,
+    LIBRARY_QUERY,
     NAME_MAX,
     PAGE,
     PATH_MAX,
@@ -109,33 +130,75 @@ async def get_session(request: web.Request) -> web.Response:
 @route(
     "GET",
     "/api/photos",
-    "List photos",
+    "The whole shoot: filter, sort, page by cursor (or offset), collapse stacks",
     query=(
         ("session_id", {"type": "string"}),
         QUERY_ENUMS["photo_status"],
         QUERY_ENUMS["approval"],
         QUERY_ENUMS["selection"],
         ("group_id", {"type": "string"}),
+        *LIBRARY_QUERY,
         *PAGE,
     ),
-    response=page_response(PHOTO),
+    response=LIBRARY_PAGE,
     roles=STAFF,
 )
 async def list_photos(request: web.Request) -> web.Response:
-    """Photos in capture order, filtered."""
-    limit, offset = page_params(request)
+    """Photos of the shoot; the answer carries the original's `items`/`offset` and `photos`,
+    `next_cursor` for keyset paging."""
     q = request.query
-    items, total = await photos.list_photos(
+    limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET) if "offset" in q else None
+    collapse = q.get("collapse_stacks", "false")
+    if collapse not in ("true", "false"):
+        raise InvalidArguments("'collapse_stacks' must be true or false")
+    result = await query_library(
         request.app[CTX],
-        session_id=q.get("session_id"),
-        status=parse_enum(q.get("status"), PhotoStatus, "status"),
-        approval=parse_enum(q.get("approval"), Approval, "approval"),
-        selection=parse_enum(q.get("selection"), Selection, "selection"),
-        group_id=q.get("group_id"),
-        limit=limit,
-        offset=offset,
+        LibraryQuery(
+            session_id=q.get("session_id"),
+            sort=parse_enum(q.get("sort", "captured"), SortOrder, "sort"),
+            verdict=parse_enum(q.get("verdict"), Verdict, "verdict"),
+            flag=parse_enum(q.get("flag"), Flag, "flag"),
+            min_stars=query_int(request, "min_stars", 0, 0, 5) if "min_stars" in q else None,
+            color_label=parse_enum(q.get("color_label"), ColorLabel, "color_label"),
+            problem=q.get("problem"),
+            collapse_stacks=collapse == "true",
+            status=parse_enum(q.get("status"), PhotoStatus, "status"),
+            approval=parse_enum(q.get("approval"), Approval, "approval"),
+            selection=parse_enum(q.get("selection"), Selection, "selection"),
+            group_id=q.get("group_id"),
+            cursor=q.get("cursor"),
+            limit=limit,
+            offset=offset,
+        ),
     )
-    return page(items, total, limit, offset)
+    return json_response(
+        {
+            "photos": result.photos,
+            "next_cursor": result.next_cursor,
+            "total": result.total,
+            "items": result.photos,
+            "limit": limit,
+            "offset": offset or 0,
+        }
+    )
+
+
+@route(
+    "PATCH",
+    "/api/photos/{photo_id}/decision",
+    "Set a photo's flag, stars, colour label, keywords or export preset",
+    body=DECISION,
+    response=wrapped("photo", PHOTO),
+    roles=STAFF,
+)
+async def set_decision(request: web.Request) -> web.Response:
+    """Any part of the decision; events follow only what really changed."""
+    ctx = request.app[CTX]
+    body = await read_json_object(request)
+    decision = decisions.parse_decision(body, ctx.settings)
+    photo = await decisions.set_decision(ctx, request.match_info["photo_id"], decision)
+    return json_response({"photo": photo})
 
 
 @route("GET", "/api/photos/{photo_id}", "One photo", response=PHOTO, roles=STAFF)
@@ -170,7 +233,7 @@ async def approval_queue(request: web.Request) -> web.Response:
 )
 async def approve(request: web.Request) -> web.Response:
     """Approve."""
-    photo = await approvals.approve_photo(request.app[CTX], request.match_info["photo_id"])
+    photo = await decisions.approve_photo(request.app[CTX], request.match_info["photo_id"])
     return json_response({"photo": photo})
 
 
@@ -187,7 +250,7 @@ async def reject(request: web.Request) -> web.Response:
     """Reject, with an optional reason."""
     body = await read_json_object(request, optional=True)
     reason = get_str(body, "reason", max_len=MAX_REASON, required=False, allow_empty=True)
-    photo = await approvals.reject_photo(request.app[CTX], request.match_info["photo_id"], reason)
+    photo = await decisions.reject_photo(request.app[CTX], request.match_info["photo_id"], reason)
     return json_response({"photo": photo})
 
 
@@ -200,7 +263,7 @@ async def reject(request: web.Request) -> web.Response:
 )
 async def undo(request: web.Request) -> web.Response:
     """Undo a decision."""
-    photo = await approvals.undo_decision(request.app[CTX], request.match_info["photo_id"])
+    photo = await decisions.undo_decision(request.app[CTX], request.match_info["photo_id"])
     return json_response({"photo": photo})
 
 

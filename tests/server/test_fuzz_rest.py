@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
+from bridge_server.services.library import CURSOR_PATTERN, SortOrder, encode_cursor  # noqa: E402
 from bridge_server.web.openapi_schemas import PATH_MAX  # noqa: E402
 from bridge_server.web.routes import ROUTES  # noqa: E402
 from tests.helpers import ThreadedBridge, make_settings  # noqa: E402
@@ -71,6 +73,24 @@ def _confine_import_paths(case: Any, root: Path) -> None:
             ]
 
 
+def _issued_cursor(case: Any) -> None:
+    # A cursor is valid only as the server issued it, and a random string matching its pattern
+    # is not one: a schema-valid cursor is replaced by one the server would issue for that sort
+    # (invalid ones are left for the negative run; test_library pages with real ones).
+    query = case.query
+    if case.operation.path != "/api/photos" or not isinstance(query, dict):
+        return
+    cursor, sort_name = query.get("cursor"), query.get("sort", "captured")
+    if (
+        isinstance(cursor, str)
+        and re.fullmatch(CURSOR_PATTERN, cursor)
+        and sort_name in set(SortOrder)
+    ):
+        sort = SortOrder(sort_name)
+        when = [0, "2026-11-25T10:10:00+00:00", "IMG_0001.JPG", "p_fuzz"]
+        query["cursor"] = encode_cursor(sort, [0, -3.5, *when] if sort == "score" else when)
+
+
 def _fuzz(operation: Any, mode: Any, live: ThreadedBridge, scratch: Path) -> int:
     """Run one operation in one mode; returns how many requests were sent."""
     sent = 0
@@ -88,6 +108,7 @@ def _fuzz(operation: Any, mode: Any, live: ThreadedBridge, scratch: Path) -> int
     def check(case: Any) -> None:
         nonlocal sent
         _confine_import_paths(case, scratch)
+        _issued_cursor(case)
         case.call_and_validate(base_url=live.url, session=session, checks=CHECKS, timeout=30)
         sent += 1
 

@@ -1,0 +1,44 @@
+"""photos carry the photographer's stars, colour label and keywords
+
+Revision ID: 0005_decisions
+Revises: 0004_scene_rank
+Create Date: 2026-11-29 09:40:00
+
+The flag stays `approval` (pending = unflagged, approved = pick, rejected = reject). Existing
+photos start with no stars, no label and no keywords; `export_preset` is the photographer's
+choice of preset (NULL: selection's proposal, `selected_preset`, applies).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_decisions"
+down_revision = "0004_scene_rank"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Server defaults fill existing rows without a table copy; the CHECKs need the batch copy.
+    with op.batch_alter_table("photos") as batch:
+        batch.add_column(sa.Column("stars", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("color_label", sa.String(length=8), nullable=True))
+        batch.add_column(sa.Column("keywords", sa.JSON(), nullable=False, server_default="[]"))
+        batch.add_column(sa.Column("export_preset", sa.String(length=100), nullable=True))
+        batch.create_check_constraint("ck_stars", "stars >= 0 AND stars <= 5")
+        batch.create_check_constraint(
+            "ck_color_label",
+            "color_label IS NULL OR color_label IN ('red', 'yellow', 'green', 'blue', 'purple')",
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("photos") as batch:
+        batch.drop_constraint("ck_color_label", type_="check")
+        batch.drop_constraint("ck_stars", type_="check")
+        batch.drop_column("export_preset")
+        batch.drop_column("keywords")
+        batch.drop_column("color_label")
+        batch.drop_column("stars")
