@@ -49,6 +49,7 @@ EVENT_CHANNELS: Final[dict[str, Channel]] = {
     "export_started": Channel.EXPORT,
     "export_completed": Channel.EXPORT,
     "export_failed": Channel.EXPORT,
+    "export_withdrawn": Channel.EXPORT,
 }
 
 
@@ -386,4 +387,21 @@ def export_failed(photo_id: str, preset_name: str, error_message: str) -> Event:
     return make_event(
         "export_failed",
         {"photo_id": photo_id, "preset_name": preset_name, "error_message": error_message},
+    )
+
+
+def export_withdrawn(
+    photo_id: str, preset_name: str, output_path: str, outcome: str, message: str
+) -> Event:
+    """A pick was taken back and its export dealt with: `outcome` "removed" (the file is gone),
+    "changed" (left alone: it was changed since the export) or "missing" (moved or deleted)."""
+    return make_event(
+        "export_withdrawn",
+        {
+            "photo_id": photo_id,
+            "preset_name": preset_name,
+            "output_path": output_path,
+            "outcome": outcome,
+            "message": message,
+        },
     )

@@ -28,6 +28,7 @@ from ..store.enums import Approval, ExportStatus
 from ..store.models import Export, Photo
 from ..timeutil import utcnow
 from . import worker
+from .export_withdrawal import withdraw_if_unpicked
 from .scheduler import JobRun, PermanentJobError
 
 APPROVED_LABEL: Final = "Green"
@@ -95,6 +96,9 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             sequence=sequence,
         )
     record = await _export_row(ctx, run.photo_id, preset_name)
+    if record.status == ExportStatus.WITHDRAWING:
+        # Picked again while the last export's removal is under way: retried in a moment.
+        raise RuntimeError("The previous export of this photo is still being removed")
     dest_dir = destination_for(ctx, preset)
     temp = os.path.join(dest_dir, f".export-{record.id}.tmp")  # ours by name, across restarts
     result = {"file_size": record.file_size, "preset_name": preset_name}
@@ -257,6 +261,8 @@ async def _complete(
         )
     if rows:
         ctx.broker.publish(events.export_completed(photo_id, preset_name, path, size))
+    # A pick taken back while this export ran: the file it just wrote goes too.
+    await withdraw_if_unpicked(ctx, photo_id)
 
 
 async def _fail(

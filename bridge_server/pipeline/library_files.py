@@ -8,7 +8,10 @@ The protocol, for one file:
 4. one transaction adds the photo and its analysis job and deletes the intent.
 
 Steps 2 to 4 run to the end even when the import is cancelled (a stopped watcher, a changed hot
-folder): see `finish_even_if_cancelled`. After a kill, `recover_file_intents` runs at start-up
+folder): see `finish_even_if_cancelled`. The same table and start-up recovery carry the
+removal of exports whose pick was taken back (mode "unexport", pipeline/export_withdrawal.py).
+
+After a kill, `recover_file_intents` runs at start-up
 before the watcher and scheduler and, per intent: if the photo was added, removes leftovers;
 in copy mode, or in move mode while the source still exists, rolls back (deletes the library
 copies; the source is where it was); in move mode with the source gone, finishes (the complete
@@ -40,6 +43,7 @@ from ..services.jobs import PRIORITY_NORMAL, add_job, announce_jobs
 from ..store.enums import JobKind
 from ..store.models import FileIntent, Job, Photo, Session
 from ..timeutil import utcnow
+from .export_withdrawal import UNEXPORT, recover_withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -287,11 +291,16 @@ def _finish_files(intent: FileIntent) -> str | None:
 
 
 async def recover_file_intents(ctx: BridgeContext) -> dict[str, int]:
-    """Finish or roll back every import a crash interrupted (before watcher and scheduler)."""
-    outcome = {"finished": 0, "rolled_back": 0, "already_done": 0}
+    """Finish or roll back every file operation a crash interrupted (before watcher and
+    scheduler): imports here, export withdrawals in export_withdrawal."""
+    outcome = {"finished": 0, "rolled_back": 0, "already_done": 0, "withdrawn": 0}
     async with ctx.db.session() as s:
         intents = list((await s.execute(select(FileIntent))).scalars().all())
     for intent in intents:
+        if intent.mode == UNEXPORT:
+            done = await recover_withdrawal(ctx, intent)
+            outcome["already_done" if done == "already_done" else "withdrawn"] += 1
+            continue
         async with ctx.db.session() as s:
             photo = await s.get(Photo, intent.photo_id)
             session = await s.get(Session, intent.session_id)
@@ -314,7 +323,7 @@ async def recover_file_intents(ctx: BridgeContext) -> dict[str, int]:
             outcome["rolled_back"] += 1
         await _forget(ctx, intent.id)
     if intents:
-        log.warning("Recovered %d interrupted import(s): %s", len(intents), outcome)
+        log.warning("Recovered %d interrupted file operation(s): %s", len(intents), outcome)
     return outcome
 
 

@@ -3,7 +3,8 @@
 A decision is a flag (pick / reject / none, stored as `Photo.approval`), 0–5 stars, a colour
 label, keywords and an export preset. Each part changes through one conditional statement in
 one transaction, and its event is published only when a row really changed. A pick queues the
-photo's export in the same transaction; a rejected photo keeps its stars.
+photo's export in the same transaction; taking a pick back removes its exported files (see
+pipeline/export_withdrawal.py); a rejected photo keeps its stars.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import events
 from ..config import Settings
 from ..context import BridgeContext
+from ..pipeline.export_withdrawal import begin_withdrawal, withdraw
+from ..pipeline.library_files import finish_even_if_cancelled
 from ..store.enums import Approval, ColorLabel, Flag, JobKind, JobStatus, PhotoStatus
-from ..store.models import Job, Photo
+from ..store.models import FileIntent, Job, Photo
 from ..timeutil import utcnow
 from ..validation import get_int, get_str, parse_enum, text_problem
 from . import transitions
@@ -78,6 +81,7 @@ class _Outcome:
     events: list[events.Event] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    withdrawals: list[FileIntent] = field(default_factory=list)
     flag_changed: bool = False
 
 
@@ -244,6 +248,7 @@ async def _reject(
     if not result.changed:
         return
     out.cancelled += await _cancel_pending_exports(s, photo_id)
+    out.withdrawals += await begin_withdrawal(s, photo_id, result.row.session_id)
     out.events.append(events.photo_rejected(photo_id, result.row.session_id, decision.reason))
     out.flag_changed = True
 
@@ -261,6 +266,7 @@ async def _unflag(
         return
     photo = result.row
     out.cancelled += await _cancel_pending_exports(s, photo_id)
+    out.withdrawals += await begin_withdrawal(s, photo_id, photo.session_id)
     out.events.append(events.photo_unflagged(photo_id, photo.session_id))
     if photo_in_queue(photo):
         out.events.append(
@@ -345,6 +351,9 @@ async def _announce(ctx: BridgeContext, photo_id: str, out: _Outcome) -> None:
         jobs_changed(ctx)
     for event in out.events:
         ctx.broker.publish(event)
+    if out.withdrawals:
+        # The intents are recorded: carry them out even if the caller goes away meanwhile.
+        await finish_even_if_cancelled(withdraw(ctx, out.withdrawals))
     if out.jobs:
         announce_jobs(ctx, out.jobs)
     if out.flag_changed:

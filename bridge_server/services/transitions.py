@@ -159,13 +159,32 @@ JOB_CANCELLED = _t(
 JOB_RETRIED = _t("retry", Job.status, (JobStatus.FAILED, JobStatus.CANCELLED), JobStatus.PENDING)
 
 # --- export files (Export.status) -----------------------------------------------------------
+# A re-export (picked again after a withdrawal) writes the same row again.
 EXPORT_COMPLETED = _t(
     "export_written",
     Export.status,
-    (ExportStatus.PENDING, ExportStatus.FAILED, ExportStatus.COMPLETED),
+    (
+        ExportStatus.PENDING,
+        ExportStatus.FAILED,
+        ExportStatus.COMPLETED,
+        ExportStatus.WITHDRAWN,
+        ExportStatus.KEPT,
+    ),
     ExportStatus.COMPLETED,
 )
-EXPORT_FAILED = _t("export_failed", Export.status, (ExportStatus.PENDING,), ExportStatus.FAILED)
+EXPORT_FAILED = _t(
+    "export_failed",
+    Export.status,
+    (ExportStatus.PENDING, ExportStatus.WITHDRAWN, ExportStatus.KEPT),
+    ExportStatus.FAILED,
+)
+EXPORT_WITHDRAWING = _t(
+    "withdraw_export", Export.status, (ExportStatus.COMPLETED,), ExportStatus.WITHDRAWING
+)
+EXPORT_REMOVED = _t(
+    "export_removed", Export.status, (ExportStatus.WITHDRAWING,), ExportStatus.WITHDRAWN
+)
+EXPORT_KEPT = _t("export_kept", Export.status, (ExportStatus.WITHDRAWING,), ExportStatus.KEPT)
 
 # --- sessions (Session.status) ---------------------------------------------------------------
 SESSION_COMPLETED = _t(
@@ -194,6 +213,9 @@ ALL: tuple[Transition, ...] = (
     JOB_RETRIED,
     EXPORT_COMPLETED,
     EXPORT_FAILED,
+    EXPORT_WITHDRAWING,
+    EXPORT_REMOVED,
+    EXPORT_KEPT,
     SESSION_COMPLETED,
     SESSION_REOPENED,
 )

@@ -64,6 +64,9 @@ class ExportStatus(StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"
     FAILED = "failed"
+    WITHDRAWING = "withdrawing"  # the pick was taken back: the file is being removed
+    WITHDRAWN = "withdrawn"  # removed (or already gone) after the pick was taken back
+    KEPT = "kept"  # the pick was taken back, but the file had changed: left alone
 
 
 class ColorLabel(StrEnum):

@@ -200,16 +200,17 @@ class Export(Base):
 
 
 class FileIntent(Base):
-    """An import into the library that has begun touching files and is not yet recorded.
+    """A file operation that has begun and is not yet recorded: an import into the library
+    (mode copy or move), or the removal of an export whose pick was taken back (unexport).
 
-    Written before the file is touched and deleted in the transaction that adds the photo;
-    start-up recovery finishes or rolls back every row left by a crash.
+    Written before the file is touched and deleted in the transaction that records the
+    outcome; start-up recovery finishes or rolls back every row left by a crash.
     """
 
     __tablename__ = "file_intents"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(8))  # "copy" or "move"
+    mode: Mapped[str] = mapped_column(String(8))  # "copy", "move" or "unexport"
     source: Mapped[str] = mapped_column(Text)
     staging: Mapped[str] = mapped_column(Text)  # a hidden name only this intent uses
     target: Mapped[str | None] = mapped_column(Text)  # the final name, once chosen
@@ -218,6 +219,7 @@ class FileIntent(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     file_size: Mapped[int] = mapped_column(Integer)
     exif: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    export_id: Mapped[int | None] = mapped_column(Integer)  # the export an unexport removes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -33,8 +33,36 @@ def upgrade() -> None:
             "color_label IS NULL OR color_label IN ('red', 'yellow', 'green', 'blue', 'purple')",
         )
 
+    # An export whose pick is taken back is removed (withdrawing -> withdrawn, or kept when the
+    # file changed since); the removal's intent names its export.
+    with op.batch_alter_table("exports") as batch:
+        batch.alter_column("status", existing_type=_EXPORT_STATUS_OLD, type_=_EXPORT_STATUS_NEW)
+    op.add_column("file_intents", sa.Column("export_id", sa.Integer(), nullable=True))
+
+
+def _export_status(*values: str) -> sa.Enum:
+    return sa.Enum(
+        *values, name="export_status", native_enum=False, create_constraint=True, length=24
+    )
+
+
+_EXPORT_STATUS_OLD = _export_status("pending", "completed", "failed")
+_EXPORT_STATUS_NEW = _export_status(
+    "pending", "completed", "failed", "withdrawing", "withdrawn", "kept"
+)
+
 
 def downgrade() -> None:
+    op.execute("DELETE FROM file_intents WHERE mode = 'unexport'")
+    with op.batch_alter_table("file_intents") as batch:
+        batch.drop_column("export_id")
+    op.execute(
+        "UPDATE exports SET status = 'failed', output_path = NULL, "
+        "error = 'Withdrawn after its pick was taken back' "
+        "WHERE status IN ('withdrawing', 'withdrawn', 'kept')"
+    )
+    with op.batch_alter_table("exports") as batch:
+        batch.alter_column("status", existing_type=_EXPORT_STATUS_NEW, type_=_EXPORT_STATUS_OLD)
     with op.batch_alter_table("photos") as batch:
         batch.drop_constraint("ck_color_label", type_="check")
         batch.drop_constraint("ck_stars", type_="check")
