@@ -28,7 +28,7 @@ from ..timeutil import now_iso
 from ..validation import is_valid_unicode, loads_json
 from . import ws_messages as m
 from .context_keys import CTX, FAILURES, FANOUT
-from .fanout import FanoutSender, writes_without_waiting
+from .fanout import FanoutSender, WireOf, writable_room
 from .middleware import inspect_door
 from .routes import ws_message_allowed
 from .security import FailureTracker
@@ -75,7 +75,7 @@ class ClientConnection:
         self.last_ping: str | None = None  # when the client last sent `ping` (clients list)
         self.messages_sent = 0
         self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
-        self.fanout_pending = 0  # frames of this connection still in the shared FIFO
+        self.ready: list[str] = []  # frames for the shared sender's next flush (no backlog)
         # Everything queued and not yet handed to the transport (FIFO and backlog together).
         self.pending_frames = 0
         self.pending_bytes = 0
@@ -126,26 +126,44 @@ class ClientConnection:
             self._buffer.append(frame)
             self._ready.set()
         else:
-            self.fanout_pending += 1
             self._fanout.push(self, frame)
 
-    async def write_or_backlog(self, frame: str) -> None:
-        """Called by the shared sender: write now, or hand over to the backlog if slow."""
+    def write_ready(self, wire: WireOf) -> None:
+        """Called by the shared sender: write the ready frames whole in one go, as far as the
+        transport has room below high water; the rest goes to the backlog, in order."""
+        frames = self.ready
+        if not frames:
+            return
+        self.ready = []
         if self._closing:
             if self._flush_on_close:
-                self._buffer.append(frame)  # _close sends it before the close frame
+                self._buffer.extend(frames)  # _close sends them before the close frame
             return
-        if self._buffer or self._writing or not writes_without_waiting(self._transport, frame):
-            self._buffer.append(frame)
+        room = 0 if self._buffer or self._writing else writable_room(self._transport)
+        if room < 0 or self.ws.closed:  # no socket to write to, or aiohttp sent its close frame
+            return
+        chunks: list[bytes] = []
+        size = chars = 0
+        for text in frames:
+            data = wire(text)
+            if size + len(data) > room:
+                break
+            chunks.append(data)
+            size += len(data)
+            chars += len(text)
+        if chunks:
+            transport = self._transport
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self._sent(len(chunks), chars)
+        if len(chunks) < len(frames):
+            self._buffer.extend(frames[len(chunks) :])
             self._ready.set()
-            return
-        await self.ws.send_str(frame)  # completes without suspending: checked just above
-        self._sent(frame)
 
-    def _sent(self, frame: str) -> None:
-        self.messages_sent += 1
-        self.pending_frames -= 1
-        self.pending_bytes -= len(frame)
+    def _sent(self, count: int, chars: int) -> None:
+        self.messages_sent += count
+        self.pending_frames -= count
+        self.pending_bytes -= chars
         if self._peak_timer is not None and self.pending_frames <= m.PENDING_PEAK_FRAMES:
             self._peak_timer.cancel()
             self._peak_timer = None
@@ -165,7 +183,7 @@ class ClientConnection:
                     # Popped first: once send_str starts, the frame is in the transport.
                     frame = self._buffer.popleft()
                     await self.ws.send_str(frame)
-                    self._sent(frame)
+                    self._sent(1, len(frame))
             finally:
                 self._writing = False
 
@@ -182,20 +200,17 @@ class ClientConnection:
         if self._peak_timer is not None:
             self._peak_timer.cancel()
             self._peak_timer = None
-        if not flush:
+        if flush:
+            self._buffer.extend(self.ready)  # ready frames are newer than any backlog
+        else:
             self._buffer.clear()
+        self.ready = []
         self.ctx.broker.remove(self)
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         # The writer is left alone, not cancelled: it may be waiting for drain, and cancelling
         # that wait would also cancel aiohttp's drain future that the close frame waits on.
-        if self._flush_on_close:
-            # Frames still in the shared FIFO land in the backlog as the sender reaches them.
-            for _ in range(200):
-                if self.fanout_pending <= 0:
-                    break
-                await asyncio.sleep(0.01)
         # A client that reads nothing would keep the close waiting for drain forever: give it
         # CLOSE_TIMEOUT to take the close frame, then cut the socket (which wakes every wait
         # for drain, so the close task then ends by itself).
