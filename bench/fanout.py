@@ -1,22 +1,31 @@
-"""WebSocket fan-out: the real bridge against a bare aiohttp broadcast loop, same clients.
+"""WebSocket fan-out: the bridge against a bare aiohttp broadcast loop and a picows reference.
 
-The bench's main process runs the server (a real BridgeServer in a temporary data directory,
-then, on another port, a bare aiohttp broadcast server); N WebSocket clients live in separate
-client processes, each with its own event loop. For each server in turn:
+Three servers, one after the other, in the bench's main process (whose CPU time is measured):
+* `aiohttp` (the baseline): a bare aiohttp app; `POST /api/websocket/broadcast` builds the JSON
+  frame once and `await ws.send_str(frame)` for every socket in a loop;
+* `bridge`: a real BridgeServer (headless, temporary data directory), its real broadcast route;
+* `picows` (the limit): the same aiohttp POST route, but the sockets are picows transports, one
+  synchronous `transport.send()` each (Cython framing, no per-socket Python coroutine).
 
-1. client processes open their share of the N connections; against the bridge each speaks the
-   real protocol (connection_established -> register -> subscribe ["jobs"]);
-2. once every client is subscribed, a task on the server's loop publishes R events a second for
-   D seconds (bridge: `ctx.broker.publish(events.job_progress(...))`; baseline: `json.dumps`
-   once, then `send_str` to every socket in a loop);
-3. every event carries its publish wall time (`time.time()`) and index in `message`; clients
-   record receive time - publish time for each event and count distinct deliveries;
-4. after the last publish the clients wait a grace period for stragglers, then report.
+Clients live in separate client processes (picows clients, cheap per frame, so the servers are
+what is measured); against the bridge they speak the real protocol (connection_established ->
+register -> subscribe ["jobs"]). One more process publishes: it POSTs `job_progress` events to
+`/api/websocket/broadcast` at a fixed rate, without waiting for earlier answers, each carrying
+its send time (`time.time()`) and index in `message`. Clients record receive time - send time
+and count each index once. A few warm-up events (not measured) go first.
+
+Scenarios (`--scenario`):
+* `saturation`: 1,000 clients in 2 processes, 100 events/s, 300 events (more than the bare loop
+  can send: this measures capacity): CPU per frame, throughput, p50/p99, loss;
+* `lan`: 20 clients, 50 events/s, 250 events: the latency a phone on the LAN sees;
+* `idle`: 1,000 idle phones (registered and subscribed) connected to a server in a fresh process:
+  its RSS growth per connection;
+* `all` (default, what `make bench` runs): the three above; `one`: `--clients/--rate/--events`.
 
 Usage (from the repo root):
-    .venv/bin/python bench/fanout.py                          # 1,000 clients, 20 events/s, 10 s
-    .venv/bin/python bench/fanout.py --clients 20 --rate 50
-    .venv/bin/python bench/fanout.py --scenario all           # both scenarios back to back
+    .venv/bin/python bench/fanout.py                          # all scenarios, one table
+    .venv/bin/python bench/fanout.py --scenario saturation --repeat 3
+    .venv/bin/python bench/fanout.py --scenario one --clients 200 --rate 50 --events 500
 Every loop is bounded in count and time; the run stops by itself.
 """
 
@@ -24,11 +33,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -44,26 +56,113 @@ except ImportError:  # run as `python bench/fanout.py`
 
 CONNECT_CONCURRENCY = 25  # per client process: keeps the server's accept backlog (128) happy
 CONNECT_TIMEOUT = 120.0  # seconds for every client of one phase to be connected and subscribed
-REPLY_TIMEOUT = 15.0  # seconds for one handshake reply
-GRACE_SECONDS = 5.0  # after the last publish, how long clients wait for stragglers
-WARM_UP_SECONDS = 1.0  # events published before measuring, at the same rate
+GRACE_SECONDS = 10.0  # after the last publish, how long clients may wait for stragglers
+WARM_UP_EVENTS = 10  # published at 10/s before measuring (first-use costs, not steady state)
+PUBLISH_CONNECTIONS = 8  # the publisher's HTTP connections (requests are not serialised)
 JOB_ID = "j_benchfanout"
+BROADCAST = "/api/websocket/broadcast"
 
-GOAL_P99_RATIO = 1.25
-GOAL_THROUGHPUT_RATIO = 0.8
-GOAL_SMALL_P99_MS = 5.0
+GOAL_CPU_RATIO = 0.5  # server CPU per delivered frame, bridge / bare aiohttp
+GOAL_THROUGHPUT_RATIO = 1.3
+GOAL_P99_RATIO = 1.0  # "no worse"
+GOAL_LAN_P99_MS = 2.0
+GOAL_IDLE_KB = 50.0
 
 
-# --- client processes ---------------------------------------------------------------------
+def _load1() -> float:
+    return os.getloadavg()[0]
 
 
-def _client_process(
-    conn: Connection, port: int, mode: str, n: int, expected: int, compress: bool
-) -> None:
+# --- client processes (picows) --------------------------------------------------------------
+
+
+class _Shared:
+    """What the clients of one process measure together."""
+
+    def __init__(self, n: int, expected: int) -> None:
+        self.expected = expected
+        self.counts = [0] * n
+        self.seen = [bytearray(expected) for _ in range(n)]
+        self.latencies = array("d")
+        self.dups = 0
+        self.last_rx = 0.0
+        self.complete = 0  # clients that have every event
+        self.closes: dict[str, int] = {}
+        self.done = asyncio.Event()
+
+
+def _client_class() -> type:
+    from picows import WSListener, WSMsgType
+
+    class Client(WSListener):  # type: ignore[misc]
+        """One bench client: the bridge handshake, then count and time every event."""
+
+        def __init__(self, k: int, shared: _Shared, mode: str) -> None:
+            self.k = k
+            self.shared = shared
+            self.mode = mode
+            self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_ws_connected(self, transport: Any) -> None:
+            if self.mode != "bridge":
+                self.ready.set_result(None)
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            kind = frame.msg_type
+            if kind == WSMsgType.TEXT:
+                data = frame.get_payload_as_bytes()
+                at = data.find(b"pub=")
+                if at < 0:
+                    self._handshake(transport, data)
+                    return
+                now = time.time()
+                semi = data.find(b";", at)
+                index = int(data[semi + 3 : data.find(b'"', semi)])
+                if index < 0:
+                    return  # warm-up event, not measured
+                shared = self.shared
+                shared.latencies.append(now - float(data[at + 4 : semi]))
+                shared.last_rx = now
+                mine = shared.seen[self.k]
+                if 0 <= index < shared.expected and not mine[index]:
+                    mine[index] = 1
+                    shared.counts[self.k] += 1
+                    if shared.counts[self.k] == shared.expected:
+                        shared.complete += 1
+                        if shared.complete == len(shared.counts):
+                            shared.done.set()
+                else:
+                    shared.dups += 1
+            elif kind == WSMsgType.CLOSE:
+                key = f"close:{frame.get_close_code()}"
+                self.shared.closes[key] = self.shared.closes.get(key, 0) + 1
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+        def _handshake(self, transport: Any, data: bytes) -> None:
+            if self.ready.done():
+                return
+            kind = json.loads(data).get("type")
+            if kind == "connection_established":
+                message = {"type": "register", "client_type": "bench", "client_name": "fanout"}
+            elif kind == "registration_confirmed":
+                message = {"type": "subscribe", "channels": ["jobs"]}
+            elif kind == "subscription_confirmed":
+                self.ready.set_result(None)
+                return
+            else:
+                self.ready.set_exception(RuntimeError(f"unexpected {data[:200]!r}"))
+                return
+            transport.send(WSMsgType.TEXT, json.dumps(message).encode())
+
+    return Client
+
+
+def _client_process(conn: Connection, port: int, mode: str, n: int, expected: int) -> None:
     """Entry point of one client process: n connections, then a report through `conn`."""
     _common.raise_fd_limit(n + 256)
     try:
-        result = asyncio.run(_clients(conn, port, mode, n, expected, compress))
+        result = asyncio.run(_clients(conn, port, mode, n, expected))
     except BaseException as exc:  # report, never hang the parent
         result = {"error": f"{type(exc).__name__}: {exc}"}
     try:
@@ -72,150 +171,179 @@ def _client_process(
         conn.close()
 
 
-async def _handshake(ws: Any) -> None:
-    """connection_established -> register -> registration_confirmed -> subscribe -> confirmed."""
-
-    async def expect(kind: str) -> None:
-        for _ in range(20):  # bounded: a handful of frames at most precede the reply
-            msg = await ws.receive(timeout=REPLY_TIMEOUT)
-            if msg.type.name != "TEXT":
-                raise RuntimeError(f"expected {kind}, got {msg.type.name} {msg.data!r}")
-            if json.loads(msg.data).get("type") == kind:
-                return
-        raise RuntimeError(f"no {kind} within 20 frames")
-
-    await expect("connection_established")
-    await ws.send_str(
-        json.dumps({"type": "register", "client_type": "bench", "client_name": "fanout"})
-    )
-    await expect("registration_confirmed")
-    await ws.send_str(json.dumps({"type": "subscribe", "channels": ["jobs"]}))
-    await expect("subscription_confirmed")
-
-
-async def _clients(
-    conn: Connection, port: int, mode: str, n: int, expected: int, compress: bool
-) -> dict[str, Any]:
-    import aiohttp
+async def _clients(conn: Connection, port: int, mode: str, n: int, expected: int) -> dict:
+    from picows import ws_connect
 
     loop = asyncio.get_running_loop()
-    latencies = array("d")
-    counts = [0] * n
-    seen = [bytearray(expected) for _ in range(n)]
-    stats = {"dups": 0, "first_rx": 0.0, "last_rx": 0.0}
-    closes: dict[str, int] = {}
-    url = f"http://127.0.0.1:{port}/ws"
+    client_class = _client_class()
+    shared = _Shared(n, max(1, expected))
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=REPLY_TIMEOUT)
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout)
+    url = f"ws://127.0.0.1:{port}/ws"
 
-    async def open_one() -> Any:
+    async def open_one(k: int) -> Any:
         async with limit:
-            ws = await session.ws_connect(url, compress=15 if compress else 0, autoping=True)
-            if mode == "bridge":
-                await _handshake(ws)
-            return ws
+            transport, client = await ws_connect(
+                lambda: client_class(k, shared, mode), url, websocket_handshake_timeout=30
+            )
+            await asyncio.wait_for(client.ready, 30)
+            return transport
 
-    async def read(k: int, ws: Any) -> None:
-        mine = seen[k]
-        while counts[k] < expected:
-            msg = await ws.receive()
-            if msg.type.name != "TEXT":
-                closes[f"{msg.type.name}:{ws.close_code}"] = (
-                    closes.get(f"{msg.type.name}:{ws.close_code}", 0) + 1
-                )
-                return
-            now = time.time()
-            data = msg.data
-            at = data.find("pub=")
-            if at < 0:
-                continue  # some other event on the channel
-            semi = data.find(";", at)
-            index = int(data[semi + 3 : data.find('"', semi)])
-            if index < 0:
-                continue  # warm-up event, not measured
-            latencies.append(now - float(data[at + 4 : semi]))
-            if stats["first_rx"] == 0.0:
-                stats["first_rx"] = now
-            stats["last_rx"] = now
-            if 0 <= index < expected and not mine[index]:
-                mine[index] = 1
-                counts[k] += 1
-            else:
-                stats["dups"] += 1
+    transports = await asyncio.wait_for(
+        asyncio.gather(*(open_one(k) for k in range(n))), CONNECT_TIMEOUT
+    )
+    conn.send(("ready", n))
+    # The parent sends a deadline once publishing ended (or "stop" for idle clients).
+    deadline = [time.time() + 900.0]
 
-    try:
-        sockets = await asyncio.wait_for(
-            asyncio.gather(*(open_one() for _ in range(n))), CONNECT_TIMEOUT
-        )
-        conn.send(("ready", n))
-        readers = [loop.create_task(read(k, ws)) for k, ws in enumerate(sockets)]
-        # The parent says when publishing ended; bounded wait, in a thread (never the loop).
-        got = await loop.run_in_executor(None, conn.poll, 600.0)
-        deadline = time.time() + 1.0
-        if got:
+    def watch() -> None:
+        if conn.poll(900.0):
             message = conn.recv()
-            deadline = float(message[1])
-        remaining = max(0.0, deadline - time.time())
-        _done, pending = await asyncio.wait(readers, timeout=remaining)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
-        await asyncio.wait_for(
-            asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True), 10.0
-        )
-    finally:
-        await session.close()
+            loop.call_soon_threadsafe(deadline.__setitem__, 0, float(message[1]))
+
+    threading.Thread(target=watch, daemon=True).start()
+    while time.time() < deadline[0] and not (expected and shared.done.is_set()):
+        try:
+            await asyncio.wait_for(shared.done.wait(), 0.1)
+        except TimeoutError:
+            pass
+    for transport in transports:
+        transport.disconnect()
+    await asyncio.wait_for(
+        asyncio.gather(*(t.wait_disconnected() for t in transports), return_exceptions=True),
+        10.0,
+    )
     return {
         "n": n,
-        "delivered": sum(counts),
-        "min_per_client": min(counts) if counts else 0,
-        "dups": stats["dups"],
-        "first_rx": stats["first_rx"],
-        "last_rx": stats["last_rx"],
-        "closes": closes,
-        "latencies": latencies.tobytes(),
+        "delivered": sum(shared.counts),
+        "min_per_client": min(shared.counts) if shared.counts else 0,
+        "dups": shared.dups,
+        "last_rx": shared.last_rx,
+        "closes": shared.closes,
+        "latencies": shared.latencies.tobytes(),
     }
 
 
-# --- the two servers ----------------------------------------------------------------------
+# --- the publisher process --------------------------------------------------------------------
+
+
+def _publisher_process(conn: Connection, port: int, rate: float, n_events: int) -> None:
+    """POST the events at `rate` once the parent says go; report send times and lateness."""
+    try:
+        result = asyncio.run(_publish(conn, port, rate, n_events))
+    except BaseException as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    conn.send(("result", result))
+    conn.close()
+
+
+async def _publish(conn: Connection, port: int, rate: float, n_events: int) -> dict:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, conn.poll, 900.0)
+    conn.recv()  # ("go", ...)
+    url = f"http://127.0.0.1:{port}{BROADCAST}"
+    failures: list[str] = []
+    connector = aiohttp.TCPConnector(limit=PUBLISH_CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def post(i: int) -> None:
+            wall = time.time()
+            data = {"job_id": JOB_ID, "stage": "bench", "progress": float(i % 100),
+                    "message": f"pub={wall:.6f};i={i}"}  # fmt: skip
+            async with session.post(url, json={"type": "job_progress", "data": data}) as r:
+                if r.status != 200:
+                    failures.append(f"{r.status} {(await r.text())[:200]}")
+
+        async def paced(indices: range, per_second: float) -> float:
+            tasks = []
+            late = 0.0
+            start = loop.time() + 0.02
+            for j, i in enumerate(indices):
+                delay = start + j / per_second - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    late = max(late, -delay)
+                tasks.append(loop.create_task(post(i)))
+            await asyncio.gather(*tasks)
+            return late
+
+        await paced(range(-1, -1 - WARM_UP_EVENTS, -1), 10.0)
+        await asyncio.sleep(0.5)
+        conn.send(("measuring", time.time()))
+        first = time.time()
+        late = await paced(range(n_events), rate)
+    return {"first_publish": first, "late_ms": late * 1000, "failures": failures[:5],
+            "failed": len(failures)}  # fmt: skip
+
+
+# --- the servers ----------------------------------------------------------------------------
 
 
 @dataclass
 class Target:
-    """A server under test: its port, how to publish one event, how many are subscribed."""
+    """A server under test: ports, how many sockets it serves, how to stop it."""
 
     name: str
     mode: str  # "bridge": speak the protocol; "bare": just connect
-    port: int
-    publish: Callable[[int, float], Awaitable[None] | None]
+    ws_port: int
+    http_port: int
     subscribed: Callable[[], int]
     stop: Callable[[], Awaitable[None]]
 
 
 async def start_bridge(data_dir: Path) -> Target:
     """A real BridgeServer on an ephemeral loopback port (headless: no window, no GUI)."""
-    from bridge_server import events
     from bridge_server.app import BridgeServer
     from tests.helpers import make_settings
 
     server = BridgeServer(make_settings(data_dir, workers=1))
     await server.start()
     broker = server.context.broker
+    return Target("bridge", "bridge", server.port, server.port,
+                  lambda: broker.subscriber_count("jobs"), server.stop)  # fmt: skip
 
-    def publish(i: int, wall: float) -> None:
-        broker.publish(events.job_progress(JOB_ID, "bench", i % 100, f"pub={wall:.6f};i={i}"))
 
-    return Target(
-        "bridge", "bridge", server.port, publish,
-        lambda: broker.subscriber_count("jobs"), server.stop,
-    )  # fmt: skip
+def _envelope(body: dict[str, Any], seq: int) -> bytes:
+    """The bridge's frame for the same event: the envelope beside the payload, JSON once."""
+    from datetime import UTC, datetime
+
+    message = {"type": body["type"], "timestamp": datetime.now(UTC).isoformat(), "seq": seq,
+               "channel": "jobs", **body["data"]}  # fmt: skip
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+async def _http_app(
+    send_all: Callable[[bytes], Awaitable[None] | None], ws_handler: Any = None
+) -> tuple[Any, int]:
+    """An aiohttp app with the broadcast route (and the WebSocket route, when given)."""
+    from aiohttp import web
+
+    seq = [0]
+
+    async def broadcast(request: web.Request) -> web.Response:
+        body = await request.json()
+        seq[0] += 1
+        outcome = send_all(_envelope(body, seq[0]))
+        if outcome is not None:
+            await outcome
+        return web.json_response({"success": True, "seq": seq[0]})
+
+    app = web.Application()
+    app.router.add_post(BROADCAST, broadcast)
+    if ws_handler is not None:
+        app.router.add_get("/ws", ws_handler)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, port
 
 
 async def start_baseline() -> Target:
-    """A bare aiohttp broadcast server: json.dumps once, send_str to every socket in a loop."""
-    from datetime import UTC, datetime
-
+    """A bare aiohttp broadcast server: JSON once, `await send_str` to every socket in a loop."""
     from aiohttp import web
 
     sockets: set[web.WebSocketResponse] = set()
@@ -231,48 +359,70 @@ async def start_baseline() -> Target:
             sockets.discard(ws)
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def publish(i: int, wall: float) -> None:
-        # The same envelope and payload as the bridge's job_progress frame.
-        frame = json.dumps(
-            {
-                "type": "job_progress", "timestamp": datetime.now(UTC).isoformat(), "seq": i + 1,
-                "channel": "jobs", "job_id": JOB_ID, "stage": "bench",
-                "progress": float(i % 100), "message": f"pub={wall:.6f};i={i}",
-            },
-            separators=(",", ":"),
-        )  # fmt: skip
+    async def send_all(frame: bytes) -> None:
+        text = frame.decode("utf-8")
         for ws in tuple(sockets):
             try:
-                await ws.send_str(frame)
+                await ws.send_str(text)
             except ConnectionError:
                 pass
+
+    runner, port = await _http_app(send_all, handler)
 
     async def stop() -> None:
         for ws in tuple(sockets):
             await ws.close()
         await runner.cleanup()
 
-    return Target("baseline", "bare", port, publish, lambda: len(sockets), stop)
+    return Target("aiohttp", "bare", port, port, lambda: len(sockets), stop)
 
 
-# --- one phase: one server, all clients, R events/s for D seconds ----------------------------
+async def start_picows() -> Target:
+    """picows sockets, fed by the same aiohttp POST route: the limit of a Python asyncio server."""
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    transports: set[Any] = set()
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_connected(self, transport: Any) -> None:
+            transports.add(transport)
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+        def on_ws_disconnected(self, transport: Any) -> None:
+            transports.discard(transport)
+
+    def send_all(frame: bytes) -> None:
+        for transport in tuple(transports):
+            transport.send(WSMsgType.TEXT, frame)
+
+    server = await ws_create_server(lambda _request: Listener(), "127.0.0.1", 0)
+    ws_port = server.sockets[0].getsockname()[1]
+    runner, http_port = await _http_app(send_all)
+
+    async def stop() -> None:
+        for transport in tuple(transports):
+            transport.disconnect()
+        server.close()
+        await runner.cleanup()
+
+    return Target("picows", "bare", ws_port, http_port, lambda: len(transports), stop)
+
+
+# --- one phase: one server, all clients, the publisher ----------------------------------------
 
 
 @dataclass
 class PhaseResult:
-    """What one server delivered."""
+    """What one server delivered, and what it cost."""
 
     name: str
     clients: int
     expected: int
+    load: float = 0.0
     delivered: int = 0
     dups: int = 0
     min_per_client: int = 0
@@ -287,9 +437,9 @@ class PhaseResult:
 
 
 async def _wait_pipes(
-    pipes: list[Connection], tag: str, timeout: float
+    pipes: list[Connection], tags: set[str], timeout: float
 ) -> list[tuple[str, Any] | None]:
-    """Poll the pipes without blocking the server's loop, until each sent `tag` or timeout."""
+    """Poll the pipes without blocking the server's loop, until each sent one of `tags`."""
     out: list[tuple[str, Any] | None] = [None] * len(pipes)
     deadline = time.monotonic() + timeout
     while any(o is None for o in out) and time.monotonic() < deadline:
@@ -298,86 +448,79 @@ async def _wait_pipes(
                 try:
                     message = p.recv()
                 except EOFError:
-                    message = ("result", {"error": "client process died"})
-                if message[0] == tag or message[0] == "result":
+                    message = ("result", {"error": "process died"})
+                if message[0] in tags or message[0] == "result":
                     out[k] = message
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.005)
     return out
 
 
-async def run_phase(
-    target: Target, clients: int, procs: int, rate: float, duration: float, compress: bool
-) -> PhaseResult:
-    """Connect the clients, publish, collect and summarise."""
-    loop = asyncio.get_running_loop()
-    n_events = max(1, round(rate * duration))
-    result = PhaseResult(target.name, clients, n_events * clients)
-    procs = max(1, min(procs, clients))
-    shares = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
+def _spawn(target: Callable[..., None], *args: Any) -> tuple[Any, Connection]:
     spawn = mp.get_context("spawn")  # the parent has threads (SQLite): never plain fork
-    pipes: list[Connection] = []
-    processes = []
-    for share in shares:
-        parent_end, child_end = spawn.Pipe()
-        proc = spawn.Process(
-            target=_client_process,
-            args=(child_end, target.port, target.mode, share, n_events, compress),
-            daemon=True,
-        )
-        proc.start()
-        child_end.close()
-        pipes.append(parent_end)
-        processes.append(proc)
+    parent_end, child_end = spawn.Pipe()
+    proc = spawn.Process(target=target, args=(child_end, *args), daemon=True)
+    proc.start()
+    child_end.close()
+    return proc, parent_end
+
+
+def _shares(clients: int, procs: int) -> list[int]:
+    procs = max(1, min(procs, clients))
+    return [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
+
+
+async def run_phase(
+    target: Target, clients: int, procs: int, rate: float, n_events: int
+) -> PhaseResult:
+    """Connect the clients, publish over HTTP, collect and summarise."""
+    loop = asyncio.get_running_loop()
+    result = PhaseResult(target.name, clients, n_events * clients, load=_load1())
+    spawned = [_spawn(_client_process, target.ws_port, target.mode, share, n_events)
+               for share in _shares(clients, procs)]  # fmt: skip
+    publisher, pub_pipe = _spawn(_publisher_process, target.http_port, rate, n_events)
+    pipes = [pipe for _, pipe in spawned]
+    reports: list[tuple[str, Any] | None] = []
+    cpu0 = cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    published: dict[str, Any] = {}
     try:
-        ready = await _wait_pipes(pipes, "ready", CONNECT_TIMEOUT + 30)
+        ready = await _wait_pipes(pipes, {"ready"}, CONNECT_TIMEOUT + 30)
         bad = [m for m in ready if m is None or m[0] != "ready"]
         if bad:
             result.errors.append(f"clients not ready: {bad!r}"[:500])
-            for p in pipes:
-                p.send(("go", time.time()))
             return result
-        # Every socket must be known to the server before the first event.
-        for _ in range(1500):  # at most 30 s
+        for _ in range(1500):  # every socket known to the server before the first event
             if target.subscribed() >= clients:
                 break
             await asyncio.sleep(0.02)
         if target.subscribed() < clients:
             result.errors.append(f"only {target.subscribed()} of {clients} subscribed")
-        # Warm-up (negative indices, not measured): first-use costs such as SQLAlchemy's
-        # statement compilation in the event log belong to start-up, not to steady state.
-        for i in range(round(rate * WARM_UP_SECONDS)):
-            outcome = target.publish(-1 - i, time.time())
-            if outcome is not None:
-                await outcome
-            await asyncio.sleep(1.0 / rate)
-        await asyncio.sleep(0.5)  # let the handshake and warm-up traffic settle
-
+        await asyncio.sleep(0.5)  # let the handshake traffic settle
+        pub_pipe.send(("go", 0.0))
+        (measuring,) = await _wait_pipes([pub_pipe], {"measuring"}, 120)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        first_publish = time.time()
-        start = loop.time() + 0.05
-        late = 0.0
-        for i in range(n_events):
-            delay = start + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                late = max(late, -delay)
-            outcome = target.publish(i, time.time())
-            if outcome is not None:
-                await outcome
-        result.publish_late_ms = late * 1000
+        result.load = _load1()
+        (done,) = await _wait_pipes([pub_pipe], {"result"}, 120 + n_events / rate)
+        published = done[1] if done is not None else {"error": "publisher did not report"}
         for p in pipes:
-            p.send(("go", time.time() + GRACE_SECONDS))
-        reports = await _wait_pipes(pipes, "result", GRACE_SECONDS + 30)
+            p.send(("deadline", time.time() + GRACE_SECONDS))
+        reports = await _wait_pipes(pipes, {"result"}, GRACE_SECONDS + 30)
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        if measuring is None:
+            result.errors.append("publisher never started")
     finally:
-        for proc in processes:
+        for proc, _ in [*spawned, (publisher, pub_pipe)]:
             await loop.run_in_executor(None, proc.join, 15)
             if proc.is_alive():
                 proc.terminate()
-        for p in pipes:
+        for p in [*pipes, pub_pipe]:
             p.close()
 
+    if "error" in published:
+        result.errors.append(f"publisher: {published['error']}")
+    elif published.get("failed"):
+        result.errors.append(f"publisher: {published['failed']} failed: {published['failures']}")
+    first_publish = float(published.get("first_publish", 0.0))
+    result.publish_late_ms = float(published.get("late_ms", 0.0))
     latencies = array("d")
     mins: list[int] = []
     last_rx = 0.0
@@ -403,131 +546,243 @@ async def run_phase(
     result.p50_ms = _common.percentile(ordered, 50) * 1000
     result.p99_ms = _common.percentile(ordered, 99) * 1000
     result.max_ms = (ordered[-1] * 1000) if ordered else float("nan")
-    if last_rx > first_publish:
+    if first_publish and last_rx > first_publish:
         result.throughput = result.delivered / (last_rx - first_publish)
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     if result.delivered:
-        # Includes the grace wait (idle) and the client pipes; close to the send cost alone.
+        # From the first measured publish to the last client's report (HTTP route included).
         result.server_cpu_us_per_frame = cpu / result.delivered * 1e6
+    _print_phase(result)
     return result
 
 
-# --- scenarios ----------------------------------------------------------------------------
-
-
-async def run_scenario(
-    clients: int, rate: float, duration: float, procs: int, compress: bool
-) -> tuple[PhaseResult, PhaseResult]:
-    """Baseline first, then the bridge, same clients, rate and duration."""
-    _common.raise_fd_limit(2 * clients + 1024)
-    print(
-        f"\n=== {clients} clients, {rate:g} events/s, {duration:g} s, {procs} client processes"
-        f"{', permessage-deflate' if compress else ''} ==="
-    )
-    print(_common.machine_line(), flush=True)
-    baseline = await start_baseline()
-    try:
-        base = await run_phase(baseline, clients, procs, rate, duration, compress)
-    finally:
-        await baseline.stop()
-    _print_phase(base)
+async def _with_target(name: str, body: Callable[[Target], Awaitable[PhaseResult]]) -> PhaseResult:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-        bridge = await start_bridge(Path(tmp))
+        target = await {"aiohttp": start_baseline, "picows": start_picows}.get(
+            name, lambda: start_bridge(Path(tmp))
+        )()
         try:
-            ours = await run_phase(bridge, clients, procs, rate, duration, compress)
+            return await body(target)
         finally:
-            await bridge.stop()
-    _print_phase(ours)
-    _print_comparison(ours, base, small=clients <= 100)
+            await target.stop()
+
+
+async def run_servers(clients: int, procs: int, rate: float, n_events: int) -> dict:
+    """The same phase against the bare aiohttp loop, the bridge and picows, in that order."""
+    _common.raise_fd_limit(2 * clients + 1024)
+    print(f"\n=== {clients} clients in {_shares(clients, procs).__len__()} processes, "
+          f"{rate:g} events/s, {n_events} events over POST {BROADCAST} ===")  # fmt: skip
     print(_common.machine_line(), flush=True)
-    return ours, base
+    results = {}
+    for name in ("aiohttp", "bridge", "picows"):
+        gc.collect()
+        results[name] = await _with_target(
+            name, lambda t: run_phase(t, clients, procs, rate, n_events)
+        )
+    return results
 
 
 def _print_phase(r: PhaseResult) -> None:
     print(
-        f"  {r.name:8s} delivered {r.delivered}/{r.expected} (dups {r.dups}, "
-        f"min per client {r.min_per_client}), p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
+        f"  {r.name:8s} load {r.load:.2f}: delivered {r.delivered}/{r.expected} (dups {r.dups},"
+        f" min per client {r.min_per_client}), p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
         f"max {r.max_ms:.2f} ms, {r.throughput:,.0f} frames/s, publisher late max "
-        f"{r.publish_late_ms:.1f} ms, server CPU {r.server_cpu_us_per_frame:.1f} us/frame"
+        f"{r.publish_late_ms:.1f} ms, server CPU {r.server_cpu_us_per_frame:.2f} us/frame"
         + (f", closes {r.closes}" if r.closes else "")
         + (f", ERRORS {r.errors}" if r.errors else ""),
         flush=True,
     )
 
 
-def _print_comparison(ours: PhaseResult, base: PhaseResult, *, small: bool) -> None:
-    p99_ratio = ours.p99_ms / base.p99_ms if base.p99_ms > 0 else float("nan")
-    tput_ratio = ours.throughput / base.throughput if base.throughput > 0 else float("nan")
-    rows = [
-        ["delivered / expected", f"{ours.delivered}/{ours.expected}",
-         f"{base.delivered}/{base.expected}", "", "zero loss",
-         _common.verdict(ours.delivered == ours.expected and not ours.errors)],
-        ["p50 latency (ms)", f"{ours.p50_ms:.2f}", f"{base.p50_ms:.2f}",
-         f"{ours.p50_ms / base.p50_ms:.2f}x" if base.p50_ms > 0 else "", "", ""],
-    ]  # fmt: skip
-    if small:
-        rows.append(["p99 latency (ms)", f"{ours.p99_ms:.2f}", f"{base.p99_ms:.2f}",
-                     f"{p99_ratio:.2f}x", f"< {GOAL_SMALL_P99_MS:g} ms",
-                     _common.verdict(ours.p99_ms < GOAL_SMALL_P99_MS)])  # fmt: skip
-    else:
-        rows.append(["p99 latency (ms)", f"{ours.p99_ms:.2f}", f"{base.p99_ms:.2f}",
-                     f"{p99_ratio:.2f}x", f"<= {GOAL_P99_RATIO:g}x baseline",
-                     _common.verdict(p99_ratio <= GOAL_P99_RATIO)])  # fmt: skip
-    tput_goal = "" if small else f">= {GOAL_THROUGHPUT_RATIO:g}x baseline"
-    tput_status = "" if small else _common.verdict(tput_ratio >= GOAL_THROUGHPUT_RATIO)
-    rows.append(["throughput (frames/s)", f"{ours.throughput:,.0f}", f"{base.throughput:,.0f}",
-                 f"{tput_ratio:.2f}x", tput_goal, tput_status])  # fmt: skip
-    rows.append(["server CPU (us/frame)", f"{ours.server_cpu_us_per_frame:.1f}",
-                 f"{base.server_cpu_us_per_frame:.1f}",
-                 f"{ours.server_cpu_us_per_frame / base.server_cpu_us_per_frame:.2f}x"
-                 if base.server_cpu_us_per_frame > 0 else "", "", ""])  # fmt: skip
-    print(_common.table(["metric", "bridge", "baseline", "ratio", "goal", "status"], rows))
+# --- idle memory: a server in a fresh process, 1,000 phones connected --------------------------
+
+
+def _rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _idle_server_process(conn: Connection, kind: str) -> None:
+    """Serve `kind` in this fresh process; report RSS before and with the clients connected."""
+    _common.raise_fd_limit(4096)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with tempfile.TemporaryDirectory(prefix="bench-fanout-idle-") as tmp:
+            target = await (start_baseline() if kind == "aiohttp" else start_bridge(Path(tmp)))
+            try:
+                gc.collect()
+                await asyncio.sleep(1.0)  # start-up work (event log, monitors) settles
+                gc.collect()
+                conn.send(("port", target.ws_port, _rss()))
+                for _ in range(2):  # "measure", then "stop"
+                    await loop.run_in_executor(None, conn.poll, 300.0)
+                    if conn.recv()[0] == "stop":
+                        break
+                    gc.collect()
+                    conn.send(("rss", target.subscribed(), _rss()))
+            finally:
+                await target.stop()
+
+    asyncio.run(main())
+    conn.close()
+
+
+@dataclass
+class IdleResult:
+    """RSS growth of a server process per idle connection."""
+
+    name: str
+    clients: int
+    connected: int = 0
+    rss_before: int = 0
+    rss_after: int = 0
+    load: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def kb_per_connection(self) -> float:
+        """Server RSS growth per connection, in KiB."""
+        if not self.connected:
+            return float("nan")
+        return (self.rss_after - self.rss_before) / self.connected / 1024
+
+
+async def run_idle(kind: str, clients: int, procs: int) -> IdleResult:
+    """Connect `clients` idle phones to a fresh server process and read its RSS growth."""
+    loop = asyncio.get_running_loop()
+    result = IdleResult(kind, clients, load=_load1())
+    server, server_pipe = _spawn(_idle_server_process, kind)
+    spawned: list[tuple[Any, Connection]] = []
+    try:
+        (started,) = await _wait_pipes([server_pipe], {"port"}, 120)
+        if started is None or started[0] != "port":
+            result.errors.append(f"server did not start: {started!r}")
+            return result
+        _tag, port, result.rss_before = started
+        mode = "bridge" if kind == "bridge" else "bare"
+        spawned = [_spawn(_client_process, port, mode, share, 0)
+                   for share in _shares(clients, procs)]  # fmt: skip
+        ready = await _wait_pipes([p for _, p in spawned], {"ready"}, CONNECT_TIMEOUT + 30)
+        if any(m is None or m[0] != "ready" for m in ready):
+            result.errors.append(f"clients not ready: {ready!r}"[:300])
+        await asyncio.sleep(1.0)  # idle: nothing but the connections
+        server_pipe.send(("measure",))
+        (measured,) = await _wait_pipes([server_pipe], {"rss"}, 60)
+        if measured is not None and measured[0] == "rss":
+            _tag, result.connected, result.rss_after = measured
+        result.load = _load1()
+    finally:
+        for _, pipe in spawned:
+            pipe.send(("deadline", 0.0))
+        await _wait_pipes([p for _, p in spawned], {"result"}, 30)
+        server_pipe.send(("stop",))
+        for proc, pipe in [*spawned, (server, server_pipe)]:
+            await loop.run_in_executor(None, proc.join, 15)
+            if proc.is_alive():
+                proc.terminate()
+            pipe.close()
+    print(f"  {kind:8s} load {result.load:.2f}: {result.connected} idle connections, server RSS "
+          f"{result.rss_before / 2**20:.1f} -> {result.rss_after / 2**20:.1f} MiB, "
+          f"{result.kb_per_connection:.1f} KiB per connection"
+          + (f", ERRORS {result.errors}" if result.errors else ""), flush=True)  # fmt: skip
+    return result
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def _ratio(ours: float, base: float) -> str:
+    return f"{ours / base:.2f}x" if base and base == base and ours == ours else "n/a"
+
+
+def _table(
+    saturation: dict[str, PhaseResult] | None,
+    lan: dict[str, PhaseResult] | None,
+    idle: dict[str, IdleResult] | None,
+) -> str:
+    rows: list[list[str]] = []
+    if saturation:
+        b, o, p = saturation["aiohttp"], saturation["bridge"], saturation["picows"]
+        load = f"{b.load:.2f} / {o.load:.2f} / {p.load:.2f}"
+        cpu_ratio = o.server_cpu_us_per_frame / b.server_cpu_us_per_frame
+        tput_ratio = o.throughput / b.throughput if b.throughput else float("nan")
+        p99_ratio = o.p99_ms / b.p99_ms if b.p99_ms else float("nan")
+        lossless = o.delivered == o.expected and not o.errors and not o.dups
+        rows += [
+            [f"server CPU per frame, us ({o.clients} clients)", f"<= {GOAL_CPU_RATIO:g}x",
+             f"{b.server_cpu_us_per_frame:.2f}", f"{o.server_cpu_us_per_frame:.2f}",
+             _ratio(o.server_cpu_us_per_frame, b.server_cpu_us_per_frame),
+             f"{p.server_cpu_us_per_frame:.2f}", load,
+             _common.verdict(cpu_ratio <= GOAL_CPU_RATIO)],
+            ["end-to-end throughput, frames/s", f">= {GOAL_THROUGHPUT_RATIO:g}x",
+             f"{b.throughput:,.0f}", f"{o.throughput:,.0f}", _ratio(o.throughput, b.throughput),
+             f"{p.throughput:,.0f}", load,
+             _common.verdict(tput_ratio >= GOAL_THROUGHPUT_RATIO)],
+            ["p50 latency, ms", "", f"{b.p50_ms:.1f}", f"{o.p50_ms:.1f}",
+             _ratio(o.p50_ms, b.p50_ms), f"{p.p50_ms:.1f}", load, ""],
+            ["p99 latency, ms", f"<= {GOAL_P99_RATIO:g}x", f"{b.p99_ms:.1f}", f"{o.p99_ms:.1f}",
+             _ratio(o.p99_ms, b.p99_ms), f"{p.p99_ms:.1f}", load,
+             _common.verdict(p99_ratio <= GOAL_P99_RATIO)],
+            ["delivered / expected", "zero loss", f"{b.delivered}/{b.expected}",
+             f"{o.delivered}/{o.expected}", "", f"{p.delivered}/{p.expected}", load,
+             _common.verdict(lossless)],
+        ]  # fmt: skip
+    if lan:
+        b, o, p = lan["aiohttp"], lan["bridge"], lan["picows"]
+        lossless = o.delivered == o.expected and not o.errors and not o.dups
+        rows.append(
+            [f"LAN p99 latency, ms ({o.clients} clients)", f"< {GOAL_LAN_P99_MS:g} ms",
+             f"{b.p99_ms:.2f}", f"{o.p99_ms:.2f}", _ratio(o.p99_ms, b.p99_ms), f"{p.p99_ms:.2f}",
+             f"{b.load:.2f} / {o.load:.2f} / {p.load:.2f}",
+             _common.verdict(o.p99_ms < GOAL_LAN_P99_MS and lossless)]
+        )  # fmt: skip
+    if idle:
+        b2, o2 = idle["aiohttp"], idle["bridge"]
+        rows.append(
+            [f"server RSS per idle connection, KiB ({o2.connected})", f"< {GOAL_IDLE_KB:g} KB",
+             f"{b2.kb_per_connection:.1f}", f"{o2.kb_per_connection:.1f}",
+             _ratio(o2.kb_per_connection, b2.kb_per_connection), "",
+             f"{b2.load:.2f} / {o2.load:.2f}",
+             _common.verdict(o2.kb_per_connection < GOAL_IDLE_KB and not o2.errors)]
+        )  # fmt: skip
+    headers = ["metric", "goal", "baseline (aiohttp)", "ours (bridge)", "ratio",
+               "picows (limit)", "load 1 min (base / ours / picows)", "status"]  # fmt: skip
+    return _common.table(headers, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run one scenario or both."""
+    """Parse arguments and run the scenarios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=1000, help="WebSocket clients (1000)")
-    parser.add_argument("--rate", type=float, default=20.0, help="events per second (20)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of publishing (10)")
-    parser.add_argument("--procs", type=int, default=4, help="client processes (4)")
     parser.add_argument(
-        "--compress",
-        action="store_true",
-        help="clients negotiate permessage-deflate, as browsers do",
+        "--scenario", choices=["all", "saturation", "lan", "idle", "one"], default="all"
     )
-    parser.add_argument(
-        "--scenario",
-        choices=["one", "all"],
-        default="one",
-        help="all: 1000 clients @ 20/s, then 20 clients @ 50/s",
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="run each scenario N times (1)")
+    parser.add_argument("--clients", type=int, default=1000, help="for `one` (1000)")
+    parser.add_argument("--rate", type=float, default=100.0, help="for `one`: events/s (100)")
+    parser.add_argument("--events", type=int, default=300, help="for `one`: events (300)")
+    parser.add_argument("--procs", type=int, default=2, help="client processes (2)")
+    parser.add_argument("--repeat", type=int, default=1, help="run the scenarios N times (1)")
     args = parser.parse_args(argv)
     if not 1 <= args.repeat <= 10:
         parser.error("need 1 <= --repeat <= 10")
-    if args.clients < 1 or args.rate <= 0 or not 0 < args.duration <= 600:
-        parser.error("need --clients >= 1, --rate > 0, 0 < --duration <= 600")
-    scenarios = (
-        [(1000, 20.0), (20, 50.0)] if args.scenario == "all" else [(args.clients, args.rate)]
-    )
-    summary = []
-    for clients, rate in [s for s in scenarios for _ in range(args.repeat)]:
-        ours, base = asyncio.run(
-            run_scenario(clients, rate, args.duration, args.procs, args.compress)
-        )
-        summary.append((clients, rate, ours, base))
-    if len(summary) > 1:
-        print("\n=== summary (one row per run) ===")
-        rows = [[c, f"{r:g}", f"{o.delivered}/{o.expected}", f"{b.delivered}/{b.expected}",
-                 f"{o.p50_ms:.2f}", f"{b.p50_ms:.2f}", f"{o.p99_ms:.2f}", f"{b.p99_ms:.2f}",
-                 f"{o.p99_ms / b.p99_ms:.2f}x", f"{o.throughput:,.0f}", f"{b.throughput:,.0f}",
-                 f"{o.throughput / b.throughput:.2f}x" if b.throughput else "n/a"]
-                for c, r, o, b in summary]  # fmt: skip
-        print(_common.table(["clients", "rate/s", "bridge delivered", "baseline delivered",
-                             "bridge p50 ms", "base p50 ms", "bridge p99 ms", "base p99 ms",
-                             "p99 ratio", "bridge frames/s", "base frames/s", "tput ratio"],
-                            rows))  # fmt: skip
+    if not 1 <= args.clients <= 5000 or args.rate <= 0 or not 1 <= args.events <= 100_000:
+        parser.error("need 1 <= --clients <= 5000, --rate > 0, 1 <= --events <= 100000")
+    for _ in range(args.repeat):
+        saturation = lan = idle = None
+        if args.scenario in ("all", "idle"):
+            print(f"\n=== 1000 idle phones, {args.procs} client processes ===")
+            print(_common.machine_line(), flush=True)
+            idle = {k: asyncio.run(run_idle(k, 1000, args.procs)) for k in ("aiohttp", "bridge")}
+        if args.scenario in ("all", "saturation"):
+            saturation = asyncio.run(run_servers(1000, args.procs, 100.0, 300))
+        if args.scenario == "one":
+            saturation = asyncio.run(run_servers(args.clients, args.procs, args.rate, args.events))
+        if args.scenario in ("all", "lan"):
+            lan = asyncio.run(run_servers(20, 1, 50.0, 250))
+        print()
+        print(_table(saturation, lan, idle))
+        print(_common.machine_line(), flush=True)
     return 0
 
 
