@@ -1,10 +1,11 @@
 """The WebSocket endpoint `/ws`: one ClientConnection per socket.
 
 A connection owns its life: handshake, a registration phase with a timeout, the reader loop,
-and one writer task fed by a bounded buffer. The broker hands it frames through `deliver()`,
-which never waits. Every frame the server queues for a client (events, replays, replies, pongs,
-errors) counts toward its limits; a client that falls too far behind is closed with 4008 and
-resumes with `since`.
+and a bounded outbound queue. The broker hands it frames through `deliver()`, which never waits;
+they go out through the shared sender (`fanout.py`, whole frames, several per write) or, while
+its socket is congested, through its own writer task (the backlog). Every frame the server
+queues for a client (events, replays, replies, pongs, errors) counts toward its limits; a client
+that falls too far behind is closed with 4008 and resumes with `since`.
 """
 
 from __future__ import annotations
