@@ -125,7 +125,7 @@ class ClientConnection:
             )
         if self._buffer or self._writing:
             self._buffer.append(frame)
-            self._ready.set()
+            self._wake_writer()
         else:
             self._fanout.push(self, frame)
 
@@ -159,7 +159,13 @@ class ClientConnection:
             self._sent(len(chunks), chars)
         if len(chunks) < len(frames):
             self._buffer.extend(frames[len(chunks) :])
-            self._ready.set()
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        # Started at the first backlog: an idle phone costs no task of its own.
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        self._ready.set()
 
     def _sent(self, count: int, chars: int) -> None:
         self.messages_sent += count
@@ -259,7 +265,6 @@ class ClientConnection:
     async def serve(self) -> None:
         """Run the connection until either side closes it."""
         ctx = self.ctx
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
         ctx.clients.add(self)
         # Every socket must register in time, trusted or not; registered ones stay as long as
         # they answer the heartbeat pings.
