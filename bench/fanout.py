@@ -229,23 +229,23 @@ async def _clients(conn: Connection, port: int, mode: str, n: int, expected: int
 # --- the publisher process --------------------------------------------------------------------
 
 
-def _publisher_process(conn: Connection, port: int, rate: float, n_events: int) -> None:
+def _publisher_process(conn: Connection, ports: list[int], rate: float, n_events: int) -> None:
     """POST the events at `rate` once the parent says go; report send times and lateness."""
     try:
-        result = asyncio.run(_publish(conn, port, rate, n_events))
+        result = asyncio.run(_publish(conn, ports, rate, n_events))
     except BaseException as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     conn.send(("result", result))
     conn.close()
 
 
-async def _publish(conn: Connection, port: int, rate: float, n_events: int) -> dict:
+async def _publish(conn: Connection, ports: list[int], rate: float, n_events: int) -> dict:
     import aiohttp
 
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, conn.poll, 900.0)
     conn.recv()  # ("go", ...)
-    url = f"http://127.0.0.1:{port}{BROADCAST}"
+    urls = [f"http://127.0.0.1:{port}{BROADCAST}" for port in ports]  # in turn
     failures: list[str] = []
     connector = aiohttp.TCPConnector(limit=PUBLISH_CONNECTIONS)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -254,7 +254,8 @@ async def _publish(conn: Connection, port: int, rate: float, n_events: int) -> d
             wall = time.time()
             data = {"job_id": JOB_ID, "stage": "bench", "progress": float(i % 100),
                     "message": f"pub={wall:.6f};i={i}"}  # fmt: skip
-            async with session.post(url, json={"type": "job_progress", "data": data}) as r:
+            body = {"type": "job_progress", "data": data}
+            async with session.post(urls[i % len(urls)], json=body) as r:
                 if r.status != 200:
                     failures.append(f"{r.status} {(await r.text())[:200]}")
 
@@ -294,6 +295,9 @@ class Target:
     http_port: int
     subscribed: Callable[[], int]
     stop: Callable[[], Awaitable[None]]
+    # More bridges serving the same clients (studio mode): client processes are spread over
+    # ws_port and these, and the publisher POSTs to each in turn (ws and HTTP share a port).
+    extra_ports: tuple[int, ...] = ()
 
 
 async def start_bridge(data_dir: Path) -> Target:
@@ -478,9 +482,11 @@ async def run_phase(
     """Connect the clients, publish over HTTP, collect and summarise."""
     loop = asyncio.get_running_loop()
     result = PhaseResult(target.name, clients, n_events * clients, load=_load1())
-    spawned = [_spawn(_client_process, target.ws_port, target.mode, share, n_events)
-               for share in _shares(clients, procs)]  # fmt: skip
-    publisher, pub_pipe = _spawn(_publisher_process, target.http_port, rate, n_events)
+    ws_ports = (target.ws_port, *target.extra_ports)
+    spawned = [_spawn(_client_process, ws_ports[k % len(ws_ports)], target.mode, share, n_events)
+               for k, share in enumerate(_shares(clients, procs))]  # fmt: skip
+    http_ports = [target.http_port, *target.extra_ports]
+    publisher, pub_pipe = _spawn(_publisher_process, http_ports, rate, n_events)
     pipes = [pipe for _, pipe in spawned]
     reports: list[tuple[str, Any] | None] = []
     cpu0 = cpu1 = resource.getrusage(resource.RUSAGE_SELF)
