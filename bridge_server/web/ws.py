@@ -77,7 +77,7 @@ class ClientConnection:
         self.messages_sent = 0
         self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
         self.ready: list[str] = []  # frames for the shared sender's next flush (no backlog)
-        # Everything queued and not yet handed to the transport (FIFO and backlog together).
+        # Everything queued and not yet handed to the transport (ready frames and backlog).
         self.pending_frames = 0
         self.pending_bytes = 0
         self.peak_pending_frames = 0  # the most ever queued at once
