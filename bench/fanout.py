@@ -192,7 +192,7 @@ async def _clients(conn: Connection, port: int, mode: str, n: int, expected: int
         asyncio.gather(*(open_one(k) for k in range(n))), CONNECT_TIMEOUT
     )
     conn.send(("ready", n))
-    # The parent sends a deadline once publishing ended (or "stop" for idle clients).
+    # The parent sends a deadline once publishing ended (0 to let idle clients go).
     deadline = [time.time() + 900.0]
 
     def watch() -> None:
