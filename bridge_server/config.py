@@ -76,6 +76,10 @@ class Settings:
     library_dir: str = ""
     export_dir: str = ""
     selection_threshold: float = 3.0
+    # Whose decisions the learned culling profile learns from (one profile per photographer).
+    photographer: str = "default"
+    # Seconds of quiet after a decision before the profile retrains (a burst of decisions: once).
+    profile_retrain_seconds: float = 5.0
     burst_gap_seconds: float = 2.0
     burst_hash_distance: int = 12
     export_presets: list[dict[str, Any]] = field(default_factory=default_export_presets)

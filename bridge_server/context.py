@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .pipeline.pool import PixelPool
     from .pipeline.thumbnails import ThumbnailCache
     from .services.pairing import PairingCodes
+    from .services.profiles import Rescorer
     from .services.queue_status import QueueStatusPublisher
     from .services.system import SystemMonitor
 
@@ -49,3 +50,4 @@ class BridgeContext:
     system: SystemMonitor | None = None
     pool: PixelPool | None = None
     thumbnails: ThumbnailCache | None = None
+    rescorer: Rescorer | None = None  # recomputes scores when the learned profile changes

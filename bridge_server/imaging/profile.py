@@ -16,6 +16,7 @@ MIN_DECISIONS = 30  # below this many decisions (with both outcomes) the profile
 MIN_HELD_OUT_ACCURACY = 0.65  # balanced accuracy on held-out decisions the model must reach
 BLEND_HALF = 50  # decisions at which the learned opinion weighs as much as the analysis
 MAX_EXPLAINED = 3
+ALL_GENRES = "all"  # the profile over every genre, used where a genre has none of its own
 
 # (name, how to read it from an analysis result); missing values read as the neutral default.
 FEATURES: tuple[str, ...] = (
@@ -91,6 +92,61 @@ def features(
     if scene_background is not None and scene_background > 0:
         values["background_vs_scene"] = detail / scene_background - 1.0
     return [float(values[name]) for name in FEATURES]
+
+
+def scene_features(analyses: list[dict[str, Any]]) -> list[list[float]]:
+    """Feature vectors of one scene's frames (in the given order), each knowing its siblings.
+
+    The place in the scene is by the analysis score (never the learned one, which would feed
+    back into itself); a photo alone is a scene of one. Selection, training and the bench all
+    build features here.
+    """
+    order = sorted(range(len(analyses)), key=lambda i: -float(analyses[i].get("ai_score") or 1.0))
+    rank = {i: r for r, i in enumerate(order, 1)}
+    details = [(a.get("metrics") or {}).get("background_detail") for a in analyses]
+    known = [float(d) for d in details if d is not None]
+    calmest = min(known) if known else None
+    size = len(analyses)
+    return [
+        features(a, rank[i] if size > 1 else None, size if size > 1 else None, calmest)
+        for i, a in enumerate(analyses)
+    ]
+
+
+def decision_label(flag: str, stars: int = 0, color_label: str | None = None) -> int | None:
+    """A decision as a training example: 1 kept, 0 rejected, None for no opinion.
+
+    A pick keeps and a reject rejects whatever the stars; without a flag, 3 stars or more (or a
+    colour label) keep, 1 or 2 stars reject, and an unrated, unflagged photo says nothing.
+    """
+    if flag == "pick":
+        return 1
+    if flag == "reject":
+        return 0
+    if stars >= 3 or color_label:
+        return 1
+    if stars >= 1:
+        return 0
+    return None
+
+
+def train_genres(examples: list[tuple[str, list[float], int]]) -> dict[str, dict[str, Any]]:
+    """Profiles by genre (only those with a learnable preference) plus "all" over every genre."""
+    by_genre: dict[str, list[tuple[list[float], int]]] = {ALL_GENRES: []}
+    for genre, x, y in examples:
+        by_genre.setdefault(genre, []).append((x, y))
+        by_genre[ALL_GENRES].append((x, y))
+    out: dict[str, dict[str, Any]] = {}
+    for genre, rows in by_genre.items():
+        trained = train(rows, genre)
+        if trained is not None:
+            out[genre] = trained
+    return out
+
+
+def for_genre(profiles: dict[str, dict[str, Any]], genre: str | None) -> dict[str, Any] | None:
+    """The profile that judges a photo of `genre`: its genre's own, else the one over all."""
+    return profiles.get(genre or "") or profiles.get(ALL_GENRES)
 
 
 def train(examples: list[tuple[list[float], int]], genre: str = "all") -> dict[str, Any] | None:
@@ -195,4 +251,61 @@ def apply(profile: dict[str, Any] | None, ai_score: float, x: list[float]) -> di
         f"{_LABELS[name]} {'raised' if c > 0 else 'lowered'} it"
         for c, name in ranked[:MAX_EXPLAINED]
     ]
-    return {"score": score, "learned": f"learned from {n} of your decisions", "reasons": reasons}
+    return {
+        "score": score,
+        "base": ai_score,
+        "genre": profile.get("genre", ALL_GENRES),
+        "learned": f"learned from {n} of your decisions",
+        "reasons": reasons,
+        "contributions": {
+            name: round(c, 2) for c, name in zip(contributions, FEATURES, strict=True) if c
+        },
+    }
+
+
+DOCUMENT_KIND = "autodev-bridge culling profile"
+MAX_GENRES = 32
+
+
+def document(photographer: str, profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A photographer's profiles as one exportable JSON document (numbers and names only)."""
+    return {
+        "kind": DOCUMENT_KIND,
+        "format": PROFILE_FORMAT,
+        "photographer": photographer,
+        "profiles": profiles,
+    }
+
+
+def validate_document(doc: Any) -> dict[str, dict[str, Any]]:
+    """The profiles by genre of an exported document; ProfileError says what is wrong."""
+    if not isinstance(doc, dict) or doc.get("kind") != DOCUMENT_KIND:
+        raise ProfileError(f"not a culling profile export (expected kind '{DOCUMENT_KIND}')")
+    if doc.get("format") != PROFILE_FORMAT:
+        raise ProfileError(f"culling profile export of format {PROFILE_FORMAT} expected")
+    profiles = doc.get("profiles")
+    if not isinstance(profiles, dict) or len(profiles) > MAX_GENRES:
+        raise ProfileError(f"'profiles' must map at most {MAX_GENRES} genres to profiles")
+    out: dict[str, dict[str, Any]] = {}
+    for genre, profile in profiles.items():
+        checked = validate(profile)
+        if not genre or len(genre) > 32 or checked.get("genre", genre) != genre:
+            raise ProfileError(f"profile for genre {genre!r} is filed under another genre")
+        out[genre] = {key: checked[key] for key in _PROFILE_KEYS if key in checked}
+    return out
+
+
+_PROFILE_KEYS = (
+    "format", "genre", "features", "mean", "scale", "weights", "intercept", "decisions",
+    "held_out_accuracy",
+)  # fmt: skip
+
+
+def score_scene(
+    analyses: list[dict[str, Any]], genres: list[str | None], profiles: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each frame of one scene scored by the profile of its genre (see `apply`)."""
+    return [
+        apply(for_genre(profiles, genre), float(a.get("ai_score") or 1.0), x)
+        for a, genre, x in zip(analyses, genres, scene_features(analyses), strict=True)
+    ]

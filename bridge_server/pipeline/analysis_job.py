@@ -10,16 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
+from ..context import BridgeContext
+from ..imaging.analysis import ANALYSIS_VERSION
 from ..imaging.errors import ImageError
 from ..services import transitions
-from ..store.enums import Approval, PhotoStatus
-from ..store.models import Photo
+from ..services.jobs import PRIORITY_LOW, add_job, announce_jobs
+from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, PhotoStatus
+from ..store.models import Job, Photo
 from . import worker
 from .coalesce import KeyedCoalescer
 from .scheduler import JobCancelled, JobRun, PermanentJobError
+
+UPGRADE = "analysis_upgrade"  # a re-analysis because the analysis version changed
 
 
 def make_analyze_handler(selection: KeyedCoalescer) -> Any:
@@ -41,12 +47,14 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
             photo = await s.get(Photo, run.photo_id, populate_existing=True)
             if photo is None:
                 raise PermanentJobError("The photo was removed from the library")
-            if photo.status == PhotoStatus.ANALYZED:
+            upgrade = run.params.get("reason") == UPGRADE and _outdated(photo.analysis)
+            if photo.status == PhotoStatus.ANALYZED and not upgrade:
                 # Decided meanwhile: the result it was decided on stands.
                 analysis = photo.analysis or {}
                 return {"ai_score": photo.ai_score, "reasons": analysis.get("reasons", [])}
             path, exif, session_id = photo.file_path, dict(photo.exif or {}), photo.session_id
             name = photo.file_name
+            decided = photo.status == PhotoStatus.ANALYZED
         run.announce("analyzing", 10.0, f"Analysing {name}")
         try:
             result = await ctx.pool.run(worker.analyze, path, exif or None)
@@ -57,20 +65,18 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
         # Saving takes milliseconds and the job completes right after: announce, do not write.
         run.announce("saving", 90.0, f"Saving analysis of {name}")
         async with ctx.db.session() as s, s.begin():
-            saved = await transitions.apply(
-                s,
-                transitions.ANALYSIS_SUCCEEDED,
-                Photo.id == run.photo_id,
-                run.still_running(),
-                values={
-                    "error": None,
-                    "ai_score": result["ai_score"],
-                    "analysis": result,
-                    "phash": result.get("phash"),
-                    "width": _keep(Photo.width, result.get("width")),
-                    "height": _keep(Photo.height, result.get("height")),
-                },
-            )
+            if decided:
+                saved = await _refresh_decided(s, run, result)
+            else:
+                saved = bool(
+                    await transitions.apply(
+                        s,
+                        transitions.ANALYSIS_SUCCEEDED,
+                        Photo.id == run.photo_id,
+                        run.still_running(),
+                        values=_analysis_values(result),
+                    )
+                )
         if not saved:
             raise JobCancelled(run.job_id)  # cancelled (or removed) while the pixels were worked
         ctx.broker.publish(events.photo_analyzed(run.photo_id, result["ai_score"], result))
@@ -78,6 +84,75 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
         return {"ai_score": result["ai_score"], "reasons": result.get("reasons", [])}
 
     return analyze
+
+
+def _outdated(analysis: dict[str, Any] | None) -> bool:
+    """Whether an analysis was made by an older analysis version than this one."""
+    return int((analysis or {}).get("version") or 0) < ANALYSIS_VERSION
+
+
+def _analysis_values(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "error": None,
+        "ai_score": result["ai_score"],
+        "analysis": result,
+        "phash": result.get("phash"),
+        "width": _keep(Photo.width, result.get("width")),
+        "height": _keep(Photo.height, result.get("height")),
+    }
+
+
+async def _refresh_decided(s: AsyncSession, run: JobRun, result: dict[str, Any]) -> bool:
+    """A decided photo's analysis brought up to date in place: its decision is not touched.
+
+    No status changes (a decided photo stays analysed); the write is guarded on the photo
+    still being decided and the job still running.
+    """
+    written = (
+        await s.execute(
+            update(Photo)
+            .where(
+                Photo.id == run.photo_id,
+                Photo.status == PhotoStatus.ANALYZED,
+                Photo.approval != Approval.PENDING,
+                run.still_running(),
+            )
+            .values(_analysis_values(result))
+            .returning(Photo.id)
+        )
+    ).scalar()
+    return written is not None
+
+
+async def queue_outdated_analyses(ctx: BridgeContext) -> int:
+    """Queue a low-priority re-analysis of every photo analysed by an older analysis version.
+
+    Decisions stay as they are (a decided photo's analysis is refreshed in place); a photo that
+    already has an analysis job waiting or running gets no second one.
+    """
+    version = func.coalesce(func.json_extract(Photo.analysis, "$.version"), 0)
+    busy = exists().where(
+        Job.photo_id == Photo.id,
+        Job.kind == JobKind.ANALYZE,
+        Job.status.in_(ACTIVE_JOB_STATUSES),
+    )
+    async with ctx.db.session() as s, s.begin():
+        outdated = (
+            await s.execute(
+                select(Photo.id, version).where(
+                    Photo.status == PhotoStatus.ANALYZED, version < ANALYSIS_VERSION, ~busy
+                )
+            )
+        ).all()
+        jobs = [
+            add_job(
+                s, JobKind.ANALYZE, photo_id, PRIORITY_LOW,
+                {"reason": UPGRADE, "from_version": int(v or 0), "to_version": ANALYSIS_VERSION},
+            )
+            for photo_id, v in outdated
+        ]  # fmt: skip
+    announce_jobs(ctx, jobs)
+    return len(jobs)
 
 
 def _keep(column: Any, fallback: Any) -> Any:

@@ -11,12 +11,13 @@ from ..context import BridgeContext
 from ..services.sessions import refresh_session
 from ..store.enums import JobKind
 from ..store.models import Photo
-from .analysis_job import make_analyze_handler
+from .analysis_job import make_analyze_handler, queue_outdated_analyses
 from .coalesce import KeyedCoalescer
 from .export_job import export_handler
 from .importer import default_session_name, import_paths
 from .library_files import recover_file_intents
 from .pool import PixelPool
+from .profile_job import ProfileTrainer
 from .scheduler import JobRun, JobScheduler
 from .selection import COALESCE_SECONDS, selection_coordinator
 from .thumbnails import ThumbnailCache
@@ -36,9 +37,14 @@ class Pipeline:
         self.sessions = KeyedCoalescer(
             "Session refresh", COALESCE_SECONDS, lambda sid: refresh_session(ctx, sid)
         )
+        self.profile = ProfileTrainer(ctx, self.selection)
         self.scheduler = JobScheduler(
             ctx,
-            {JobKind.ANALYZE: make_analyze_handler(self.selection), JobKind.EXPORT: export_handler},
+            {
+                JobKind.ANALYZE: make_analyze_handler(self.selection),
+                JobKind.EXPORT: export_handler,
+                JobKind.TRAIN_PROFILE: self.profile.train,
+            },
             concurrency=self.pool.workers,
             after_job=self._after_job,
         )
@@ -48,9 +54,16 @@ class Pipeline:
         ctx.thumbnails = ThumbnailCache(ctx)
 
     async def start(self) -> None:
-        """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers."""
+        """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers.
+
+        Photos analysed by an older analysis version are queued for re-analysis (low priority).
+        """
         await recover_file_intents(self.ctx)  # before anything can import or run a job
+        self.profile.start()
         await self.scheduler.start()
+        outdated = await queue_outdated_analyses(self.ctx)
+        if outdated:
+            log.info("Re-analysing %d photo(s) analysed by an older analysis version", outdated)
         self.watcher.start()
         self.pool.start_in_background()
 
@@ -64,6 +77,7 @@ class Pipeline:
     async def stop(self) -> None:
         """Stop watching, let running jobs reach a safe point, stop the workers."""
         await self.watcher.stop()
+        await self.profile.stop()
         await self.scheduler.stop()
         await self.selection.stop()
         await self.sessions.stop()
@@ -72,7 +86,7 @@ class Pipeline:
     @property
     def busy(self) -> bool:
         """Whether selection or a session refresh is still pending."""
-        return self.selection.busy or self.sessions.busy
+        return self.selection.busy or self.sessions.busy or self.profile.busy
 
     async def _after_job(self, run: JobRun) -> None:
         """A finished job may complete its session (or move its progress)."""

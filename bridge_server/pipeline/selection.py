@@ -7,9 +7,8 @@ photo keeps the proposal it was decided on, and a rejected one is never a scene'
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -18,11 +17,14 @@ from sqlalchemy import func, select, update
 from .. import events
 from ..config import Settings
 from ..context import BridgeContext
+from ..imaging import profile as prof
 from ..imaging.hashing import hash_distance
+from ..services.profiles import active_profiles
 from ..services.queries import approval_queue_count
 from ..store.enums import Approval, PhotoStatus, Selection
 from ..store.models import Photo
 from .coalesce import KeyedCoalescer
+from .profile_features import FEATURE_COLUMNS, feature_input, parse_object
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,30 @@ def _rank_key(c: Candidate) -> tuple[float, float, float, str]:
     return (c.ai_score, -blur, c.sharpness, c.photo_id)
 
 
+def apply_profile(
+    groups: list[list[Candidate]],
+    inputs: dict[str, dict[str, Any]],
+    profiles: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any] | None]:
+    """Score every frame with the learned profile of its genre, in place in `groups`.
+
+    Each candidate's ai_score becomes the adjusted score (ranking and the threshold use it);
+    returns, per photo, what the profile did (None where no profile applies).
+    """
+    learned: dict[str, dict[str, Any] | None] = {}
+    for group in groups:
+        analyses = [inputs[c.photo_id] for c in group]
+        genres: list[str | None] = [context_tag(c.hints) for c in group]
+        scored = prof.score_scene(analyses, genres, profiles)
+        for index, (c, result) in enumerate(zip(group, scored, strict=True)):
+            if result["learned"] is None:
+                learned[c.photo_id] = None
+                continue
+            learned[c.photo_id] = result
+            group[index] = replace(c, ai_score=float(result["score"]))
+    return learned
+
+
 def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:
     """Selection per session, once for a burst of analyses."""
     return KeyedCoalescer(
@@ -207,23 +233,28 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
         func.json_extract(Photo.analysis, "$.metrics.focus_blur"),
         Photo.group_rank,
         Photo.group_size,
+        Photo.learned,
+        *FEATURE_COLUMNS,
     ).where(Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED)
     async with ctx.db.session() as s, s.begin():
         rows = (await s.execute(query)).all()
+        inputs = {r[0]: feature_input(r[17:]) for r in rows}
         candidates = [
             Candidate(
-                r[0], r[1], r[2], float(r[3] or 1.0), r[4], float(r[5] or 0.0), _hints(r[6]),
-                float(r[13]) if r[13] is not None else None, r[12], r[9],
+                r[0], r[1], r[2], inputs[r[0]]["ai_score"], r[4], float(r[5] or 0.0),
+                parse_object(r[6]), float(r[13]) if r[13] is not None else None, r[12], r[9],
             )
             for r in rows
         ]  # fmt: skip
         settings = ctx.settings
-        proposals = propose(
-            group_bursts(candidates, settings.burst_gap_seconds, settings.burst_hash_distance),
-            settings,
-        )
+        groups = group_bursts(candidates, settings.burst_gap_seconds, settings.burst_hash_distance)
+        # The score is the analysis', moved by the photographer's profile where one is learned.
+        learned = apply_profile(groups, inputs, await active_profiles(s, settings.photographer))
+        scores = {c.photo_id: c.ai_score for group in groups for c in group}
+        proposals = propose(groups, settings)
         for r in rows:
-            photo_id, current = r[0], (r[7], bool(r[8]), r[9], r[10], r[11], r[14], r[15])
+            photo_id = r[0]
+            current = (r[7], bool(r[8]), r[9], r[10], r[11], r[14], r[15], r[3], r[16])
             proposal = proposals[photo_id]
             wanted = (
                 proposal.group_id,
@@ -233,6 +264,8 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
                 proposal.selected_preset,
                 proposal.group_rank,
                 proposal.group_size,
+                scores[photo_id],
+                learned[photo_id],
             )
             if wanted == current:
                 continue
@@ -255,6 +288,8 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
                         selected_preset=proposal.selected_preset,
                         group_rank=proposal.group_rank,
                         group_size=proposal.group_size,
+                        ai_score=scores[photo_id],
+                        learned=learned[photo_id],
                     )
                     .returning(Photo.id)
                 )
@@ -274,13 +309,3 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             count = await approval_queue_count(s)
         ctx.broker.publish(events.approval_queue_updated(count, session_id))
     return [e[0] for e in entered]
-
-
-def _hints(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return raw if isinstance(raw, dict) else {}

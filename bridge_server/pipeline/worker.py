@@ -11,7 +11,7 @@ from ..imaging.exif import read_exif
 from ..imaging.export_render import render_to_temp
 from ..imaging.formats import is_raw
 from ..imaging.hashing import sha256_file
-from ..imaging.profile import train
+from ..imaging.profile import train_genres
 from ..imaging.thumbnails import make_thumbnails
 from ..imaging.xmp import write_sidecar
 
@@ -59,6 +59,8 @@ def export(
     return result
 
 
-def train_profile(examples: list[tuple[list[float], int]], genre: str) -> dict[str, Any] | None:
-    """Fit the photographer's culling profile (scikit-learn; kept off the event loop)."""
-    return train(examples, genre)
+def train_profile_genres(
+    examples: list[tuple[str, list[float], int]],
+) -> dict[str, dict[str, Any]]:
+    """Fit the photographer's culling profiles by genre (scikit-learn; kept off the event loop)."""
+    return train_genres(examples)

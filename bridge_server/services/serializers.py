@@ -18,6 +18,17 @@ def photo_in_queue(photo: Photo) -> bool:
     )
 
 
+def analysis_with_learned(
+    analysis: dict[str, Any], learned: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The analysis results, with what the learned profile did added to its reasons."""
+    if not learned:
+        return analysis
+    moved = f"{learned['learned']}: {learned['base']} → {learned['score']}"
+    extra = [moved, *learned.get("reasons", [])]
+    return {**analysis, "reasons": [*analysis.get("reasons", []), *extra]}
+
+
 _SELECTION_VERDICT = {
     Selection.KEEPER: Verdict.PROPOSED,
     Selection.ALTERNATE: Verdict.ALTERNATE,
@@ -35,7 +46,7 @@ def photo_verdict(photo: Photo) -> Verdict:
 
 
 def photo_dict(photo: Photo) -> dict[str, Any]:
-    """A photo resource."""
+    """A photo resource; ai_score is the analysis' score moved by the learned profile, if any."""
     return {
         "photo_id": photo.id,
         "session_id": photo.session_id,
@@ -44,7 +55,9 @@ def photo_dict(photo: Photo) -> dict[str, Any]:
         "status": photo.status.value,
         "error": photo.error,
         "ai_score": photo.ai_score,
-        "analysis_results": photo.analysis or {},
+        "analysis_results": analysis_with_learned(photo.analysis or {}, photo.learned),
+        "analysis_score": (photo.analysis or {}).get("ai_score"),
+        "learned": photo.learned,
         "selection": photo.selection.value,
         "group_id": photo.group_id,
         "is_group_best": photo.is_group_best,

@@ -43,6 +43,7 @@ class JobKind(StrEnum):
 
     ANALYZE = "analyze"
     EXPORT = "export"
+    TRAIN_PROFILE = "train_profile"  # the photographer's culling profile, from their decisions
 
 
 class JobStatus(StrEnum):

@@ -131,6 +131,9 @@ class Photo(Base):
     )
     rejection_reason: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the photographer's learned profile did to ai_score (None: the analysis alone);
+    # analysis["ai_score"] keeps the analysis' own score.
+    learned: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The photographer's rating, kept while the photo is rejected (the flag is `approval`).
     stars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     color_label: Mapped[str | None] = mapped_column(String(8))
@@ -221,6 +224,25 @@ class FileIntent(Base):
     exif: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     export_id: Mapped[int | None] = mapped_column(Integer)  # the export an unexport removes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CullingProfile(Base):
+    """A photographer's learned culling profile: JSON numbers by genre, never code.
+
+    `revision` grows with every change, so a training run that read older decisions cannot
+    overwrite a reset or an import that landed meanwhile (compare-and-set on it). Decisions
+    made before `since` (the last reset or import) are not learned from.
+    """
+
+    __tablename__ = "culling_profiles"
+
+    photographer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profiles: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    examples: Mapped[int] = mapped_column(Integer, default=0)  # decisions at the last training
+    note: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Device(Base):

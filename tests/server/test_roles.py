@@ -57,6 +57,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/processing/pause"): STAFF,
     ("POST", "/api/processing/resume"): STAFF,
     ("GET", "/api/system/status"): STAFF,
+    ("GET", "/api/profile"): DESK,
+    ("POST", "/api/profile/reset"): DESK,
+    ("GET", "/api/profile/export"): DESK,
+    ("POST", "/api/profile/import"): DESK,
 }
 
 EXPECTED_COMMANDS: dict[str, frozenset[str]] = {
