@@ -215,7 +215,7 @@ class DesktopApp(QObject):
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog."""
-        dialog = SettingsDialog(self.settings, self._parent())
+        dialog = SettingsDialog(self.settings, self._parent(), self.server.context)
         app = QApplication.instance()
         dialog.theme_changed.connect(lambda name: apply_theme(app, name))  # type: ignore[arg-type]
         dialog.settings_applied.connect(self._settings_applied)

@@ -31,10 +31,12 @@ from PyQt6.QtWidgets import (
 )
 
 from bridge_server.config import IMPORT_MODES, RESTART_REQUIRED, Settings, save_settings
+from bridge_server.context import BridgeContext
 
 from ..launcher import autostart_supported
 from ..paths import THEMES
 from ..tasks import run_service
+from .culling_profile import CullingProfileBox
 from .folders import pick_folder
 
 # Values saved but not yet live (restart required), per data folder, so reopening the dialog
@@ -157,7 +159,12 @@ class SettingsDialog(QDialog):
     settings_applied = pyqtSignal(list)  # names of the settings that changed live
     restart_pending = pyqtSignal(list)  # names saved that take effect after restart
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        ctx: BridgeContext | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(640)
@@ -209,6 +216,10 @@ class SettingsDialog(QDialog):
         self.threshold.setDecimals(1)
         self.threshold.setValue(shown.selection_threshold)
         form.addRow("Keeper threshold (score 1–5)", self.threshold)
+        # Acts at once through the profile service (not saved with the settings).
+        self.culling_profile = CullingProfileBox(ctx, self) if ctx is not None else None
+        if self.culling_profile is not None:
+            form.addRow(self.culling_profile)
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(shown.port or 5100)
