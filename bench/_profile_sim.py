@@ -9,6 +9,7 @@ or a darker exposure. Each frame is analysed with this tree's analyze_file.
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from PIL import Image, ImageFilter
 
 from bridge_server.imaging import profile as prof
 from bridge_server.imaging.analysis import analyze_file
+from bridge_server.pipeline.selection import context_tag
 
 CANVAS = 800
 THRESHOLD = 3.0
@@ -62,18 +64,38 @@ def make_population(dest: Path, scenes: int, seed: int = 11) -> list[dict[str, A
     return out
 
 
-def _scene_features(pop: list[dict[str, Any]]) -> list[list[float]]:
-    """Feature vectors with each frame's place in its scene (as selection would know it)."""
-    by_scene: dict[int, list[int]] = {}
+def _by_scene(pop: list[dict[str, Any]]) -> dict[int, list[int]]:
+    scenes: dict[int, list[int]] = {}
     for i, p in enumerate(pop):
-        by_scene.setdefault(p["scene"], []).append(i)
+        scenes.setdefault(p["scene"], []).append(i)
+    return scenes
+
+
+def _scene_features(pop: list[dict[str, Any]]) -> list[list[float]]:
+    """Feature vectors with each frame's place in its scene, built by the app's own code."""
     feats: list[list[float]] = [[] for _ in pop]
-    for members in by_scene.values():
-        ranked = sorted(members, key=lambda i: -pop[i]["analysis"]["ai_score"])
-        calmest = min(pop[i]["analysis"]["metrics"]["background_detail"] for i in members)
-        for rank, i in enumerate(ranked, 1):
-            feats[i] = prof.features(pop[i]["analysis"], rank, len(members), calmest)
+    for members in _by_scene(pop).values():
+        vectors = prof.scene_features([pop[i]["analysis"] for i in members])
+        for i, x in zip(members, vectors, strict=True):
+            feats[i] = x
     return feats
+
+
+def _scores(
+    pop: list[dict[str, Any]], idx: list[int], profiles: dict[str, dict[str, Any]]
+) -> dict[int, float]:
+    """Scores of the frames `idx` as selection computes them (prof.score_scene per scene)."""
+    wanted = set(idx)
+    out: dict[int, float] = {}
+    for members in _by_scene(pop).values():
+        members = [i for i in members if i in wanted]
+        if not members:
+            continue
+        analyses = [pop[i]["analysis"] for i in members]
+        genres: list[str | None] = [context_tag(a["context_hints"]) for a in analyses]
+        scored = prof.score_scene(analyses, genres, profiles)
+        out.update((i, float(r["score"])) for i, r in zip(members, scored, strict=True))
+    return out
 
 
 def _decide(pop: list[dict[str, Any]], scores: list[float], per_scene: bool) -> list[bool]:
@@ -89,10 +111,34 @@ def _decide(pop: list[dict[str, Any]], scores: list[float], per_scene: bool) -> 
     return [keep[i] and best[p["scene"]] == i for i, p in enumerate(pop)]
 
 
+def _describe(profiles: dict[str, dict[str, Any]]) -> str:
+    """Which profiles were learned, from how many decisions (empty: the analysis alone)."""
+    if not profiles:
+        return "none learned (analysis alone)"
+    return ", ".join(f"{g}: {p['decisions']}" for g, p in sorted(profiles.items()))
+
+
+def training_cost(
+    pop: list[dict[str, Any]], sizes: tuple[int, ...] = (50, 100, 200)
+) -> list[tuple[int, float]]:
+    """Wall ms of one retrain (cross-validation included) for N decisions."""
+    feats = _scene_features(pop)
+    out = []
+    for n in sizes:
+        examples = [
+            (context_tag(p["analysis"]["context_hints"]), feats[i], int(p["calm"]))
+            for i, p in enumerate(pop[:n])
+        ]
+        start = time.perf_counter()
+        prof.train_genres(examples)
+        out.append((n, 1000 * (time.perf_counter() - start)))
+    return out
+
+
 def gains(
     pop: list[dict[str, Any]], sizes: tuple[int, ...] = (50, 100, 200), seed: int = 5
-) -> list[tuple[str, int, float, float]]:
-    """(preference, decisions, agreement before, after) on held-out scenes."""
+) -> list[tuple[str, int, float, float, str]]:
+    """(preference, decisions, agreement before, after, profiles used) on held-out scenes."""
     feats = _scene_features(pop)
     face = [p["analysis"]["context_hints"]["largest_face_fraction"] for p in pop]
     ai = [float(p["analysis"]["ai_score"]) for p in pop]
@@ -124,9 +170,14 @@ def gains(
         random.Random(seed + 1).shuffle(order)
         for n in sizes:
             chosen = order[:n]
-            profile = prof.train([(feats[i], labels[i]) for i in chosen])
-            scores = [prof.apply(profile, ai[i], feats[i])["score"] for i in test_idx]
-            after = _decide(test_pop, scores, per_scene)
+            # What the app's training job does: (genre, features, kept) -> profiles by genre.
+            examples = [
+                (context_tag(pop[i]["analysis"]["context_hints"]), feats[i], labels[i])
+                for i in chosen
+            ]
+            profiles = prof.train_genres(examples)
+            scored = _scores(pop, test_idx, profiles)
+            after = _decide(test_pop, [scored[i] for i in test_idx], per_scene)
             agree_after = sum(a == b for a, b in zip(after, truth, strict=True)) / len(truth)
-            out.append((name, min(n, len(chosen)), agree_before, agree_after))
+            out.append((name, min(n, len(chosen)), agree_before, agree_after, _describe(profiles)))
     return out

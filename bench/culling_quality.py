@@ -234,10 +234,21 @@ def main() -> None:
         default=100,
         help="scenes (3 frames each) for the learned-profile simulation (0: skip)",
     )
+    parser.add_argument(
+        "--profile-only", action="store_true", help="only the learned-profile simulation"
+    )
+    parser.add_argument(
+        "--profile-cache",
+        help="JSON file keeping the simulation's analysed frames between runs (made if absent)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_child(args.child, sys.stdin.read(), args.repeat)))
+        return
+    if args.profile_only:
+        sys.path.insert(0, str(ROOT))
+        _profile_report(args.profile_scenes, args.profile_cache)
         return
 
     sys.path.insert(0, str(ROOT))
@@ -287,27 +298,42 @@ def main() -> None:
         for stage, ms in sorted(run["stage_ms"].items(), key=lambda kv: -kv[1]):
             print(f"  {stage:30s} {ms:7.1f} ms/photo")
     if args.profile_scenes:
-        _profile_report(args.profile_scenes)
+        _profile_report(args.profile_scenes, args.profile_cache)
     print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
-def _profile_report(scenes: int) -> None:
-    """Agreement with simulated photographers before and after learning from N decisions."""
+def _profile_report(scenes: int, cache: str | None = None) -> None:
+    """Agreement with simulated photographers before and after learning from N decisions.
+
+    Training and scoring are the app's own (imaging.profile.train_genres, score_scene).
+    """
     import _profile_sim  # bench/ is this script's folder
 
-    with tempfile.TemporaryDirectory(prefix="culling-profile-") as tmp:
-        start = time.perf_counter()
-        pop = _profile_sim.make_population(Path(tmp), scenes)
-        made = time.perf_counter() - start
+    start = time.perf_counter()
+    cached = Path(cache) if cache else None
+    if cached is not None and cached.is_file():
+        pop = json.loads(cached.read_text())
+        how = f"read from {cached}"
+    else:
+        with tempfile.TemporaryDirectory(prefix="culling-profile-") as tmp:
+            pop = _profile_sim.make_population(Path(tmp), scenes)
+        if cached is not None:
+            cached.write_text(json.dumps(pop))
+        how = f"made and analysed in {time.perf_counter() - start:.0f} s"
     print(
-        f"\n== learned profile: {len(pop)} frames in {scenes} scenes (made and analysed in "
-        f"{made:.0f} s); trained on decisions from two thirds of the scenes, agreement measured "
-        "on the other third"
+        f"\n== learned profile: {len(pop)} frames ({how}); trained on decisions from two "
+        "thirds of the scenes, agreement measured on the other third"
     )
-    print(f"{'preference':48s} {'decisions':>9s} {'before':>7s} {'after':>7s} {'gain':>6s}")
-    for name, n, before, after in _profile_sim.gains(pop):
+    print(
+        f"{'preference':48s} {'decisions':>9s} {'before':>7s} {'after':>7s} {'gain':>6s}  profile"
+    )
+    train_ms = []
+    for name, n, before, after, used in _profile_sim.gains(pop):
         gain = 100 * (after - before)
-        print(f"{name:48s} {n:9d} {100 * before:6.1f}% {100 * after:6.1f}% {gain:+5.1f}")
+        print(f"{name:48s} {n:9d} {100 * before:6.1f}% {100 * after:6.1f}% {gain:+5.1f}  {used}")
+    for n, ms in _profile_sim.training_cost(pop):
+        train_ms.append(f"{n} decisions {ms:.0f} ms")
+    print("training (in a pool worker, per retrain): " + ", ".join(train_ms))
 
 
 if __name__ == "__main__":

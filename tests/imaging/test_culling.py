@@ -62,6 +62,23 @@ def test_an_open_eyed_sibling_wins_the_burst_over_a_blink(culling: Results, tmp_
     assert best == ["burst_open_best"]
 
 
+def test_the_soft_frame_of_a_burst_ranks_last_and_is_never_proposed(
+    culling: Results, tmp_path: Path
+) -> None:
+    from bridge_server.config import Settings
+
+    names = ["burst_soft", "burst_open_best", "burst_open_shaken"]
+    candidates = [_candidate(n, culling[n], k * 0.3) for k, n in enumerate(names)]
+    groups = group_bursts(candidates, gap_seconds=2.0, max_distance=12)
+    assert len(groups) == 1
+    proposals = propose(groups, Settings(data_dir=str(tmp_path)))
+    soft = proposals["p_burst_soft"]
+    assert (soft.group_rank, soft.group_size) == (3, 3)
+    assert soft.selection == "alternate" and not soft.is_group_best
+    assert proposals["p_burst_open_best"].selection == "keeper"
+    assert any(r.startswith("out of focus") for r in culling["burst_soft"]["reasons"])
+
+
 def test_the_same_pose_reshot_minutes_later_is_one_scene(culling: Results, tmp_path: Path) -> None:
     from bridge_server.config import Settings
 
