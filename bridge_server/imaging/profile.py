@@ -16,6 +16,9 @@ MIN_DECISIONS = 30  # below this many decisions (with both outcomes) the profile
 MIN_HELD_OUT_ACCURACY = 0.65  # balanced accuracy on held-out decisions the model must reach
 BLEND_HALF = 50  # decisions at which the learned opinion weighs as much as the analysis
 MAX_EXPLAINED = 3
+VALUE_BOUND = 1e6  # no trained mean, weight or intercept comes near (features are O(1)-O(10))
+MIN_SCALE = 1e-9
+MAX_DECISIONS = 10_000_000
 ALL_GENRES = "all"  # the profile over every genre, used where a genre has none of its own
 
 # (name, how to read it from an analysis result); missing values read as the neutral default.
@@ -198,8 +201,17 @@ def train(examples: list[tuple[list[float], int]], genre: str = "all") -> dict[s
     }
 
 
+def _number(v: Any, low: float = -VALUE_BOUND, high: float = VALUE_BOUND) -> bool:
+    """A JSON number (not a boolean) within [low, high]."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
+
+
 def validate(doc: Any) -> dict[str, Any]:
-    """The profile if `doc` (parsed JSON) is a well-formed one; ProfileError says what is wrong."""
+    """The profile if `doc` (parsed JSON) is a well-formed one; ProfileError says what is wrong.
+
+    Numbers are bounded (|v| <= VALUE_BOUND, scales from MIN_SCALE) so applying a profile can
+    never overflow; a trained profile is far inside the bounds.
+    """
     if not isinstance(doc, dict) or doc.get("format") != PROFILE_FORMAT:
         raise ProfileError(f"not a culling profile of format {PROFILE_FORMAT}")
     if doc.get("features") != list(FEATURES):
@@ -207,22 +219,23 @@ def validate(doc: Any) -> dict[str, Any]:
     n = len(FEATURES)
     for key in ("mean", "scale", "weights"):
         values = doc.get(key)
-        if (
-            not isinstance(values, list)
-            or len(values) != n
-            or not all(isinstance(v, int | float) and math.isfinite(v) for v in values)
-        ):
-            raise ProfileError(f"profile field '{key}' must be {n} finite numbers")
-    if any(v <= 0 for v in doc["scale"]):
-        raise ProfileError("profile field 'scale' must be positive")
-    intercept, decisions = doc.get("intercept"), doc.get("decisions")
-    if not isinstance(intercept, int | float) or not math.isfinite(intercept):
-        raise ProfileError("profile field 'intercept' must be a finite number")
-    if not isinstance(decisions, int) or decisions < MIN_DECISIONS:
+        low = MIN_SCALE if key == "scale" else -VALUE_BOUND
+        if not isinstance(values, list) or len(values) != n:
+            raise ProfileError(f"profile field '{key}' must be {n} numbers")
+        if not all(_number(v, low) for v in values):
+            raise ProfileError(
+                f"profile field '{key}' must be numbers from {low:g} to {VALUE_BOUND:g}"
+            )
+    if not _number(doc.get("intercept")):
+        raise ProfileError(f"profile field 'intercept' must be a number within ±{VALUE_BOUND:g}")
+    decisions: Any = doc.get("decisions")
+    if not _number(decisions, MIN_DECISIONS, MAX_DECISIONS) or decisions != int(decisions):
         raise ProfileError(f"profile field 'decisions' must be an integer >= {MIN_DECISIONS}")
-    if not isinstance(doc.get("genre", "all"), str):
+    if "held_out_accuracy" in doc and not _number(doc["held_out_accuracy"], 0.0, 1.0):
+        raise ProfileError("profile field 'held_out_accuracy' must be a number from 0 to 1")
+    if not isinstance(doc.get("genre", ALL_GENRES), str):
         raise ProfileError("profile field 'genre' must be text")
-    return doc
+    return {**doc, "decisions": int(decisions)}
 
 
 def keep_probability(profile: dict[str, Any], x: list[float]) -> tuple[float, list[float]]:
@@ -265,6 +278,7 @@ def apply(profile: dict[str, Any] | None, ai_score: float, x: list[float]) -> di
 
 DOCUMENT_KIND = "autodev-bridge culling profile"
 MAX_GENRES = 32
+MAX_GENRE_NAME = 32
 
 
 def document(photographer: str, profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -288,10 +302,12 @@ def validate_document(doc: Any) -> dict[str, dict[str, Any]]:
         raise ProfileError(f"'profiles' must map at most {MAX_GENRES} genres to profiles")
     out: dict[str, dict[str, Any]] = {}
     for genre, profile in profiles.items():
+        if not genre or len(genre) > MAX_GENRE_NAME:
+            raise ProfileError(f"genre names are 1 to {MAX_GENRE_NAME} characters")
         checked = validate(profile)
-        if not genre or len(genre) > 32 or checked.get("genre", genre) != genre:
-            raise ProfileError(f"profile for genre {genre!r} is filed under another genre")
+        # The key it is filed under is its genre (whatever the document says inside).
         out[genre] = {key: checked[key] for key in _PROFILE_KEYS if key in checked}
+        out[genre]["genre"] = genre
     return out
 
 

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ..imaging import profile as prof
 from ..roles import OPERATOR_ONLY
 from ..services import profiles
 from .context_keys import CTX
@@ -26,15 +27,50 @@ _STATUS: Final[dict[str, Any]] = {
         "training": {"type": "boolean"},
     },
 }
+_NUMBER: Final[dict[str, Any]] = {
+    "type": "number",
+    "minimum": -prof.VALUE_BOUND,
+    "maximum": prof.VALUE_BOUND,
+}
+_NUMBERS: Final[dict[str, Any]] = {
+    "type": "array",
+    "items": _NUMBER,
+    "minItems": len(prof.FEATURES),
+    "maxItems": len(prof.FEATURES),
+}
+_PROFILE: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["format", "features", "mean", "scale", "weights", "intercept", "decisions"],
+    "properties": {
+        "format": {"const": prof.PROFILE_FORMAT},
+        "genre": {"type": "string"},
+        "features": {"const": list(prof.FEATURES)},
+        "mean": _NUMBERS,
+        "scale": {**_NUMBERS, "items": {**_NUMBER, "minimum": prof.MIN_SCALE}},
+        "weights": _NUMBERS,
+        "intercept": _NUMBER,
+        "decisions": {
+            "type": "integer",
+            "minimum": prof.MIN_DECISIONS,
+            "maximum": prof.MAX_DECISIONS,
+        },
+        "held_out_accuracy": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
 _DOCUMENT: Final[dict[str, Any]] = {
     "type": "object",
     "description": "An exported culling profile: JSON numbers by genre, never code",
     "required": ["kind", "format", "profiles"],
     "properties": {
-        "kind": {"type": "string"},
-        "format": {"type": "integer"},
+        "kind": {"const": prof.DOCUMENT_KIND},
+        "format": {"const": prof.PROFILE_FORMAT},
         "photographer": {"type": "string"},
-        "profiles": {"type": "object"},
+        "profiles": {
+            "type": "object",
+            "maxProperties": prof.MAX_GENRES,
+            "propertyNames": {"minLength": 1, "maxLength": prof.MAX_GENRE_NAME},
+            "additionalProperties": _PROFILE,
+        },
     },
 }
 

@@ -82,6 +82,9 @@ def test_profile_round_trips_as_json_and_refuses_anything_else():
         {**doc, "scale": [0.0] * len(doc["scale"])},
         {**doc, "intercept": "os.system('rm -rf ~')"},
         {**doc, "decisions": 3},
+        {**doc, "weights": [True] * len(doc["weights"])},
+        {**doc, "mean": [1e300] * len(doc["mean"])},
+        {**doc, "held_out_accuracy": "high"},
     ):
         with pytest.raises(prof.ProfileError):
             prof.validate(broken)
@@ -93,3 +96,24 @@ def test_decisions_without_a_pattern_leave_the_scores_alone():
     random.Random(4).shuffle(labels)
     shuffled = [(x, y) for (x, _), y in zip(decisions, labels, strict=True)]
     assert prof.train(shuffled) is None
+
+
+def test_an_export_carries_every_genre_and_an_import_files_each_under_its_name():
+    profile = prof.train(_decisions(80), "portrait")
+    doc = json.loads(json.dumps(prof.document("ana", {"portrait": profile, "all": profile})))
+    doc["profiles"]["portrait"]["extra"] = {"__reduce__": "os.system"}
+    profiles = prof.validate_document(doc)
+    assert set(profiles) == {"portrait", "all"}
+    assert profiles["all"]["genre"] == "all"  # filed under "all", whatever it said inside
+    assert "extra" not in profiles["portrait"]  # only the known fields are kept
+    for broken in ({**doc, "kind": "pickle"}, {**doc, "profiles": {"": profile}}):
+        with pytest.raises(prof.ProfileError):
+            prof.validate_document(broken)
+
+
+def test_each_decision_becomes_an_example_or_says_nothing():
+    assert prof.decision_label("pick") == 1 and prof.decision_label("reject", stars=5) == 0
+    assert prof.decision_label("none", stars=4) == 1
+    assert prof.decision_label("none", color_label="green") == 1
+    assert prof.decision_label("none", stars=1) == 0
+    assert prof.decision_label("none") is None
