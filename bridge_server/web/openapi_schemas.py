@@ -100,19 +100,24 @@ SESSION_PATCH: Final[dict[str, Any]] = {
     },
 }
 
+# The kinds a caller may queue for a photo (profile training is the app's own doing).
+PHOTO_JOB_KIND: Final[dict[str, Any]] = {
+    "type": ["string", "null"],
+    "enum": [JobKind.ANALYZE.value, JobKind.EXPORT.value],
+}
 JOB_CREATE: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["photo_id"],
     "properties": {
         "photo_id": {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": NO_NUL},
-        "kind": {**enum_schema(JobKind), "type": ["string", "null"]},
+        "kind": PHOTO_JOB_KIND,
         "preset": name_schema(PRESET_MAX, nullable=True),
         "priority": {"type": ["integer", "null"], "minimum": 1, "maximum": 3},
         "config": {
             "type": ["object", "null"],
             "description": "The original bridge's job config; `kind` and `preset` are read here.",
             "properties": {
-                "kind": {**enum_schema(JobKind), "type": ["string", "null"]},
+                "kind": PHOTO_JOB_KIND,
                 "preset": name_schema(PRESET_MAX, nullable=True),
             },
         },

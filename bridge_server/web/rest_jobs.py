@@ -78,6 +78,8 @@ async def create_job(request: web.Request) -> web.Response:
         config, "preset", max_len=PRESET_MAX, required=False
     )
     kind = parse_enum(kind_name, JobKind, "kind") or (JobKind.EXPORT if preset else JobKind.ANALYZE)
+    if kind not in (JobKind.ANALYZE, JobKind.EXPORT):
+        raise InvalidArguments("'kind' must be 'analyze' or 'export'")
     priority = get_int(body, "priority", minimum=1, maximum=3, required=False)
     job = await jobs.create_job(
         request.app[CTX], photo_id, kind, priority or jobs.PRIORITY_NORMAL, preset

@@ -112,6 +112,15 @@ async def test_decisions_teach_the_profile_which_moves_scores_and_says_why(learn
 
     status = await wait_for(learned, timeout=120)
     assert status["status"].startswith(f"Learned from {DECIDED} of your decisions")
+    # Training was a job with progress, in the open like any other.
+    resp = await http.get(f"{url}/api/jobs", params={"kind": "train_profile", "limit": "50"})
+    body = await resp.json()
+    trained = [j for j in body.get("jobs") or body["items"] if j["status"] == "completed"]
+    assert any(j["result"].get("decisions") == DECIDED for j in trained), trained
+    assert all(j["progress"] == 100 and j["photo_id"] is None for j in trained)
+    # Nobody queues a training by hand for a photo: it follows decisions.
+    resp = await http.post(f"{url}/api/jobs", json={"photo_id": ids[0], "kind": "train_profile"})
+    assert resp.status == 400
 
     async def rescored() -> dict[str, dict[str, Any]] | None:
         photos = await _photos(http, server)
