@@ -8,6 +8,7 @@ profile changed meanwhile, and has selection recompute the scores of every sessi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from typing import Any, Final
@@ -23,7 +24,7 @@ from ..store.models import Photo
 from . import worker
 from .coalesce import KeyedCoalescer
 from .profile_features import FEATURE_COLUMNS, feature_input
-from .scheduler import JobCancelled, JobRun
+from .scheduler import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ DECISION_EVENTS: Final = frozenset(
     {"photo_approved", "photo_rejected", "photo_unflagged", "photo_rating_changed"}
 )
 FLAGS: Final = {"approved": "pick", "rejected": "reject"}
+SAVE_ATTEMPTS: Final = 3  # a training that keeps losing to resets or imports gives up
 
 
 class ProfileTrainer:
@@ -40,6 +42,7 @@ class ProfileTrainer:
     def __init__(self, ctx: BridgeContext, selection: KeyedCoalescer) -> None:
         self.ctx = ctx
         self._selection = selection
+        self._training = asyncio.Lock()
         self._debounce = KeyedCoalescer(
             "Profile retraining", ctx.settings.profile_retrain_seconds, self._request
         )
@@ -85,14 +88,25 @@ class ProfileTrainer:
         return len(sessions)
 
     async def train(self, run: JobRun) -> dict[str, Any]:
-        """The `train_profile` job handler."""
+        """The `train_profile` job handler: one training at a time, on the latest decisions."""
+        async with self._training:  # a second job waits, then reads what the first saved
+            for _attempt in range(SAVE_ATTEMPTS):
+                outcome = await self._train_once(run)
+                if outcome is not None:
+                    return outcome
+            return {"trained": False, "superseded": True}
+
+    async def _train_once(self, run: JobRun) -> dict[str, Any] | None:
+        """Read, train, save; None if the profile changed meanwhile (read again)."""
         assert self.ctx.pool is not None
         photographer = self.ctx.settings.photographer
         await run.progress("collecting", 5.0, "Reading your decisions", force=True)
         revision, examples = await self._examples(photographer)
         if len(examples) < prof.MIN_DECISIONS:
             return {"decisions": len(examples), "trained": False}
-        await run.progress("training", 30.0, f"Learning from {len(examples)} decisions", force=True)
+        await run.progress(
+            "training", 30.0, f"Learning from {len(examples)} decisions", force=True
+        )
         profiles = await self.ctx.pool.run(worker.train_profile_genres, examples)
         run.check_cancelled()
         note = (
@@ -105,8 +119,8 @@ class ProfileTrainer:
         async with self.ctx.db.session() as s, s.begin():
             saved = await store_trained(s, photographer, revision, profiles, len(examples), note)
         if not saved:
-            # A reset or an import landed while this ran: it wins; the next decision retrains.
-            raise JobCancelled(run.job_id)
+            # A reset or an import landed while this trained: it wins; read again after it.
+            return None
         sessions = await self.rescore()
         return {
             "decisions": len(examples),
@@ -124,6 +138,7 @@ class ProfileTrainer:
                 await s.execute(
                     select(
                         Photo.id, Photo.group_id, Photo.context_tag, Photo.approval,
+                        Photo.stars, Photo.color_label,
                     ).where(decided(row.since))
                 )
             ).all()  # fmt: skip
@@ -153,7 +168,9 @@ class ProfileTrainer:
             features[pid] = prof.scene_features([analysis])[0]
         examples = []
         for r in decisions:
-            label = prof.decision_label(FLAGS.get(r.approval.value, "none"))
+            label = prof.decision_label(
+                FLAGS.get(r.approval.value, "none"), r.stars or 0, r.color_label
+            )
             if label is not None and r.id in features:
                 examples.append((r.context_tag or "general", features[r.id], label))
         return revision, examples

@@ -299,6 +299,8 @@ async def _set_rating(s: AsyncSession, photo_id: str, decision: Decision, out: _
         words = list(decision.keywords)
         values["keywords"] = words
         differs.append(func.json(Photo.keywords) != _json(words))
+    if decision.stars is not None or not isinstance(decision.color_label, _Keep):
+        values["rated_at"] = utcnow()  # a new opinion for the learned profile (keywords: none)
     photo = await transitions.set_values(s, Photo, photo_id, values, _any(differs))
     if photo is None:
         return

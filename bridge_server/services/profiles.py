@@ -32,11 +32,16 @@ class Rescorer(Protocol):
 
 
 def decided(since: Any) -> Any:
-    """SQL: analysed photos with a decision made after `since` (a reset or an import)."""
-    where = (Photo.status == PhotoStatus.ANALYZED) & (Photo.approval != Approval.PENDING)
+    """SQL: analysed photos the photographer has an opinion of, given after `since` (the last
+    reset or import): a flag (pick or reject), or, unflagged, stars or a colour label."""
+    flagged = Photo.approval != Approval.PENDING
+    rated = (Photo.approval == Approval.PENDING) & (
+        (Photo.stars > 0) | Photo.color_label.is_not(None)
+    )
     if since is not None:
-        where = where & (Photo.decided_at > since)
-    return where
+        flagged = flagged & (Photo.decided_at > since)
+        rated = rated & (Photo.rated_at > since)
+    return (Photo.status == PhotoStatus.ANALYZED) & (flagged | rated)
 
 
 async def load(s: AsyncSession, photographer: str) -> CullingProfile:
@@ -105,8 +110,10 @@ def status_line(row: CullingProfile, decisions_now: int) -> str:
 async def profile_status(ctx: BridgeContext) -> dict[str, Any]:
     """The photographer's profile: whether it adjusts scores, from how many decisions, per genre."""
     photographer = ctx.settings.photographer
-    async with ctx.db.session() as s, s.begin():
-        row = await load(s, photographer)
+    async with ctx.db.session() as s:  # read only: status is polled, it must not take locks
+        row = await s.get(CullingProfile, photographer) or CullingProfile(
+            photographer=photographer, profiles={}, revision=0, examples=0, note=""
+        )
         decisions_now = int(
             (await s.execute(select(func.count()).where(decided(row.since)))).scalar() or 0
         )

@@ -134,6 +134,8 @@ class Photo(Base):
     # What the photographer's learned profile did to ai_score (None: the analysis alone);
     # analysis["ai_score"] keeps the analysis' own score.
     learned: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When stars or the colour label last changed (a rating is an opinion the profile learns).
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The photographer's rating, kept while the photo is rejected (the flag is `approval`).
     stars: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     color_label: Mapped[str | None] = mapped_column(String(8))

@@ -101,9 +101,15 @@ async def test_decisions_teach_the_profile_which_moves_scores_and_says_why(learn
     status = await _profile(http, server)
     assert status["active"] is False and status["status"].startswith("Learning: 0 of the 30")
 
-    for photo_id in ids[:DECIDED]:
-        verb = "approve" if faces[photo_id] >= SMALL_FACE else "reject"
-        resp = await http.post(f"{url}/api/approval/{photo_id}/{verb}")
+    # Every kind of opinion teaches it: picks and rejects, stars, colour labels.
+    for k, photo_id in enumerate(ids[:DECIDED]):
+        keep = faces[photo_id] >= SMALL_FACE
+        body = [
+            {"flag": "pick" if keep else "reject"},
+            {"stars": 4 if keep else 1},
+            {"color_label": "green"} if keep else {"stars": 2},
+        ][k % 3]
+        resp = await http.patch(f"{url}/api/photos/{photo_id}/decision", json=body)
         assert resp.status == 200, await resp.text()
 
     async def learned() -> dict[str, Any] | None:
@@ -156,9 +162,10 @@ async def test_profile_exports_resets_and_imports_as_json(learning_bridge, http)
     server, url = learning_bridge, base_url(learning_bridge)
     faces = await _shoot(server)
     ids = sorted(faces)
-    for photo_id in ids[:DECIDED]:
-        verb = "approve" if faces[photo_id] >= SMALL_FACE else "reject"
-        assert (await http.post(f"{url}/api/approval/{photo_id}/{verb}")).status == 200
+    for photo_id in ids[:DECIDED]:  # stars alone, this time
+        stars = 5 if faces[photo_id] >= SMALL_FACE else 1
+        resp = await http.patch(f"{url}/api/photos/{photo_id}/decision", json={"stars": stars})
+        assert resp.status == 200, await resp.text()
     await wait_for(lambda: _active(http, server, True), timeout=120)
 
     resp = await http.get(f"{url}/api/profile/export")
@@ -168,7 +175,7 @@ async def test_profile_exports_resets_and_imports_as_json(learning_bridge, http)
     assert document["profiles"]["all"]["decisions"] == DECIDED
     held = ids[-1]
 
-    # Reset: the analysis alone again, and old decisions are not learned from.
+    # Reset: the analysis alone again, and old decisions (stars too) are not learned from.
     resp = await http.post(f"{url}/api/profile/reset")
     assert resp.status == 200
     status = await resp.json()

@@ -4,8 +4,8 @@ Revision ID: 0009_profile
 Revises: 0004_scene_rank
 Create Date: 2026-11-29 09:50:00
 
-Adds the `culling_profiles` table, `photos.learned`, and the `train_profile` job kind (the
-jobs table is rebuilt so its CHECK on `kind` admits it).
+Adds the `culling_profiles` table, `photos.learned` and `photos.rated_at`, and the
+`train_profile` job kind (the jobs table is rebuilt so its CHECK on `kind` admits it).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("photographer"),
     )
     op.add_column("photos", sa.Column("learned", sa.JSON(), nullable=True))
+    op.add_column("photos", sa.Column("rated_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("jobs", recreate="always") as batch:
         batch.alter_column("kind", existing_type=_kinds(*OLD_KINDS), type_=_kinds(*NEW_KINDS))
 
@@ -49,5 +50,6 @@ def downgrade() -> None:
     with op.batch_alter_table("jobs", recreate="always") as batch:
         batch.alter_column("kind", existing_type=_kinds(*NEW_KINDS), type_=_kinds(*OLD_KINDS))
     with op.batch_alter_table("photos") as batch:
+        batch.drop_column("rated_at")
         batch.drop_column("learned")
     op.drop_table("culling_profiles")
