@@ -104,9 +104,7 @@ class ProfileTrainer:
         revision, examples = await self._examples(photographer)
         if len(examples) < prof.MIN_DECISIONS:
             return {"decisions": len(examples), "trained": False}
-        await run.progress(
-            "training", 30.0, f"Learning from {len(examples)} decisions", force=True
-        )
+        await run.progress("training", 30.0, f"Learning from {len(examples)} decisions", force=True)
         profiles = await self.ctx.pool.run(worker.train_profile_genres, examples)
         run.check_cancelled()
         note = (
