@@ -301,7 +301,9 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             now_queued = pending and proposal.selection == Selection.KEEPER
             if now_queued and not was_queued:
                 entered.append((photo_id, proposal.context_tag, proposal.selected_preset))
-            queue_changed = queue_changed or was_queued != now_queued
+            # A queued photo rescored by the learned profile changes the queue's order too.
+            rescored = now_queued and was_queued and scores[photo_id] != r[3]
+            queue_changed = queue_changed or was_queued != now_queued or rescored
     for photo_id, tag, preset in entered:
         ctx.broker.publish(events.photo_selected(photo_id, tag, preset))
     if queue_changed:

@@ -17,7 +17,7 @@ from bridge_server.pipeline.selection import select_session
 from bridge_server.store.enums import PhotoStatus
 from bridge_server.store.models import Photo, Session
 from bridge_server.timeutil import utcnow
-from tests.helpers import base_url, make_settings, wait_for
+from tests.helpers import base_url, connect, make_settings, wait_for
 
 DECIDED, HELD_OUT = 60, 24
 THRESHOLD = 3.0  # the default keeper threshold
@@ -193,8 +193,13 @@ async def test_profile_exports_resets_and_imports_as_json(learning_bridge, http)
         assert (await resp.json())["error"]["code"] == "invalid_arguments"
     assert (await _profile(http, server))["active"] is False
 
+    phone = await connect(http, server)
+    await phone.subscribe(["approval"])
     resp = await http.post(f"{url}/api/profile/import", json=document)
     assert resp.status == 200
+    # Clients learn that the queue changed (scores and proposals), and reload it.
+    update = await phone.recv_type("approval_queue_updated", timeout=30)
+    assert update["session_id"] == "s_profile"
     assert (await resp.json())["status"].startswith(f"Learned from {DECIDED} of your decisions")
 
     async def learned_again() -> bool:
