@@ -1,7 +1,7 @@
 """learned culling profiles; photos carry what the profile did to their score
 
 Revision ID: 0009_profile
-Revises: 0004_scene_rank
+Revises: 0005_decisions
 Create Date: 2026-11-29 09:50:00
 
 Adds the `culling_profiles` table, `photos.learned` and `photos.rated_at`, and the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_profile"
-down_revision = "0004_scene_rank"
+down_revision = "0005_decisions"
 branch_labels = None
 depends_on = None
 
