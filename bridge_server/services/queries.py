@@ -35,7 +35,9 @@ async def paginate(
     s: AsyncSession, query: Select[Any], limit: int, offset: int
 ) -> tuple[list[Any], int]:
     """One page of a query and the total count."""
-    total = (await s.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    # The count needs no order: without it SQLite never sorts the rows it counts.
+    counted = query.order_by(None).subquery()
+    total = (await s.execute(select(func.count()).select_from(counted))).scalar_one()
     rows = (await s.execute(query.limit(limit).offset(offset))).scalars().all()
     return list(rows), int(total)
 
@@ -76,26 +78,38 @@ async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -
 
 async def session_counts(s: AsyncSession, session_id: str) -> dict[str, int]:
     """Total, processed, approved, rejected and queued photos of a session."""
+    return (await sessions_counts(s, [session_id]))[session_id]
+
+
+async def sessions_counts(s: AsyncSession, session_ids: list[str]) -> dict[str, dict[str, int]]:
+    """session_counts for several sessions in one statement (a page of the session list)."""
     done = Photo.status.in_([PhotoStatus.ANALYZED, PhotoStatus.FAILED])
-    row = (
+    rows = (
         await s.execute(
             select(
+                Photo.session_id,
                 func.count(),
                 func.sum(case((done, 1), else_=0)),
                 func.sum(case((Photo.approval == Approval.APPROVED, 1), else_=0)),
                 func.sum(case((Photo.approval == Approval.REJECTED, 1), else_=0)),
                 func.sum(case((queue_filter(), 1), else_=0)),
-            ).where(Photo.session_id == session_id)
+            )
+            .where(Photo.session_id.in_(session_ids))
+            .group_by(Photo.session_id)
         )
-    ).one()
-    total, processed, approved, rejected, queued = (int(v or 0) for v in row)
-    return {
-        "total": total,
-        "processed": processed,
-        "approved": approved,
-        "rejected": rejected,
-        "queued": queued,
-    }
+    ).all()
+    found = {row[0]: [int(v or 0) for v in row[1:]] for row in rows}
+    out = {}
+    for session_id in session_ids:
+        total, processed, approved, rejected, queued = found.get(session_id, [0, 0, 0, 0, 0])
+        out[session_id] = {
+            "total": total,
+            "processed": processed,
+            "approved": approved,
+            "rejected": rejected,
+            "queued": queued,
+        }
+    return out
 
 
 async def active_job_count(s: AsyncSession, session_id: str) -> int:

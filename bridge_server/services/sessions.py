@@ -13,7 +13,7 @@ from ..store.enums import ACTIVE_JOB_STATUSES, PhotoStatus, SessionStatus
 from ..store.models import Job, Photo, Session
 from ..timeutil import utcnow
 from . import transitions
-from .queries import get_or_404, paginate, queue_filter, session_counts
+from .queries import get_or_404, paginate, queue_filter, session_counts, sessions_counts
 from .serializers import session_dict
 
 
@@ -62,7 +62,8 @@ async def list_sessions(
         query = query.where(Session.status == status)
     async with ctx.db.session() as s:
         rows, total = await paginate(s, query, limit, offset)
-        return [session_dict(r, await session_counts(s, r.id)) for r in rows], total
+        counts = await sessions_counts(s, [r.id for r in rows])
+        return [session_dict(r, counts[r.id]) for r in rows], total
 
 
 def _settled() -> Any:

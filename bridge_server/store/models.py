@@ -82,8 +82,15 @@ class Photo(Base):
     __tablename__ = "photos"
     __table_args__ = (
         UniqueConstraint("content_hash", name="uq_photos_content_hash"),
-        Index("ix_photos_session", "session_id"),
-        Index("ix_photos_queue", "selection", "approval", "status"),
+        # The pages' orders (migration 0007): queue by score, per library and per session
+        # (that one also covers a session's counts), and the grid in capture order. The queue
+        # walks ai_score backwards; SQLite sorts only the ties (captured_at, id).
+        Index("ix_photos_queue_order", "selection", "approval", "status", "ai_score"),
+        Index(
+            "ix_photos_session_queue", "session_id", "selection", "approval", "status", "ai_score"
+        ),
+        Index("ix_photos_session_order", "session_id", "captured_at", "file_name", "id"),
+        Index("ix_photos_capture_order", "captured_at", "file_name", "id"),
         CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
         # A decision on a photo that never finished analysis is impossible.
         CheckConstraint(
@@ -155,6 +162,7 @@ class Job(Base):
         CheckConstraint("retry_count >= 0", name="ck_job_retry_count"),
         Index("ix_jobs_runnable", "status", "priority", "created_at"),
         Index("ix_jobs_photo", "photo_id"),
+        Index("ix_jobs_order", "priority", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,0 +1,50 @@
+"""indexes for a 100,000-photo library: every page walks an index in its own order
+
+Revision ID: 0007_library_indexes
+Revises: 0004_scene_rank
+Create Date: 2026-11-29 10:00:00
+
+Each index serves one hot query (bench/library.py times them; tests/store/test_query_plans.py
+checks their plans): the approval queue in score order, per library and per session (the latter
+also covers a session's counts), the grid in capture order, per session and for the whole
+library, and the jobs list in priority order. The two older photo indexes are prefixes of the
+new ones and go.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0007_library_indexes"
+down_revision = "0004_scene_rank"
+branch_labels = None
+depends_on = None
+
+CREATED = (
+    ("ix_photos_queue_order", "photos", ("selection", "approval", "status", "ai_score")),
+    ("ix_photos_session_queue", "photos", ("session_id", "selection", "approval", "status",
+                                           "ai_score")),
+    ("ix_photos_session_order", "photos", ("session_id", "captured_at", "file_name", "id")),
+    ("ix_photos_capture_order", "photos", ("captured_at", "file_name", "id")),
+    ("ix_jobs_order", "jobs", ("priority", "created_at", "id")),
+)  # fmt: skip
+# Indexes this migration replaces: (name, table, columns), restored by the downgrade.
+REPLACED = (
+    ("ix_photos_queue", "photos", "selection, approval, status"),
+    ("ix_photos_session", "photos", "session_id"),
+)
+INDEXES = tuple(name for name, _table, _columns in CREATED)
+
+
+def upgrade() -> None:
+    for name, table, columns in CREATED:
+        op.create_index(name, table, list(columns), unique=False)
+    for name, table, _columns in REPLACED:
+        op.drop_index(name, table_name=table)
+
+
+def downgrade() -> None:
+    for name, table, columns in REPLACED:
+        op.create_index(name, table, [c.strip() for c in columns.split(",")], unique=False)
+    for name, table, _columns in reversed(CREATED):
+        op.drop_index(name, table_name=table)
