@@ -39,6 +39,7 @@ SOFT_FLAGS = {"out_of_focus", "soft", "missed_focus"}
 STAGES = [
     ("bridge_server.imaging.analysis", "load_for_analysis", "decode (working size)"),
     ("bridge_server.imaging.analysis", "full_res_centre_crop", "noise crop"),
+    ("bridge_server.imaging.analysis", "full_res_noise_band", "noise band"),
     ("bridge_server.imaging.faces", "detect_faces", "face detection (Haar)"),
     ("bridge_server.imaging.faces", "count_open_eyes", "eyes (Haar, old)"),
     ("bridge_server.imaging.analysis", "face_crops", "face crops (extra decode)"),

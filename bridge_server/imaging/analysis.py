@@ -27,14 +27,14 @@ import numpy as np
 from . import eyes as eye_mod
 from . import faces as face_mod
 from . import focus, metrics
-from .decode import full_res_centre_crop, load_for_analysis
+from .decode import full_res_noise_band, load_for_analysis
 from .exif import read_exif
 from .face_regions import FaceCrop, face_crops
 from .hashing import phash_hex
 
 ANALYSIS_VERSION = 2
 WORK_EDGE = 1024  # long edge for frame-wide metrics, so photos of any resolution compare
-NOISE_CROP = 512  # full-resolution centre crop for noise (downscaling averages noise away)
+NOISE_BAND = 512  # full-resolution top band for noise (downscaling averages noise away)
 WORKING_NOISE_CROP = 384  # centre crop of the working image for the focus edge threshold
 
 # Focus: edge-blur radius in px (faces at face_regions.FACE_PX wide, frames at WORK_EDGE).
@@ -303,7 +303,7 @@ def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any
     lap = metrics.laplacian(gray)
     sharp = metrics.sharpness(gray, lap)
     frame_exp = metrics.exposure(gray)
-    noise = metrics.noise_sigma(full_res_centre_crop(path, NOISE_CROP))
+    noise = metrics.noise_sigma(full_res_noise_band(path, NOISE_BAND))
     quality = metrics.jpeg_quality(decoded.quantization)
     found = _faces(path, gray, lap, (decoded.width, decoded.height))
     region_blur, region = focus.sharpest_region(gray, _working_noise(gray))

@@ -250,21 +250,24 @@ def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:
     return True
 
 
-def full_res_centre_crop(path: str, size: int = 512) -> np.ndarray:
-    """Greyscale uint8 full-resolution centre crop (for noise), decoding as little as possible."""
-    # For JPEG only the rows down to the crop's bottom edge are decoded (luma only: ~43 ms
-    # against ~75 ms for a full luma decode of 24 MP). libjpeg then reports the unread rows as
-    # a broken stream; that error is expected and ignored here, so validate the file with
-    # load_for_analysis, which decodes it all.
+def full_res_noise_band(path: str, size: int = 512) -> np.ndarray:
+    """Greyscale uint8 full-resolution band for noise: the top `size` rows, centred across.
+
+    Downscaling averages noise away, so noise is read at full resolution; the band sits in
+    the top rows because a JPEG decode can stop there (luma only, ~10 ms for 24 MP against
+    ~50 ms down to the centre). libjpeg then reports the unread rows as a broken stream; that
+    error is expected and ignored here, so validate the file with load_for_analysis, which
+    decodes it all.
+    """
     src = open_image(path)
     with src:
         w, h = src.size
         cw, ch = min(size, w), min(size, h)
-        left, top = (w - cw) // 2, (h - ch) // 2
+        left = (w - cw) // 2
         partial = (
             src.format in ("JPEG", "MPO")
             and isinstance(src, ImageFile.ImageFile)
-            and _jpeg_top_rows(src, top + ch)
+            and _jpeg_top_rows(src, ch)
         )
         if partial:
             saved = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -281,7 +284,7 @@ def full_res_centre_crop(path: str, size: int = 512) -> np.ndarray:
                 ImageFile.LOAD_TRUNCATED_IMAGES = saved
         else:
             load_strict(src, path)
-        crop = src.crop((left, top, left + cw, top + ch))
+        crop = src.crop((left, 0, left + cw, ch))
     if crop.mode != "L":
         crop = to_rgb(crop).convert("L")
     return np.asarray(crop, dtype=np.uint8)

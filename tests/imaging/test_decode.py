@@ -1,4 +1,4 @@
-"""Opening files: formats, broken files, draft decoding, the full-resolution noise crop."""
+"""Opening files: formats, broken files, draft decoding, the full-resolution noise band."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from bridge_server.imaging.decode import full_res_centre_crop, load_for_analysis
+from bridge_server.imaging.decode import full_res_noise_band, load_for_analysis
 from bridge_server.imaging.errors import CorruptImage, ImageError, UnsupportedImage
 from bridge_server.imaging.formats import is_raw, is_supported
 
@@ -83,23 +83,24 @@ def test_exif_orientation_applied(tmp_path: Path, photos: dict[str, Path]) -> No
     assert decoded.image.height == 800 and decoded.image.width < 800
 
 
-def test_centre_crop_matches_full_decode(large_jpeg: Path) -> None:
-    crop = full_res_centre_crop(str(large_jpeg), 512)
+def test_noise_band_matches_full_decode(large_jpeg: Path) -> None:
+    crop = full_res_noise_band(str(large_jpeg), 512)
     with Image.open(large_jpeg) as im:
         im.draft("L", None)
-        full = np.asarray(im.crop((3000 - 256, 2000 - 256, 3000 + 256, 2000 + 256)))
+        full = np.asarray(im.crop((3000 - 256, 0, 3000 + 256, 512)))
     assert crop.shape == (512, 512)
     assert np.array_equal(crop, full)
 
 
-def test_centre_crop_png_and_small_images(tmp_path: Path) -> None:
+def test_noise_band_png_and_small_images(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     arr = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
     Image.fromarray(arr).save(tmp_path / "small.png")
-    crop = full_res_centre_crop(str(tmp_path / "small.png"), 512)
+    crop = full_res_noise_band(str(tmp_path / "small.png"), 512)
     assert crop.shape == (300, 400)
 
 
-def test_centre_crop_of_truncated_file_raises(photos: dict[str, Path]) -> None:
+def test_noise_band_reaching_a_truncation_raises(photos: dict[str, Path]) -> None:
+    # A band above the cut decodes (load_for_analysis refuses the file); one reaching it fails.
     with pytest.raises(CorruptImage):
-        full_res_centre_crop(str(photos["truncated"]), 512)
+        full_res_noise_band(str(photos["truncated"]), 10_000)
