@@ -24,13 +24,13 @@ from .models.approvals import ApprovalQueueModel
 from .models.clients import ClientsModel, DevicesModel
 from .models.jobs import JobsModel
 from .models.sessions import SessionsModel
+from .models.table import PAGE_ROWS
 from .tasks import run_service
 from .thumbnails import PREVIEW_EDGE, THUMB_EDGE, ImageCache
 from .timers import make_timer
 
 log = logging.getLogger(__name__)
 
-INITIAL_JOBS: Final = 500
 INITIAL_QUEUE: Final = 500
 INITIAL_ACTIVITY: Final = 500
 RESYNC_MS: Final = 300
@@ -116,21 +116,22 @@ class BridgeModels(QObject):
 
     async def _load_snapshot(self) -> None:
         ctx = self.ctx
-        job_rows, _ = await jobs.list_jobs(ctx, limit=INITIAL_JOBS)
+        job_rows, job_total = await self._job_page(0, PAGE_ROWS)
         queue_rows, self.approval_count = await approvals.approval_queue(
             ctx, None, INITIAL_QUEUE, 0
         )
-        session_rows, _ = await sessions.list_sessions(ctx, None, 200, 0)
-        photo_rows, self.photo_total = await photos.list_photos(ctx, limit=500)
+        session_rows, session_total = await self._session_page(0, PAGE_ROWS)
+        _, self.photo_total = await photos.list_photos(ctx, limit=1)
         devices = await pairing.list_devices(ctx)
         self.system = await asyncio.to_thread(system.snapshot, ctx)
         self.paused = bool(self.system.get("paused"))
         if ctx.queue_status is not None:
             self.queue_counts = dict(ctx.queue_status.latest)
-        self.jobs.photo_names.update({p["photo_id"]: p["file_name"] for p in photo_rows})
-        self.jobs.set_jobs(list(reversed(job_rows)))
+        self.jobs.set_jobs(job_rows)
+        self.jobs.set_page_loader(self._job_page, job_rows, job_total)
         self.queue.set_photos(queue_rows)
         self.sessions.set_rows(session_rows)
+        self.sessions.set_page_loader(self._session_page, session_rows, session_total)
         self.devices.set_rows(devices)
         listed = ctx.broker.recent(INITIAL_ACTIVITY)
         self.activity.extend(listed)
@@ -258,6 +259,17 @@ class BridgeModels(QObject):
                 self.paused = bool(details["paused"])
                 self.paused_changed.emit(self.paused)
             self.overview_changed.emit()
+
+    async def _job_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of jobs, most urgent first, with its photos' names learned."""
+        rows, total = await jobs.list_jobs(self.ctx, limit=limit, offset=offset)
+        wanted = {j["photo_id"] for j in rows if j.get("photo_id")} - self.jobs.photo_names.keys()
+        self.jobs.photo_names.update(await photos.photo_names(self.ctx, sorted(wanted)))
+        return rows, total
+
+    async def _session_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of sessions, newest first, with their counts."""
+        return await sessions.list_sessions(self.ctx, None, limit, offset)
 
     def _learn_photo_name(self, photo_id: str | None) -> None:
         if photo_id:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from ..context import BridgeContext
 from ..store.enums import Approval, PhotoStatus, Selection
 from ..store.models import Photo
@@ -44,3 +46,12 @@ async def list_photos(
         ),
     )
     return page.photos, page.total
+
+
+async def photo_names(ctx: BridgeContext, photo_ids: list[str]) -> dict[str, str]:
+    """File names of these photos (those that exist), by id."""
+    if not photo_ids:
+        return {}
+    async with ctx.db.session() as s:
+        rows = await s.execute(select(Photo.id, Photo.file_name).where(Photo.id.in_(photo_ids)))
+        return {photo_id: name for photo_id, name in rows.all()}

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from PyQt6.QtCore import (
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PyQt6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt
 
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import duration, elapsed, literal_tooltip, local_time
 from ..timers import make_timer
-from .table import HeaderedTableModel
+from .table import HeaderedTableModel, Index, PagedRows
 
 COLUMNS: Final = (
     "Photo",
@@ -38,16 +32,15 @@ SortRole: Final = Qt.ItemDataRole.UserRole + 2
 StatusRole: Final = Qt.ItemDataRole.UserRole + 3
 JobRole: Final = Qt.ItemDataRole.UserRole + 4
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class JobsModel(HeaderedTableModel):
-    """Every job the window knows, by id; events change only the affected cells."""
+class JobsModel(HeaderedTableModel, PagedRows):
+    """Every job, a page at a time as the view scrolls; events change only the affected cells."""
 
     column_titles = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        HeaderedTableModel.__init__(self, parent)
+        PagedRows.__init__(self)
         self._jobs: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
         self.photo_names: dict[str, str] = {}
@@ -149,6 +142,31 @@ class JobsModel(HeaderedTableModel):
         self._jobs = [dict(j) for j in jobs]
         self._row_of = {j["job_id"]: i for i, j in enumerate(self._jobs)}
         self.endResetModel()
+
+    def canFetchMore(self, parent: Index) -> bool:
+        """More jobs wait in the store."""
+        return not parent.isValid() and self.has_more()
+
+    def fetchMore(self, parent: Index) -> None:
+        """The view scrolled to the end: fetch the next page."""
+        if not parent.isValid():
+            self.request_more()
+
+    def add_page(self, rows: list[dict[str, Any]]) -> None:
+        """Append a page of jobs (those already shown, from events, are skipped)."""
+        new = [
+            dict(j)
+            for j in rows
+            if j["job_id"] not in self._row_of and j["job_id"] not in self._incoming
+        ]
+        if not new:
+            return
+        first = len(self._jobs)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        for offset, job in enumerate(new):
+            self._jobs.append(job)
+            self._row_of[job["job_id"]] = first + offset
+        self.endInsertRows()
 
     def upsert(self, job: dict[str, Any]) -> None:
         """Insert or update a job from a full resource (e.g. after a service call)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -15,6 +17,11 @@ SortRole: Final = Qt.ItemDataRole.UserRole + 3
 
 Index = QModelIndex | QPersistentModelIndex
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
+# (offset, limit) -> (rows of that page, total rows): one page from a service.
+PageLoader = Callable[[int, int], Awaitable[tuple[list[dict[str, Any]], int]]]
+PAGE_ROWS: Final = 200
+
+log = logging.getLogger(__name__)
 
 
 class HeaderedTableModel(QAbstractTableModel):
@@ -47,14 +54,65 @@ class HeaderedTableModel(QAbstractTableModel):
         return None
 
 
-class KeyedTableModel(HeaderedTableModel):
+class PagedRows:
+    """Rows fetched a page at a time as the view scrolls (Qt's canFetchMore / fetchMore).
+
+    The owner says how many rows it holds (`row_total`) and takes each page (`add_page`); rows
+    already there (arrived by an event meanwhile) are the owner's to skip.
+    """
+
+    def __init__(self) -> None:
+        self._loader: PageLoader | None = None
+        self._offset = 0  # rows of the service's list already fetched
+        self._known_total = 0
+        self._fetching: asyncio.Task[int] | None = None
+
+    def set_page_loader(self, loader: PageLoader, first: list[dict[str, Any]], total: int) -> None:
+        """Page through `loader` from now on; `first` is the page already fetched."""
+        self._loader = loader
+        self._offset = len(first)
+        self._known_total = total
+
+    def has_more(self) -> bool:
+        """Whether the service holds rows not fetched yet."""
+        return self._loader is not None and self._offset < self._known_total
+
+    async def load_more(self) -> int:
+        """Fetch the next page now; returns how many rows it brought."""
+        if self._loader is None or not self.has_more():
+            return 0
+        rows, total = await self._loader(self._offset, PAGE_ROWS)
+        self._offset += len(rows)
+        self._known_total = total
+        self.add_page(rows)
+        return len(rows)
+
+    def request_more(self) -> None:
+        """Start fetching the next page unless a fetch is under way (never waits)."""
+        if self._fetching is not None and not self._fetching.done():
+            return
+        self._fetching = asyncio.get_event_loop().create_task(self.load_more())
+        self._fetching.add_done_callback(_log_failure)
+
+    def add_page(self, rows: list[dict[str, Any]]) -> None:
+        """Append a fetched page."""
+        raise NotImplementedError
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Loading a page failed", exc_info=task.exception())
+
+
+class KeyedTableModel(HeaderedTableModel, PagedRows):
     """Rows of dicts by key; subclasses name the columns as (title, row -> text)."""
 
     columns: tuple[Column, ...] = ()
     key: str = "id"
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        HeaderedTableModel.__init__(self, parent)
+        PagedRows.__init__(self)
         self._rows: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
 
@@ -133,6 +191,26 @@ class KeyedTableModel(HeaderedTableModel):
         del self._rows[row]
         self._reindex()
         self.endRemoveRows()
+
+    def canFetchMore(self, parent: Index) -> bool:
+        """More rows wait in the service."""
+        return not parent.isValid() and self.has_more()
+
+    def fetchMore(self, parent: Index) -> None:
+        """The view scrolled to the end: fetch the next page."""
+        if not parent.isValid():
+            self.request_more()
+
+    def add_page(self, rows: list[dict[str, Any]]) -> None:
+        """Append a page's rows not already held."""
+        new = [dict(r) for r in rows if r[self.key] not in self._row_of]
+        if not new:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        self._rows.extend(new)
+        self._reindex()
+        self.endInsertRows()
 
     def sync(self, rows: list[dict[str, Any]]) -> None:
         """Make the model hold exactly `rows`: remove gone, update kept, append new."""
