@@ -21,17 +21,33 @@ from .timeutil import now_iso
 
 log = logging.getLogger(__name__)
 
+ENVELOPE_KEYS: Final = frozenset({"type", "timestamp", "seq", "channel"})
+
 
 @dataclass(frozen=True, slots=True)
 class PublishedEvent:
-    """An event with its envelope: sequence number, timestamp and serialized frame."""
+    """An event with its envelope: sequence number, timestamp and serialized frame.
+
+    An event restored from the log may come without its payload (`None`): it is parsed from the
+    frame when first asked for, so a start with 50,000 retained events parses none of them.
+    """
 
     seq: int
     type: str
     channel: str
     timestamp: str
-    payload: dict[str, Any]
+    parsed_payload: dict[str, Any] | None
     frame: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields (the frame without the envelope keys)."""
+        if self.parsed_payload is None:
+            message = json.loads(self.frame)
+            payload = {k: v for k, v in message.items() if k not in ENVELOPE_KEYS}
+            object.__setattr__(self, "parsed_payload", payload)  # a cache, once
+            return payload
+        return self.parsed_payload
 
     def as_message(self) -> dict[str, Any]:
         """The envelope as a dict (payload beside the reserved keys)."""

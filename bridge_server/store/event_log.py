@@ -18,11 +18,10 @@ history was reset from a gap in the one it knows.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,11 +63,9 @@ class BootState:
     epoch: str
 
 
-def _to_published(row: EventRecord) -> PublishedEvent:
-    message = json.loads(row.data)
-    reserved = {"type", "timestamp", "seq", "channel"}
-    payload = {k: v for k, v in message.items() if k not in reserved}
-    return PublishedEvent(row.seq, row.type, row.channel, row.timestamp, payload, row.data)
+def _to_published(row: Any) -> PublishedEvent:
+    # The payload is parsed from the frame only if someone reads it (most are only replayed).
+    return PublishedEvent(row.seq, row.type, row.channel, row.timestamp, None, row.data)
 
 
 class EventLog:
@@ -101,17 +98,20 @@ class EventLog:
                 epoch_row = Meta(key=EPOCH_KEY, value=new_id("e"))
                 s.add(epoch_row)
             epoch = epoch_row.value
+            # Plain rows, not ORM objects: the history can be tens of thousands of events.
             rows = (
-                (
-                    await s.execute(
-                        select(EventRecord)
-                        .order_by(EventRecord.seq.desc())
-                        .limit(self._history_size)
+                await s.execute(
+                    select(
+                        EventRecord.seq,
+                        EventRecord.type,
+                        EventRecord.channel,
+                        EventRecord.timestamp,
+                        EventRecord.data,
                     )
+                    .order_by(EventRecord.seq.desc())
+                    .limit(self._history_size)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
         history = [_to_published(r) for r in reversed(rows)]
         next_seq = max(last_persisted, reserved) + 1
         # Numbers between the last persisted event and the reservation may have been sent to
