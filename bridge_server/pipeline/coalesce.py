@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
 
 class KeyedCoalescer:
-    """`schedule(key)` many times in `delay` seconds runs `action(key)` once, after the burst."""
+    """`action(key)` at most once per `delay` seconds however often `schedule(key)` is called.
+
+    The first request after a quiet spell runs at once (a single new photo is proposed without
+    waiting); requests during the next `delay` seconds share one run at its end.
+    """
 
     def __init__(self, name: str, delay: float, action: Callable[[str], Awaitable[object]]) -> None:
         self._name = name
@@ -18,6 +23,7 @@ class KeyedCoalescer:
         self._action = action
         self._scheduled: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_fired: dict[str, float] = {}
 
     @property
     def busy(self) -> bool:
@@ -28,10 +34,17 @@ class KeyedCoalescer:
         """Run the action for `key` soon, once for however many requests arrive meanwhile."""
         if key not in self._scheduled:
             loop = asyncio.get_running_loop()
-            self._scheduled[key] = loop.call_later(self._delay, self._fire, key)
+            wait = self._last_fired.get(key, -math.inf) + self._delay - loop.time()
+            self._scheduled[key] = loop.call_later(max(0.0, wait), self._fire, key)
 
     def _fire(self, key: str) -> None:
         self._scheduled.pop(key, None)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        # Forget keys quiet for a while, so the map stays as small as the active sessions.
+        for old in [k for k, t in self._last_fired.items() if now - t > self._delay]:
+            del self._last_fired[old]
+        self._last_fired[key] = now
         task = asyncio.get_running_loop().create_task(self.run(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -86,11 +86,13 @@ async def import_paths(
     mode: str | None = None,
     session_id: str | None = None,
     within: list[Path] | None = None,
+    priority: int = PRIORITY_NORMAL,
 ) -> dict[str, Any]:
     """Import files and folders into one session; returns what happened to each file.
 
     With `within`, files whose real location is outside those folders (symlinks leading out)
-    are refused and reported.
+    are refused and reported. `priority` is the analysis jobs' (a hot folder's new arrivals go
+    ahead of an import's backlog).
     """
     if not isinstance(paths, list) or not paths or len(paths) > MAX_PATHS:
         raise InvalidArguments(f"'paths' must be a list of 1 to {MAX_PATHS} paths")
@@ -111,7 +113,7 @@ async def import_paths(
 
     async def one(path: Path) -> None:
         async with limit:
-            await _import_one(ctx, path, session_id, mode, report)
+            await _import_one(ctx, path, session_id, mode, report, priority)
 
     await asyncio.gather(*(one(p) for p in supported))
     await refresh_session(ctx, session_id)
@@ -119,7 +121,12 @@ async def import_paths(
 
 
 async def _import_one(
-    ctx: BridgeContext, path: Path, session_id: str, mode: str, report: ImportReport
+    ctx: BridgeContext,
+    path: Path,
+    session_id: str,
+    mode: str,
+    report: ImportReport,
+    priority: int = PRIORITY_NORMAL,
 ) -> None:
     assert ctx.pool is not None
     try:
@@ -140,7 +147,7 @@ async def _import_one(
         try:
             # Once the file is touched, the import runs to its end even if cancelled.
             photo_id = await finish_even_if_cancelled(
-                place_in_library(ctx, facts, session_id, mode)
+                place_in_library(ctx, facts, session_id, mode, priority)
             )
         except IntegrityError:
             report.duplicates.append(str(path))  # the same content arrived twice at once
@@ -164,7 +171,7 @@ async def _import_one(
         async with ctx.db.session() as s, s.begin():
             s.add(photo)
             await s.flush()
-            job = add_job(s, JobKind.ANALYZE, photo.id, PRIORITY_NORMAL)
+            job = add_job(s, JobKind.ANALYZE, photo.id, priority)
     except IntegrityError:
         # The same content arrived twice at once; the other copy won.
         report.duplicates.append(str(path))

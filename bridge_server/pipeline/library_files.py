@@ -117,7 +117,9 @@ def _publish(staging: Path, target: Path) -> bool:
     return link_exclusive(str(staging), str(target))
 
 
-async def place_in_library(ctx: BridgeContext, probe: Probe, session_id: str, mode: str) -> str:
+async def place_in_library(
+    ctx: BridgeContext, probe: Probe, session_id: str, mode: str, priority: int = PRIORITY_NORMAL
+) -> str:
     """Copy or move one probed file into the library and add its photo; returns the photo id.
 
     Raises IntegrityError (after putting the file back) if the same content was added
@@ -150,7 +152,7 @@ async def place_in_library(ctx: BridgeContext, probe: Probe, session_id: str, mo
     if mode == "move":
         await asyncio.to_thread(_drop_source, probe.source)  # a move across disks ends here
     try:
-        job = await _record_photo_retrying(ctx, intent)
+        job = await _record_photo_retrying(ctx, intent, priority)
     except IntegrityError:
         await asyncio.to_thread(_roll_back, intent)
         await _forget(ctx, intent.id)
@@ -174,7 +176,9 @@ async def _choose_and_publish(
     raise OSError(f"No free file name for {name} in {directory}")
 
 
-async def _record_photo_retrying(ctx: BridgeContext, intent: FileIntent) -> Job:
+async def _record_photo_retrying(
+    ctx: BridgeContext, intent: FileIntent, priority: int = PRIORITY_NORMAL
+) -> Job:
     """Step 4, retried while the store is busy: the file is in the library, its row must land.
 
     If it still cannot be written, the intent stays and start-up recovery finishes it.
@@ -182,7 +186,7 @@ async def _record_photo_retrying(ctx: BridgeContext, intent: FileIntent) -> Job:
     delay = RECORD_RETRY_FIRST
     while True:
         try:
-            return await _record_photo(ctx, intent)
+            return await _record_photo(ctx, intent, priority)
         except IntegrityError:
             raise
         except DBAPIError as exc:
@@ -231,14 +235,16 @@ def parse_capture_time(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-async def _record_photo(ctx: BridgeContext, intent: FileIntent) -> Job:
+async def _record_photo(
+    ctx: BridgeContext, intent: FileIntent, priority: int = PRIORITY_NORMAL
+) -> Job:
     """Step 4: the photo, its analysis job, and the end of the intent, in one transaction."""
     probe = Probe(Path(intent.source), intent.content_hash, intent.file_size, intent.exif or {})
     assert intent.target is not None
     async with ctx.db.session() as s, s.begin():
         s.add(photo_row(intent.photo_id, intent.session_id, probe, intent.target))
         await s.flush()
-        job = add_job(s, JobKind.ANALYZE, intent.photo_id, PRIORITY_NORMAL)
+        job = add_job(s, JobKind.ANALYZE, intent.photo_id, priority)
         await s.execute(delete(FileIntent).where(FileIntent.id == intent.id))
     return job
 

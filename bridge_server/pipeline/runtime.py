@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..context import BridgeContext
+from ..services.jobs import PRIORITY_HIGH
 from ..services.sessions import refresh_session
 from ..store.enums import JobKind
 from ..store.models import Photo
@@ -100,7 +101,11 @@ class Pipeline:
             self.sessions.schedule(session_id)
 
     async def _import_from_hot_folder(self, folder: Path, files: list[Path]) -> None:
-        report = await import_paths(self.ctx, [str(f) for f in files], default_session_name(folder))
+        # A new arrival is what the photographer is waiting for: its analysis goes ahead of any
+        # import's backlog.
+        report = await import_paths(
+            self.ctx, [str(f) for f in files], default_session_name(folder), priority=PRIORITY_HIGH
+        )
         log.info(
             "Hot folder %s: %d imported, %d duplicates",
             folder,

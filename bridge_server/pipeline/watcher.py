@@ -1,8 +1,9 @@
 """Hot folders: new files are imported once their writing has finished (size stable).
 
 A card reader copies a file over seconds; importing it half-written would hash and analyse
-garbage. Each candidate is imported only after its size and mtime stay the same across two
-checks, STABLE_SECONDS apart.
+garbage. Each candidate is imported only after its size and mtime stay the same for
+STABLE_SECONDS; a JPEG that already ends with its end-of-image marker needs only to hold still
+across one QUICK_SECONDS check, so a tethered shot reaches the approval queue within a second.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
@@ -21,9 +23,13 @@ from ..imaging.formats import is_supported
 log = logging.getLogger(__name__)
 
 STABLE_SECONDS: Final = 1.0
+QUICK_SECONDS: Final = 0.1  # how often pending files are checked; enough for a complete JPEG
+JPEG_SUFFIXES: Final = frozenset({".jpg", ".jpeg"})
+JPEG_END: Final = b"\xff\xd9"  # EOI: a JPEG written to its end finishes with it
 WATCH_TICK_MS: Final = 250  # the watch yields at least this often, even with nothing new
 
 ImportCallback = Callable[[Path, list[Path]], Awaitable[None]]
+Stamp = tuple[int, int, bool]  # size, mtime in ns, a JPEG written to its end
 
 
 def shoot_folder(root: Path, path: Path) -> Path:
@@ -44,7 +50,8 @@ class HotFolderWatcher:
         self._roots = [Path(f).expanduser() for f in folders]
         self._on_files = on_files
         self._stable_seconds = stable_seconds
-        self._pending: dict[Path, tuple[int, int] | None] = {}
+        # path -> (size, mtime, complete) last seen, and when that stamp was first seen.
+        self._pending: dict[Path, tuple[Stamp, float] | None] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -110,27 +117,28 @@ class HotFolderWatcher:
         while not self._stop.is_set():
             await self._wake.wait()
             while self._pending and not self._stop.is_set():
-                await asyncio.sleep(self._stable_seconds)
+                await asyncio.sleep(min(QUICK_SECONDS, self._stable_seconds))
                 # The thread only stats a copy; `_pending` is changed on the loop alone.
                 stamps = await asyncio.to_thread(_stat_all, list(self._pending))
-                ready = self._take_stable(stamps)
+                ready = self._take_stable(stamps, time.monotonic())
                 if ready:
                     await self._dispatch(ready)
             self._wake.clear()
 
-    def _take_stable(self, stamps: dict[Path, tuple[int, int] | None]) -> list[Path]:
-        """Files whose size and mtime held since the last check leave `_pending` (on the loop)."""
+    def _take_stable(self, stamps: dict[Path, Stamp | None], now: float) -> list[Path]:
+        """Files whose writing has finished leave `_pending` (on the loop)."""
         ready: list[Path] = []
         for path, stamp in stamps.items():
             if path not in self._pending:
                 continue
+            seen = self._pending[path]
             if stamp is None:
                 self._pending.pop(path)  # gone again (a temp file of the copier)
-            elif self._pending[path] == stamp and stamp[0] > 0:
+            elif seen is None or seen[0] != stamp or stamp[0] == 0:
+                self._pending[path] = (stamp, now)
+            elif stamp[2] or now - seen[1] >= self._stable_seconds:
                 ready.append(path)
                 self._pending.pop(path)
-            else:
-                self._pending[path] = stamp
         return ready
 
     async def _dispatch(self, ready: list[Path]) -> None:
@@ -145,14 +153,22 @@ class HotFolderWatcher:
                 log.exception("Import from hot folder %s failed", folder)
 
 
-def _stat_all(paths: list[Path]) -> dict[Path, tuple[int, int] | None]:
-    """Size and mtime of each path, None for a path that is gone (runs in a thread)."""
-    stamps: dict[Path, tuple[int, int] | None] = {}
+def _stat_all(paths: list[Path]) -> dict[Path, Stamp | None]:
+    """Size, mtime and completeness of each path, None for a path that is gone (in a thread)."""
+    stamps: dict[Path, Stamp | None] = {}
     for path in paths:
         try:
             st = os.stat(path)
+            stamps[path] = (st.st_size, st.st_mtime_ns, _jpeg_complete(path, st.st_size))
         except OSError:
             stamps[path] = None
-        else:
-            stamps[path] = (st.st_size, st.st_mtime_ns)
     return stamps
+
+
+def _jpeg_complete(path: Path, size: int) -> bool:
+    """Whether a JPEG file already ends with its end-of-image marker (any other file: no)."""
+    if path.suffix.lower() not in JPEG_SUFFIXES or size < 4:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(size - 2)
+        return fh.read(2) == JPEG_END
