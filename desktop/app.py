@@ -98,12 +98,13 @@ class DesktopApp(QObject):
             tray.show()
 
         await models.load()
-        # The pipeline spawns its workers from a thread at start; wait for them before the
-        # window is up, so the first import does not pay for it.
-        if ctx.pool is not None:
-            await ctx.pool.warm_up()
         if not (minimized and self.tray is not None) or self._show_when_started:
             self.show_window()
+        # The pipeline spawns its workers from a thread at start; wait for them here (the
+        # window already up: on a busy machine that takes seconds), so the first import does
+        # not pay for it.
+        if ctx.pool is not None:
+            await ctx.pool.warm_up()
 
     async def run(
         self, *, minimized: bool = False, on_started: Callable[[], None] | None = None
