@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import Select, case, exists, func, literal, select, tuple_
+from sqlalchemy import Select, exists, func, literal, literal_column, select, tuple_
 
 from ..context import BridgeContext
 from ..store.enums import FLAG_APPROVAL, Approval, ColorLabel, Flag, PhotoStatus, Selection, Verdict
@@ -171,14 +171,16 @@ def _collapsed(q: LibraryQuery) -> tuple[Select[Any], Any]:
 
 def _sort_keys(sort: SortOrder) -> list[Any]:
     """Columns of a total order (all ascending, no NULLs) for ORDER BY and the keyset."""
+    # Written without bound parameters, so SQLite matches them to the expression indexes of
+    # migration 0007 and walks the shoot in order instead of sorting every photo.
     when = [
-        case((Photo.captured_at.is_(None), 1), else_=0),
+        Photo.captured_at.is_(None),
         func.coalesce(Photo.captured_at, Photo.imported_at),
         Photo.file_name,
         Photo.id,
     ]
     if sort == SortOrder.SCORE:
-        score = [case((Photo.ai_score.is_(None), 1), else_=0), -func.coalesce(Photo.ai_score, 0.0)]
+        score = [Photo.ai_score.is_(None), -func.coalesce(Photo.ai_score, literal_column("0.0"))]
         return score + when
     return when
 

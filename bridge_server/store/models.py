@@ -83,14 +83,13 @@ class Photo(Base):
     __table_args__ = (
         UniqueConstraint("content_hash", name="uq_photos_content_hash"),
         # The pages' orders (migration 0007): queue by score, per library and per session
-        # (that one also covers a session's counts), and the grid in capture order. The queue
+        # (that one also covers a session's counts). The queue
         # walks ai_score backwards; SQLite sorts only the ties (captured_at, id).
         Index("ix_photos_queue_order", "selection", "approval", "status", "ai_score"),
         Index(
             "ix_photos_session_queue", "session_id", "selection", "approval", "status", "ai_score"
         ),
-        Index("ix_photos_session_order", "session_id", "captured_at", "file_name", "id"),
-        Index("ix_photos_capture_order", "captured_at", "file_name", "id"),
+        # The whole-shoot query's orders are expression indexes: migration 0007 only.
         CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
         # A decision on a photo that never finished analysis is impossible.
         CheckConstraint(

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from bridge_server.app import BridgeServer
 from bridge_server.ids import new_id
 from bridge_server.services import approvals, jobs, photos, queries, sessions
+from bridge_server.services.library import LibraryQuery, SortOrder, query_library
 from bridge_server.store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection
 from bridge_server.store.models import Job, Photo, Session
 
@@ -121,6 +122,9 @@ async def test_hot_queries_walk_an_index(bridge: BridgeServer) -> None:
         job_page, job_total = await jobs.list_jobs(ctx, limit=3, offset=0)
         await jobs.list_jobs(ctx, status=JobStatus.COMPLETED, limit=3, offset=3)
         await jobs.list_jobs(ctx, photo_id=photo_id)
+        # The whole-shoot query of one session (GET /api/photos?session_id=...), both orders.
+        for order in SortOrder:
+            await query_library(ctx, LibraryQuery(session_id=session_id, sort=order, limit=3))
         async with ctx.db.session() as s:
             await queries.approval_queue_count(s)
             await queries.approval_queue_count(s, session_id)
