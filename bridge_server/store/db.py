@@ -60,8 +60,21 @@ class Database:
             cfg.attributes["connection"] = sync_conn
             command.upgrade(cfg, "head")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(upgrade)
+        async with self.engine.connect() as conn:
+            # A batch migration rebuilds a table (copy, drop, rename): with foreign keys on,
+            # dropping the old `photos` would cascade-delete every job and export. SQLite
+            # ignores this pragma inside a transaction, so it is set before one begins.
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(upgrade)
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"Migration left rows without a parent: {broken[:5]}")
+            finally:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
 
     def session(self) -> AsyncSession:
         """A new ORM session (use as `async with db.session() as s`)."""

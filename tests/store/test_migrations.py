@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -10,8 +11,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from bridge_server.store.db import alembic_config
+from bridge_server.store.db import Database, alembic_config
 from bridge_server.store.models import Base
+
+TABLES = ("photos", "jobs", "exports")
 
 
 def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
@@ -38,3 +41,37 @@ def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
             assert "content_hash" in columns
     finally:
         engine.dispose()
+
+
+async def test_upgrading_a_library_keeps_its_jobs_and_exports(tmp_path: Path) -> None:
+    # Migrations that rebuild `photos` (batch mode) must not cascade-delete what refers to it.
+    path = tmp_path / "library.sqlite3"
+    command.upgrade(alembic_config(f"sqlite:///{path}"), "0004_scene_rank")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO sessions (id, name, status, created_at) "
+            "VALUES ('s_1', 'Shoot', 'active', '2026-01-01')"
+        )
+        conn.execute(
+            "INSERT INTO photos (id, session_id, file_name, file_path, original_path, "
+            "content_hash, file_size, exif, status, is_group_best, selection, approval, "
+            "imported_at) VALUES ('p_1', 's_1', 'a.jpg', '/a.jpg', '/a.jpg', 'h', 1, '{}', "
+            "'analyzed', 0, 'keeper', 'approved', '2026-01-01')"
+        )
+        conn.execute(
+            "INSERT INTO jobs (id, kind, photo_id, priority, status, progress, stage, params, "
+            "retry_count, created_at) VALUES ('j_1', 'export', 'p_1', 2, 'completed', 100, "
+            "'done', '{}', 0, '2026-01-01')"
+        )
+        conn.execute(
+            "INSERT INTO exports (photo_id, preset_name, status, created_at) "
+            "VALUES ('p_1', 'Archive', 'completed', '2026-01-01')"
+        )
+    db = Database(path)  # the app's own engine: foreign keys on for every connection
+    try:
+        await db.migrate()
+    finally:
+        await db.close()
+    with sqlite3.connect(path) as conn:
+        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES]
+    assert dict(zip(TABLES, counts, strict=True)) == {"photos": 1, "jobs": 1, "exports": 1}
