@@ -1,0 +1,458 @@
+"""A 100,000-photo library: start-up, page queries, resume and memory at scale.
+
+1. bench/library_data.py fills a data folder once (200 sessions x 500 photos, their jobs and
+   the retained event log, through the real store) and caches it (default
+   <tmp>/autodev-bench-library, or --cache).
+2. Each run copies the database into a fresh temporary folder, so the cached one never drifts.
+3. Server: a real BridgeServer on 127.0.0.1 and an ephemeral port, timed from `start()` to a
+   TCP connection being accepted; the baseline is the same start on an empty data folder.
+4. The service queries behind the pages, each timed N times (p50 / p99): the approval queue
+   (whole library and one session), a grid page of a session in capture order, the whole-shoot
+   query (`services.library`, when present), a jobs page, the session list with counts, and
+   the queue and job counts. The baseline is the same query on a copy of the database without
+   the indexes of migration 0007.
+5. Resume: a WebSocket client that missed 10,000 events subscribes with `since`; the answer is a
+   prompt `recovered: false` past the recovery limit (printed beside the figure).
+6. Memory: the main process's RSS after all of the above; the pool's workers reported apart.
+7. Window: a child process (QT_QPA_PLATFORM=offscreen) times the desktop app from `start()` to
+   the main window shown with its models loaded, and one page fetch of the jobs model.
+
+Usage (from the repo root):
+    .venv/bin/python bench/library.py
+    .venv/bin/python bench/library.py --cache /tmp/library --rounds 200
+Every loop is bounded in count and time; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    from bench import _common, library_data
+except ImportError:  # run as `python bench/library.py`
+    import _common  # type: ignore[no-redef]
+    import library_data  # type: ignore[no-redef]
+
+GOAL_START_S = 1.0
+GOAL_WINDOW_S = 2.0
+GOAL_PAGE_MS = 20.0
+GOAL_RESUME_MS = 200.0
+GOAL_MEMORY_MB = 400.0
+MISSED_EVENTS = 10_000
+PAGE = 50
+PAGE_ROWS = 200  # desktop.models.table.PAGE_ROWS
+MIGRATION = "bridge_server.store.migrations.versions.0007_library_indexes"
+
+
+def _settings(data_dir: Path) -> Any:
+    from tests.helpers import make_settings
+
+    return make_settings(data_dir, workers=2)
+
+
+def _copy_library(source: Path, target: Path, drop_indexes: bool = False) -> Path:
+    """A private copy of the generated database (optionally without migration 0007's indexes)."""
+    migration = importlib.import_module(MIGRATION)
+    target.mkdir(parents=True, exist_ok=True)
+    db = _settings(target).database_path
+    shutil.copyfile(_settings(source).database_path, db)
+    if drop_indexes:
+        with sqlite3.connect(db) as conn:
+            for name in migration.INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+            for name, table, columns in migration.REPLACED:
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+            # Stamped back to the previous head: start-up does not migrate them back in.
+            conn.execute("UPDATE alembic_version SET version_num = ?", (migration.down_revision,))
+    return target
+
+
+# --- timing helpers -------------------------------------------------------------------------
+
+
+async def _timed(fn: Callable[[], Awaitable[Any]], rounds: int) -> list[float]:
+    await fn()  # warm the statement cache
+    out = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return sorted(out)
+
+
+async def _accepting(port: int, deadline: float) -> None:
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+            await asyncio.sleep(0.005)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
+async def _start(data_dir: Path) -> tuple[Any, float]:
+    from bridge_server.app import BridgeServer
+
+    server = BridgeServer(_settings(data_dir))
+    started = time.perf_counter()
+    await server.start()
+    await _accepting(server.port, started + 30)
+    return server, time.perf_counter() - started
+
+
+# --- the queries ----------------------------------------------------------------------------
+
+
+def _queries(ctx: Any, sessions: list[str], rng: random.Random) -> dict[str, Callable[[], Any]]:
+    from bridge_server.services import approvals, jobs, photos, queries
+    from bridge_server.services import sessions as session_service
+
+    queued = sessions[-library_data.UNDECIDED_SESSIONS :]
+
+    async def queue_page() -> Any:
+        offset = rng.randrange(0, 1500)
+        return await approvals.approval_queue(ctx, None, PAGE, offset)
+
+    async def session_queue_page() -> Any:
+        return await approvals.approval_queue(ctx, rng.choice(queued), PAGE, 0)
+
+    async def grid_page() -> Any:
+        offset = rng.randrange(0, library_data.PHOTOS_PER_SESSION - PAGE)
+        return await photos.list_photos(
+            ctx, session_id=rng.choice(sessions), limit=PAGE, offset=offset
+        )
+
+    async def jobs_page() -> Any:
+        return await jobs.list_jobs(ctx, limit=PAGE, offset=rng.randrange(0, 2000))
+
+    async def session_list() -> Any:
+        return await session_service.list_sessions(ctx, None, PAGE, rng.randrange(0, 150))
+
+    async def counts() -> Any:
+        async with ctx.db.session() as s:
+            return await queries.approval_queue_count(s), await queries.job_counts(s)
+
+    found: dict[str, Callable[[], Any]] = {
+        "approval-queue page (whole library)": queue_page,
+        "approval-queue page (one session)": session_queue_page,
+        "grid page (session, capture order)": grid_page,
+        "jobs page (desktop jobs view)": jobs_page,
+        "session list with counts (50)": session_list,
+        "queue and job counts": counts,
+    }
+    try:
+        from bridge_server.services.library import LibraryQuery, SortOrder, query_library
+    except ImportError:  # before the decisions work: no whole-shoot query yet
+        return found
+
+    async def whole_shoot(sort: Any, session: bool) -> Any:
+        session_id = rng.choice(sessions) if session else None
+        return await query_library(ctx, LibraryQuery(session_id=session_id, sort=sort, limit=PAGE))
+
+    found["whole-shoot query, one session, by capture"] = lambda: whole_shoot(
+        SortOrder.CAPTURED, True
+    )
+    found["whole-shoot query, one session, by score"] = lambda: whole_shoot(SortOrder.SCORE, True)
+    found["whole-shoot query, all sessions, by capture"] = lambda: whole_shoot(
+        SortOrder.CAPTURED, False
+    )
+    return found
+
+
+async def _session_ids(ctx: Any) -> list[str]:
+    from sqlalchemy import select
+
+    from bridge_server.store.models import Session
+
+    async with ctx.db.session() as s:
+        return list((await s.execute(select(Session.id).order_by(Session.created_at))).scalars())
+
+
+async def _query_figures(data_dir: Path, rounds: int) -> dict[str, list[float]]:
+    """The queries on the database as it is (no start-up, so no migration either)."""
+    from bridge_server.broker import EventBroker
+    from bridge_server.context import BridgeContext
+    from bridge_server.services.pairing import PairingCodes
+    from bridge_server.store.db import Database
+
+    settings = _settings(data_dir)
+    db = Database(settings.database_path)
+    ctx = BridgeContext(settings=settings, db=db, broker=EventBroker(), pairing=PairingCodes())
+    try:
+        sessions = await _session_ids(ctx)
+        rng = random.Random(5)
+        return {name: await _timed(fn, rounds) for name, fn in _queries(ctx, sessions, rng).items()}
+    finally:
+        await db.close()
+
+
+async def _resume(server: Any) -> dict[str, Any]:
+    import aiohttp
+
+    broker = server.context.broker
+    since = broker.last_seq - MISSED_EVENTS
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"http://127.0.0.1:{server.port}/ws", max_msg_size=0)
+        await ws.receive()
+        await ws.send_json({"type": "register", "client_type": "bench", "client_name": "library"})
+        await ws.receive()
+        started = time.perf_counter()
+        await ws.send_json({"type": "subscribe", "channels": ["*"], "since": since})
+        frames = 0
+        while True:
+            message = json.loads((await ws.receive(timeout=30)).data)
+            if message["type"] == "subscription_confirmed":
+                break
+            frames += 1
+        elapsed = (time.perf_counter() - started) * 1000
+        await ws.close()
+    return {"ms": elapsed, "recovered": message.get("recovered"), "frames": frames}
+
+
+def _memory(server: Any) -> tuple[float, float, int]:
+    """(main RSS MB, workers' RSS MB in total, workers)."""
+    import psutil
+
+    me = psutil.Process()
+    workers = me.children(recursive=True)
+    total = 0
+    for child in workers:
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            continue
+    return me.memory_info().rss / 2**20, total / 2**20, len(workers)
+
+
+# --- the window (child process) -------------------------------------------------------------
+
+
+def _window_child(data_dir: str) -> None:
+    """Time the desktop app's start to the window shown; print one JSON line."""
+    import qasync
+    from PyQt6.QtWidgets import QApplication
+
+    from desktop.app import DesktopApp
+
+    app = QApplication(sys.argv)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    desktop = DesktopApp(_settings(Path(data_dir)), use_tray=False)
+
+    async def run() -> dict[str, Any]:
+        started = time.perf_counter()
+        starting = asyncio.ensure_future(desktop.start())
+        shown = None
+        while not starting.done():
+            if shown is None and desktop.window is not None and desktop.window.isVisible():
+                shown = time.perf_counter() - started
+            await asyncio.sleep(0.005)
+        await starting
+        if shown is None:  # shown in the start's last step
+            shown = time.perf_counter() - started
+        visible = bool(desktop.window and desktop.window.isVisible())
+        figures: dict[str, Any] = {"window_s": shown, "visible": visible}
+        models = desktop.models
+        assert models is not None
+        for name, model in (("jobs", models.jobs), ("sessions", models.sessions)):
+            times = []
+            for _ in range(20):  # the next pages, as the view scrolls down
+                t0 = time.perf_counter()
+                if not await model.load_more():
+                    break
+                times.append((time.perf_counter() - t0) * 1000)
+            figures[f"{name}_model_page_ms"] = sorted(times)
+        import psutil
+
+        figures["rss_mb"] = psutil.Process().memory_info().rss / 2**20
+        await desktop.stop()
+        return figures
+
+    with loop:
+        result = loop.run_until_complete(run())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def window_figures(data_dir: Path) -> dict[str, Any]:
+    """Run the window child on a copy of the library."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, __file__, "--window-child", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=_common.REPO,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    raise RuntimeError(f"window child failed: {out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def _p(values: list[float], q: float) -> float:
+    return _common.percentile(values, q)
+
+
+async def _server_figures(library: Path, empty: Path, rounds: int) -> dict[str, Any]:
+    server, empty_start = await _start(empty)
+    await server.stop()
+    server, start = await _start(library)
+    try:
+        resume = await _resume(server)
+        limit = server.settings.ws_recovery_limit
+        ctx = server.context
+        if ctx.pool is not None:
+            await ctx.pool.warm_up()
+        sessions = await _session_ids(ctx)
+        rng = random.Random(9)
+        for fn in _queries(ctx, sessions, rng).values():
+            await fn()
+        main_mb, workers_mb, workers = _memory(server)
+    finally:
+        await server.stop()
+    return {
+        "start_s": start,
+        "empty_start_s": empty_start,
+        "resume": resume,
+        "limit": limit,
+        "main_mb": main_mb,
+        "workers_mb": workers_mb,
+        "workers": workers,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make (or reuse) the library, measure, print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "autodev-bench-library",
+        help="folder the generated library is kept in between runs",
+    )
+    parser.add_argument("--rounds", type=int, default=100, help="timings per query (100)")
+    parser.add_argument("--window-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.window_child:
+        _window_child(args.window_child)
+        return 0
+    if not 10 <= args.rounds <= 2000:
+        parser.error("need 10 <= --rounds <= 2000")
+
+    print(_common.machine_line(), flush=True)
+    info = library_data.ensure_library(args.cache)
+    print(
+        f"library: {info['sessions']} sessions, {info['photos']:,} photos, {info['jobs']:,} jobs, "
+        f"{info['events']:,} retained events (generated in {info['seconds']} s, cached)",
+        flush=True,
+    )
+    rows: list[list[str]] = []
+
+    def row(goal: str, what: str, base: str, ours: float, ratio: float | None, ok: bool) -> None:
+        ratio_text = f"{ratio:.2f}x" if ratio is not None else ""
+        rows.append(
+            [what, goal, base, f"{ours:.1f}", ratio_text, _common.verdict(ok),
+             _common.load_average().split(",")[0]]
+        )  # fmt: skip
+
+    with tempfile.TemporaryDirectory(prefix="bench-library-") as tmp:
+        root = Path(tmp)
+        load = _common.load_average()
+        server = asyncio.run(
+            _server_figures(_copy_library(args.cache, root / "ours"), root / "empty", 5)
+        )
+        print(f"server figures measured at load {load}", flush=True)
+        shutil.rmtree(root / "ours")
+        ours = asyncio.run(_query_figures(_copy_library(args.cache, root / "ours"), args.rounds))
+        base = asyncio.run(
+            _query_figures(_copy_library(args.cache, root / "base", True), args.rounds)
+        )
+        shutil.rmtree(root / "base")
+        window = window_figures(_copy_library(args.cache, root / "window"))
+
+    row(
+        f"< {GOAL_START_S * 1000:.0f}",
+        "server accepting after start (ms)",
+        f"{server['empty_start_s'] * 1000:.0f} (empty library)",
+        server["start_s"] * 1000,
+        server["start_s"] / server["empty_start_s"],
+        server["start_s"] < GOAL_START_S,
+    )
+    row(
+        f"< {GOAL_WINDOW_S * 1000:.0f}",
+        "window shown, models loaded (ms, offscreen)",
+        "",
+        window["window_s"] * 1000,
+        None,
+        window["window_s"] < GOAL_WINDOW_S and window["visible"],
+    )
+    for name, ours_ms in ours.items():
+        base_ms = base[name]
+        p99, base_p99 = _p(ours_ms, 99), _p(base_ms, 99)
+        row(
+            f"p99 < {GOAL_PAGE_MS:.0f}",
+            f"{name} p99 (ms; p50 {_p(ours_ms, 50):.1f})",
+            f"{base_p99:.1f} (no 0007 indexes)",
+            p99,
+            p99 / base_p99 if base_p99 else None,
+            p99 < GOAL_PAGE_MS,
+        )
+    for name in ("jobs", "sessions"):
+        pages = window[f"{name}_model_page_ms"]
+        if not pages:  # every row came with the first page
+            continue
+        row(
+            f"p99 < {GOAL_PAGE_MS:.0f}",
+            f"{name} Qt model page fetch p99 (ms; {len(pages)} pages of {PAGE_ROWS})",
+            "",
+            _p(pages, 99),
+            None,
+            _p(pages, 99) < GOAL_PAGE_MS,
+        )
+    resume = server["resume"]
+    row(
+        f"< {GOAL_RESUME_MS:.0f} or recovered:false",
+        f"resume of {MISSED_EVENTS:,} missed events (ms; recovered: "
+        f"{str(resume['recovered']).lower()}, {resume['frames']} frames; recovery limit "
+        f"{server['limit']:,})",
+        "",
+        resume["ms"],
+        None,
+        resume["ms"] < GOAL_RESUME_MS,
+    )
+    row(f"< {GOAL_MEMORY_MB:.0f}", f"main process RSS (MB; {server['workers']} workers "
+        f"{server['workers_mb']:.0f} MB apart; window process {window['rss_mb']:.0f} MB)", "",
+        server["main_mb"], None, server["main_mb"] < GOAL_MEMORY_MB)  # fmt: skip
+    print()
+    print(_common.table(["figure", "goal", "baseline", "ours", "ratio", "status", "load 1 min"],
+                        rows))  # fmt: skip
+    print(f"({args.rounds} timings per query, random pages; baseline queries on a copy of the "
+          "same database without migration 0007's indexes)")  # fmt: skip
+    print(_common.machine_line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
