@@ -35,6 +35,7 @@ from .hashing import phash_hex
 ANALYSIS_VERSION = 2
 WORK_EDGE = 1024  # long edge for frame-wide metrics, so photos of any resolution compare
 NOISE_BAND = 512  # full-resolution top band for noise (downscaling averages noise away)
+NOISE_BAND_MIN_UNCLIPPED = 0.5  # a top band mostly clipped (sky): read noise at the centre
 WORKING_NOISE_CROP = 384  # centre crop of the working image for the focus edge threshold
 
 # Focus: edge-blur radius in px (faces at face_regions.FACE_PX wide, frames at WORK_EDGE).
@@ -176,6 +177,17 @@ def _focus(
     return factor, on, blur, reasons, flags
 
 
+def _noise(path: str) -> float:
+    """Noise at full resolution: from the cheap top band, or the centre when the band is sky.
+
+    A blown sky carries no noise; judged on it, a noisy photo would read as clean.
+    """
+    band = full_res_noise_band(path, NOISE_BAND)
+    if metrics.unclipped_share(band) < NOISE_BAND_MIN_UNCLIPPED:
+        band = full_res_noise_band(path, NOISE_BAND, at_top=False)
+    return metrics.noise_sigma(band)
+
+
 def _working_noise(gray: np.ndarray) -> float:
     """Noise at working size, on a centre crop: the whole frame costs 4x for the same answer."""
     h, w = gray.shape
@@ -303,7 +315,7 @@ def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any
     lap = metrics.laplacian(gray)
     sharp = metrics.sharpness(gray, lap)
     frame_exp = metrics.exposure(gray)
-    noise = metrics.noise_sigma(full_res_noise_band(path, NOISE_BAND))
+    noise = _noise(path)
     quality = metrics.jpeg_quality(decoded.quantization)
     found = _faces(path, gray, lap, (decoded.width, decoded.height))
     region_blur, region = focus.sharpest_region(gray, _working_noise(gray))

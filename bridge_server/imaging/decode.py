@@ -250,8 +250,9 @@ def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:
     return True
 
 
-def full_res_noise_band(path: str, size: int = 512) -> np.ndarray:
-    """Greyscale uint8 full-resolution band for noise: the top `size` rows, centred across.
+def full_res_noise_band(path: str, size: int = 512, at_top: bool = True) -> np.ndarray:
+    """Greyscale uint8 full-resolution square for noise: in the top `size` rows (or at the
+    centre), centred across.
 
     Downscaling averages noise away, so noise is read at full resolution; the band sits in
     the top rows because a JPEG decode can stop there (luma only, ~10 ms for 24 MP against
@@ -263,11 +264,11 @@ def full_res_noise_band(path: str, size: int = 512) -> np.ndarray:
     with src:
         w, h = src.size
         cw, ch = min(size, w), min(size, h)
-        left = (w - cw) // 2
+        left, top = (w - cw) // 2, 0 if at_top else (h - ch) // 2
         partial = (
             src.format in ("JPEG", "MPO")
             and isinstance(src, ImageFile.ImageFile)
-            and _jpeg_top_rows(src, ch)
+            and _jpeg_top_rows(src, top + ch)
         )
         if partial:
             saved = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -284,7 +285,7 @@ def full_res_noise_band(path: str, size: int = 512) -> np.ndarray:
                 ImageFile.LOAD_TRUNCATED_IMAGES = saved
         else:
             load_strict(src, path)
-        crop = src.crop((left, 0, left + cw, ch))
+        crop = src.crop((left, top, left + cw, top + ch))
     if crop.mode != "L":
         crop = to_rgb(crop).convert("L")
     return np.asarray(crop, dtype=np.uint8)

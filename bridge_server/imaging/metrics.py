@@ -74,6 +74,13 @@ def exposure(gray: np.ndarray) -> dict[str, float]:
     }
 
 
+def unclipped_share(crop: np.ndarray) -> float:
+    """Share of pixels neither crushed nor clipped (the ones that can show noise)."""
+    if crop.size == 0:
+        return 0.0
+    return float(((crop > SHADOW_LEVEL) & (crop < HIGHLIGHT_LEVEL)).mean())
+
+
 def noise_sigma(crop: np.ndarray) -> float:
     """Robust noise standard deviation (grey levels) by Immerkær's kernel and the MAD."""
     if crop.shape[0] < 8 or crop.shape[1] < 8:

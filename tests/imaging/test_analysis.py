@@ -177,3 +177,16 @@ def test_broken_files_raise_readable_errors(photos: dict[str, Path]) -> None:
         analyze_file(str(photos["truncated"]))
     with pytest.raises(CorruptImage, match="not_an_image"):
         analyze_file(str(photos["not_an_image"]))
+
+
+def test_a_noisy_photo_under_a_blown_sky_still_reads_noisy(tmp_path: Path) -> None:
+    # Noise is read in the top rows where that is cheap; a white sky there holds no noise, so
+    # the analysis must look lower in the frame rather than call the photo clean.
+    rng = np.random.default_rng(3)
+    scene = np.clip(rng.normal(120, 14, (1600, 2400)), 0, 255).astype(np.uint8)
+    scene[:700] = 255  # blown sky over the top band
+    path = tmp_path / "sky.jpg"
+    Image.fromarray(scene).convert("RGB").save(path, "JPEG", quality=95)
+    result = analyze_file(str(path))
+    assert result["metrics"]["noise_sigma"] >= 5.0, result["metrics"]
+    assert "noisy" in result["flags"]
