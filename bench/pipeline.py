@@ -44,6 +44,7 @@ MEGAPIXELS = 24
 BACKLOG = 500  # photos of the import running while new ones land
 ARRIVALS = 10
 ARRIVAL_TIMEOUT = 30.0
+STEPS = ("photo_imported", "job_started", "photo_analyzed")  # where a first proposal's time goes
 PER_PHOTO_TIMEOUT = 15.0  # seconds; the whole bridge run is bounded by N times this (>= 120 s)
 
 
@@ -240,11 +241,17 @@ async def first_proposal_run(
         server = BridgeServer(settings, serve_http=False)
         await server.start()
         latencies: list[float] = []
+        steps: dict[str, list[float]] = {}
         analysed = [0]
         imported: dict[str, str] = {}
         arrived = asyncio.Event()
 
+        seen: dict[tuple[str, str], float] = {}  # (photo_id, event type) -> when
+
         def listen(event: Any) -> None:
+            photo_id = event.payload.get("photo_id")
+            if event.type in ("job_started", "photo_analyzed", "photo_imported") and photo_id:
+                seen.setdefault((photo_id, event.type), time.perf_counter())
             if event.type == "photo_analyzed":
                 analysed[0] += 1
             elif event.type == "photo_imported":
@@ -276,6 +283,10 @@ async def first_proposal_run(
                             ).scalar()
                         if row is not None and row != Selection.NONE:
                             latencies.append(time.perf_counter() - landed)
+                            for step in STEPS:
+                                at = seen.get((photo_id, step))
+                                if at is not None:
+                                    steps.setdefault(step, []).append(at - landed)
                             break
                     await asyncio.sleep(0.02)
                 await asyncio.sleep(0.5)  # the next shot
@@ -289,6 +300,7 @@ async def first_proposal_run(
         "latencies": sorted(latencies),
         "missed": len(arrivals) - len(latencies),
         "backlog_analysed": backlog_done,
+        "steps": {k: statistics.median(v) for k, v in steps.items()},
     }
 
 
@@ -521,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
             "analysed meanwhile; landing = the file renamed into place, proposal = selection "
             "ran over it)"
         )
+        where = ", ".join(f"{k} {v:.2f} s" for k, v in first["steps"].items())
+        print(f"(medians after landing: {where}, proposal {p50:.2f} s)")
     if args.repeat > 1:
         each = ", ".join(f"{r:.2f}" for r in bridge_rates)
         base_each = ", ".join(f"{r:.2f}" for r in base_rates)
