@@ -128,9 +128,10 @@ async def _import_one(
     report: ImportReport,
     priority: int = PRIORITY_NORMAL,
 ) -> None:
-    assert ctx.pool is not None
     try:
-        probe = await ctx.pool.run(worker.probe_file, str(path))
+        # Hashing and EXIF are file reading, not pixel work: a thread, so a new arrival's
+        # import never queues behind the analyses that fill the pool.
+        probe = await asyncio.to_thread(worker.probe_file, str(path))
     except OSError as exc:
         report.failed.append({"path": str(path), "error": f"Cannot read file: {exc.strerror}"})
         return
