@@ -22,13 +22,13 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ MEGAPIXELS = 24
 BACKLOG = 500  # photos of the import running while new ones land
 ARRIVALS = 10
 ARRIVAL_TIMEOUT = 30.0
+CAPTURE_TIME = b"2026:11:25 13:00:00"  # in the EXIF of tests.fixtures.photos.write_large_jpeg
 STEPS = ("photo_imported", "job_started", "photo_analyzed")  # where a first proposal's time goes
 PER_PHOTO_TIMEOUT = 15.0  # seconds; the whole bridge run is bounded by N times this (>= 120 s)
 
@@ -199,13 +200,23 @@ async def bridge_run(paths: list[Path], workers: int) -> dict[str, Any]:
 # --- time to first proposal: a hot-folder arrival while a big import runs ---------------------
 
 
-def ensure_backlog(cache: Path, sources: list[Path], count: int) -> list[Path]:
-    """`count` distinct files for the backlog import: the cached photos with a unique tail.
+def restamped(source: Path, seconds: int) -> bytes:
+    """The photo's bytes with its capture time moved `seconds` on (same length, in place).
 
-    Bytes after a JPEG's end-of-image marker are ignored by decoders, so each copy decodes to
-    its source's pixels while its content hash (and so its identity in the library) differs.
+    The generated photos all carry one capture time; as copies they would make one burst of
+    hundreds, which no shoot has, so each copy gets its own time, a burst gap apart.
     """
-    folder = cache / f"backlog-{count}"
+    data = source.read_bytes()
+    when = datetime.strptime(CAPTURE_TIME.decode(), "%Y:%m:%d %H:%M:%S")
+    new = (when + timedelta(seconds=seconds)).strftime("%Y:%m:%d %H:%M:%S").encode()
+    return data.replace(CAPTURE_TIME, new)
+
+
+def ensure_backlog(cache: Path, sources: list[Path], count: int) -> list[Path]:
+    """`count` distinct files for the backlog import: the cached photos, each with its own
+    capture time and a unique tail after the end-of-image marker (ignored by decoders), so
+    each is a new photo of its own moment with its source's pixels."""
+    folder = cache / f"backlog-v2-{count}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"backlog_{i:04d}.jpg" for i in range(count)]
     missing = [(i, p) for i, p in enumerate(paths) if not p.exists()]
@@ -213,9 +224,7 @@ def ensure_backlog(cache: Path, sources: list[Path], count: int) -> list[Path]:
         print(f"making {len(missing)} backlog copies in {folder} ...", flush=True)
     for i, path in missing:
         partial = path.with_name(f".partial-{path.name}")
-        shutil.copyfile(sources[i % len(sources)], partial)
-        with partial.open("ab") as fh:
-            fh.write(f"backlog {i}".encode())
+        partial.write_bytes(restamped(sources[i % len(sources)], 10 * i) + f"#{i}".encode())
         os.replace(partial, path)
     return paths
 
@@ -270,7 +279,8 @@ async def first_proposal_run(
             for k, source in enumerate(arrivals):
                 name = f"arrival_{k:02d}.jpg"
                 partial = hot / f".{name}"
-                await asyncio.to_thread(shutil.copyfile, source, partial)
+                shot = await asyncio.to_thread(restamped, source, 86_400 + 10 * k)  # next day
+                await asyncio.to_thread(partial.write_bytes, shot)
                 landed = time.perf_counter()
                 os.replace(partial, hot / name)  # the camera's file appears, complete
                 until = landed + ARRIVAL_TIMEOUT
