@@ -41,11 +41,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+# This folder first: the shared virtualenv's path also holds another checkout's `bench`, whose
+# _common would put that checkout's bridge_server on the path instead of this one's.
 try:
-    from bench import _common, library_data
-except ImportError:  # run as `python bench/library.py`
-    import _common  # type: ignore[no-redef]
-    import library_data  # type: ignore[no-redef]
+    import _common  # run as `python bench/library.py`
+    import library_data
+except ImportError:  # run as `python -m bench.library`
+    from bench import _common, library_data  # type: ignore[no-redef]
 
 GOAL_START_S = 1.0
 GOAL_WINDOW_S = 2.0
@@ -362,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need 10 <= --rounds <= 2000")
 
     print(_common.machine_line(), flush=True)
+    import bridge_server
+
+    print(f"code under test: {Path(bridge_server.__file__).parent.parent}", flush=True)
     info = library_data.ensure_library(args.cache)
     print(
         f"library: {info['sessions']} sessions, {info['photos']:,} photos, {info['jobs']:,} jobs, "

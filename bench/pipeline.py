@@ -32,10 +32,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# This folder first: the shared virtualenv's path also holds another checkout's `bench`, whose
+# _common would put that checkout's bridge_server on the path instead of this one's.
 try:
-    from bench import _common
-except ImportError:  # run as `python bench/pipeline.py`
-    import _common  # type: ignore[no-redef]
+    import _common  # run as `python bench/pipeline.py`
+except ImportError:  # run as `python -m bench.pipeline`
+    from bench import _common  # type: ignore[no-redef]
 
 GOAL_PHOTOS_PER_SECOND = 20.0  # on an idle 2-core machine
 GOAL_BASELINE_RATIO = 1.5
@@ -451,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need 1 <= --photos <= 1000, 1 <= --repeat <= 10, --workers >= 1")
 
     print(_common.machine_line(), flush=True)
+    import bridge_server
+
+    print(f"code under test: {Path(bridge_server.__file__).parent.parent}", flush=True)
     paths = ensure_photos(args.cache, args.photos, args.workers)
     size_mb = sum(p.stat().st_size for p in paths) / len(paths) / 2**20
     print(
