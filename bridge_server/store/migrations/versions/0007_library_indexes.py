@@ -21,7 +21,9 @@ down_revision = "0005_decisions"
 branch_labels = None
 depends_on = None
 
-CREATED = (
+Spec = tuple[str, str, tuple[str, ...]]  # (name, table, columns)
+
+CREATED: tuple[Spec, ...] = (
     ("ix_photos_queue_order", "photos", ("selection", "approval", "status", "ai_score")),
     ("ix_photos_session_queue", "photos", ("session_id", "selection", "approval", "status",
                                            "ai_score")),
@@ -30,7 +32,7 @@ CREATED = (
 # The whole-shoot query's two orders (services.library._sort_keys, written without bound
 # parameters so that SQLite matches these expressions). Expression indexes are not reflected
 # by SQLAlchemy, so they live here only, not in the models.
-EXPRESSIONS = (
+EXPRESSIONS: tuple[Spec, ...] = (
     ("ix_photos_session_captured", "photos", ("session_id", "(captured_at IS NULL)",
      "coalesce(captured_at, imported_at)", "file_name", "id")),
     ("ix_photos_library_captured", "photos", ("(captured_at IS NULL)",
