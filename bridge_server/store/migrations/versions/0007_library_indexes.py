@@ -1,7 +1,7 @@
 """indexes for a 100,000-photo library: every page walks an index in its own order
 
 Revision ID: 0007_library_indexes
-Revises: 0005_decisions
+Revises: 0009_profile
 Create Date: 2026-11-29 10:00:00
 
 Each index serves one hot query (bench/library.py times them; tests/store/test_query_plans.py
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0007_library_indexes"
-down_revision = "0005_decisions"
+down_revision = "0009_profile"
 branch_labels = None
 depends_on = None
 
