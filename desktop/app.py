@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from bridge_server.app import BridgeServer
 from bridge_server.config import Settings
+from bridge_server.services.settings import SELECTION_SETTINGS, apply_settings_change
 from bridge_server.web.security import lan_addresses
 
 from .bridge import BridgeLink
@@ -237,6 +238,12 @@ class DesktopApp(QObject):
             run_service(
                 self.server.pipeline.set_hot_folders(list(self.settings.hot_folders)),
                 what="Watching the new hot folders",
+            )
+        if not SELECTION_SETTINGS.isdisjoint(names):
+            # Existing, undecided photos are proposed again under the new rules (a job).
+            run_service(
+                apply_settings_change(self.server.context, names),
+                what="Selecting again with the new settings",
             )
         if self.window is not None and "hot_folders" in names:
             self.window.overview.empty.refresh()

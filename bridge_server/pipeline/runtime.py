@@ -21,7 +21,7 @@ from .metadata_sync import metadata_coordinator, unsynced_photos
 from .pool import PixelPool
 from .profile_job import ProfileTrainer
 from .scheduler import JobRun, JobScheduler
-from .selection import COALESCE_SECONDS, selection_coordinator
+from .selection import COALESCE_SECONDS, reselect_handler, selection_coordinator
 from .thumbnails import ThumbnailCache
 from .watcher import HotFolderWatcher
 
@@ -46,6 +46,7 @@ class Pipeline:
                 JobKind.ANALYZE: make_analyze_handler(self.selection),
                 JobKind.EXPORT: export_handler,
                 JobKind.TRAIN_PROFILE: self.profile.train,
+                JobKind.RESELECT: reselect_handler,
             },
             concurrency=self.pool.workers,
             after_job=self._after_job,

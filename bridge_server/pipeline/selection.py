@@ -21,10 +21,12 @@ from ..imaging import profile as prof
 from ..imaging.hashing import hash_distance
 from ..services.profiles import active_profiles
 from ..services.queries import approval_queue_count
+from ..services.sessions import refresh_session
 from ..store.enums import Approval, PhotoStatus, Selection
 from ..store.models import Photo
 from .coalesce import KeyedCoalescer
 from .profile_features import FEATURE_COLUMNS, feature_input, parse_object
+from .scheduler import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -311,3 +313,42 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             count = await approval_queue_count(s)
         ctx.broker.publish(events.approval_queue_updated(count, session_id))
     return [e[0] for e in entered]
+
+
+async def reselect_handler(run: JobRun) -> dict[str, Any]:
+    """Handler for JobKind.RESELECT: selection again over every session with analysed photos,
+    after its settings changed. Decided photos keep their decision and their proposal."""
+    ctx = run.ctx
+    async with ctx.db.session() as s:
+        sessions = list(
+            (
+                await s.execute(
+                    select(Photo.session_id)
+                    .where(Photo.status == PhotoStatus.ANALYZED)
+                    .group_by(Photo.session_id)
+                    .order_by(func.min(Photo.imported_at))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        before = await approval_queue_count(s)
+    entered = 0
+    for done, session_id in enumerate(sessions):
+        await run.progress(
+            "selecting",
+            100.0 * done / len(sessions),
+            f"Selecting again with the new settings: session {done + 1} of {len(sessions)}",
+            force=True,
+        )
+        entered += len(await select_session(ctx, session_id))
+        await refresh_session(ctx, session_id)  # proposals moved: the session may (re)open
+    async with ctx.db.session() as s:
+        after = await approval_queue_count(s)
+    return {
+        "sessions": len(sessions),
+        "proposed_before": before,
+        "proposed_after": after,
+        "newly_proposed": entered,
+    }
+

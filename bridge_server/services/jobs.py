@@ -266,7 +266,7 @@ async def create_job(
 async def _photo_preset(ctx: BridgeContext, photo_id: str) -> str:
     async with ctx.db.session() as s:
         photo = await get_or_404(s, Photo, photo_id, "photo")
-        chosen = photo.selected_preset
+        chosen = photo.export_preset or photo.selected_preset
     presets = ctx.settings.export_presets
     return chosen or (str(presets[0]["name"]) if presets else "Archive")
 

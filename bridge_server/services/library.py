@@ -71,7 +71,7 @@ class LibraryQuery:
     group_id: str | None = None
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
-    offset: int | None = None  # the original's paging (not with a cursor)
+    offset: int | None = None  # the original's paging (with a cursor: rows skipped after it)
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,6 @@ async def query_library(ctx: BridgeContext, q: LibraryQuery) -> LibraryPage:
     """One page of the shoot as `q` asks."""
     if q.problem is not None and q.problem not in PROBLEMS:
         raise InvalidArguments(f"'problem' must be one of: {', '.join(PROBLEMS)}")
-    if q.cursor is not None and q.offset is not None:
-        raise InvalidArguments("Use either 'cursor' or 'offset', not both")
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidArguments(f"'limit' must be between 1 and {MAX_LIMIT}")
     keys = _sort_keys(q.sort)

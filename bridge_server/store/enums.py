@@ -44,6 +44,11 @@ class JobKind(StrEnum):
     ANALYZE = "analyze"
     EXPORT = "export"
     TRAIN_PROFILE = "train_profile"  # the photographer's culling profile, from their decisions
+    RESELECT = "reselect"  # selection again over every session (the settings changed)
+
+
+# Kinds a caller may queue for one photo (POST /api/jobs); a reselection is the settings' own.
+PHOTO_JOB_KINDS = (JobKind.ANALYZE, JobKind.EXPORT)
 
 
 class JobStatus(StrEnum):

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from .. import events
 from ..pipeline.importer import MAX_PATHS
+from ..services import settings as settings_service
 from ..services.decisions import MAX_KEYWORD_LEN, MAX_KEYWORDS, MAX_REASON, MAX_STARS
 from ..services.library import CURSOR_PATTERN, MAX_CURSOR_LEN, PROBLEMS, SortOrder
 from ..store.enums import (
@@ -453,6 +454,27 @@ BROADCAST_REPLY: Final = _obj(
         "type": STR,
         "channel": {"type": "string", "enum": sorted(events.ALL_CHANNELS)},
         "delivered_to": INT,
+    }
+)
+
+
+def _live_settings() -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, (kind, low, high) in settings_service.LIVE_SETTINGS.items():
+        if kind is bool:
+            properties[name] = {"type": "boolean"}
+        else:
+            number = "integer" if kind is int else "number"
+            properties[name] = {"type": number, "minimum": low, "maximum": high}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+LIVE_SETTINGS: Final = _live_settings()
+SETTINGS_CHANGE: Final = _obj(
+    {
+        "settings": LIVE_SETTINGS,
+        "changed": {"type": "array", "items": STR},
+        "job": {"anyOf": [JOB, {"type": "null"}]},
     }
 )
 

@@ -134,7 +134,7 @@ def ws_message_allowed(kind: str, role: Role | None) -> bool:
 def all_routes() -> list[Route]:
     """Every declared REST route."""
     # Importing the route modules fills ROUTES.
-    from . import rest_clients, rest_jobs, rest_photos, rest_profile  # noqa: F401
+    from . import rest_clients, rest_jobs, rest_photos, rest_profile, rest_settings  # noqa: F401
 
     return list(ROUTES)
 

@@ -98,7 +98,6 @@ async def test_the_whole_shoot_pages_by_cursor_in_capture_or_score_order(tmp_pat
         for bad in (
             {"cursor": "not-a-cursor"},
             {"cursor": first["next_cursor"], "sort": "score"},
-            {"cursor": first["next_cursor"], "offset": 0},
             {"sort": "name"},
             {"min_stars": 6},
             {"problem": "ugly"},

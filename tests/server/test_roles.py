@@ -61,6 +61,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/profile/reset"): DESK,
     ("GET", "/api/profile/export"): DESK,
     ("POST", "/api/profile/import"): DESK,
+    ("GET", "/api/settings"): DESK,
+    ("PATCH", "/api/settings"): DESK,
 }
 
 EXPECTED_COMMANDS: dict[str, frozenset[str]] = {

@@ -45,12 +45,21 @@ def upgrade() -> None:
     with op.batch_alter_table("exports") as batch:
         batch.alter_column("status", existing_type=_EXPORT_STATUS_OLD, type_=_EXPORT_STATUS_NEW)
     op.add_column("file_intents", sa.Column("export_id", sa.Integer(), nullable=True))
+    # Selection runs again as a job when its settings change.
+    with op.batch_alter_table("jobs") as batch:
+        batch.alter_column("kind", existing_type=_JOB_KIND_OLD, type_=_JOB_KIND_NEW)
 
 
 def _export_status(*values: str) -> sa.Enum:
-    return sa.Enum(
-        *values, name="export_status", native_enum=False, create_constraint=True, length=24
-    )
+    return _text_enum("export_status", *values)
+
+
+def _text_enum(name: str, *values: str) -> sa.Enum:
+    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=24)
+
+
+_JOB_KIND_OLD = _text_enum("job_kind", "analyze", "export")
+_JOB_KIND_NEW = _text_enum("job_kind", "analyze", "export", "reselect")
 
 
 _EXPORT_STATUS_OLD = _export_status("pending", "completed", "failed")
@@ -60,6 +69,9 @@ _EXPORT_STATUS_NEW = _export_status(
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM jobs WHERE kind = 'reselect'")
+    with op.batch_alter_table("jobs") as batch:
+        batch.alter_column("kind", existing_type=_JOB_KIND_NEW, type_=_JOB_KIND_OLD)
     op.execute("DELETE FROM file_intents WHERE mode = 'unexport'")
     with op.batch_alter_table("file_intents") as batch:
         batch.drop_column("export_id")
