@@ -40,6 +40,7 @@ EVENT_CHANNELS: Final[dict[str, Channel]] = {
     "session_created": Channel.SESSIONS,
     "session_updated": Channel.SESSIONS,
     "session_completed": Channel.SESSIONS,
+    "session_deleted": Channel.SESSIONS,
     "system_status": Channel.SYSTEM,
     "resource_warning": Channel.SYSTEM,
     "error_occurred": Channel.SYSTEM,
@@ -273,6 +274,14 @@ def session_completed(
             "approved_photos": approved_photos,
             "approval_rate": round(float(approval_rate), 2),
         },
+    )
+
+
+def session_deleted(session_id: str, session_name: str, total_photos: int) -> Event:
+    """The operator deleted a session: its photos are gone from the app (never from disk)."""
+    return make_event(
+        "session_deleted",
+        {"session_id": session_id, "session_name": session_name, "total_photos": total_photos},
     )
 
 

@@ -29,6 +29,7 @@ from .library_files import Probe, finish_even_if_cancelled, photo_row, place_in_
 log = logging.getLogger(__name__)
 
 MAX_PATHS = 1000
+SHOOT_DATE_SAMPLE = 8  # files whose capture time names a new session
 
 
 @dataclass
@@ -72,10 +73,21 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str], Path]:
     return files, missing, shoot_folder
 
 
-def default_session_name(folder: Path | None) -> str:
-    """`<folder name> <date>`, as a shoot is usually called."""
-    today = datetime.now().strftime("%Y-%m-%d")
-    return f"{folder.name} {today}" if folder is not None and folder.name else f"Import {today}"
+def default_session_name(folder: Path | None, shoot_date: str | None = None) -> str:
+    """`<folder name> <shoot date>`, as a shoot is usually called (today without one)."""
+    day = shoot_date or datetime.now().strftime("%Y-%m-%d")
+    return f"{folder.name} {day}" if folder is not None and folder.name else f"Import {day}"
+
+
+async def shoot_session_name(ctx: BridgeContext, folder: Path | None, files: list[Path]) -> str:
+    """The session name for these files: their folder and the day they were shot (the first
+    capture time among the first few files, read in the pool), not the day of the import."""
+    times: list[str] = []
+    if ctx.pool is not None and files:
+        sample = [str(f) for f in sorted(files)[:SHOOT_DATE_SAMPLE]]
+        times = await ctx.pool.run(worker.capture_times, sample)
+    days = sorted(t[:10] for t in times if len(t) >= 10 and t[4] == "-" and t[7] == "-")
+    return default_session_name(folder, days[0] if days else None)
 
 
 async def import_paths(
@@ -106,7 +118,7 @@ async def import_paths(
     if not supported:
         return report.as_dict()
     if session_id is None:
-        name = session_name or default_session_name(folder)
+        name = session_name or await shoot_session_name(ctx, folder, supported)
         session_id = await find_or_create_session(ctx, name, str(folder))
     report.session_id = session_id
     limit = asyncio.Semaphore(max(2, 2 * (ctx.pool.workers if ctx.pool else 1)))
@@ -115,8 +127,11 @@ async def import_paths(
         async with limit:
             await _import_one(ctx, path, session_id, mode, report, priority)
 
-    await asyncio.gather(*(one(p) for p in supported))
-    await refresh_session(ctx, session_id)
+    try:
+        await asyncio.gather(*(one(p) for p in supported))
+    finally:
+        # Also when abandoned: a session that got no photo is empty, never "in progress".
+        await finish_even_if_cancelled(refresh_session(ctx, session_id))
     return report.as_dict()
 
 

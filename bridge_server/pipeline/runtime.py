@@ -15,7 +15,7 @@ from ..store.models import Photo
 from .analysis_job import make_analyze_handler, queue_outdated_analyses
 from .coalesce import KeyedCoalescer
 from .export_job import export_handler
-from .importer import default_session_name, import_paths
+from .importer import import_paths, shoot_session_name
 from .library_files import recover_file_intents
 from .metadata_sync import metadata_coordinator, unsynced_photos
 from .pool import PixelPool
@@ -111,9 +111,10 @@ class Pipeline:
 
     async def _import_from_hot_folder(self, folder: Path, files: list[Path]) -> None:
         # A new arrival is what the photographer is waiting for: its analysis goes ahead of any
-        # import's backlog.
+        # import's backlog. The session is named for the day the photos were shot.
+        name = await shoot_session_name(self.ctx, folder, files)
         report = await import_paths(
-            self.ctx, [str(f) for f in files], default_session_name(folder), priority=PRIORITY_HIGH
+            self.ctx, [str(f) for f in files], name, priority=PRIORITY_HIGH
         )
         log.info(
             "Hot folder %s: %d imported, %d duplicates",

@@ -30,6 +30,19 @@ def probe_file(path: str) -> dict[str, Any]:
     return info
 
 
+def capture_times(paths: list[str]) -> list[str]:
+    """EXIF capture times (ISO text) of the files that have one; unreadable files are skipped."""
+    found = []
+    for path in paths:
+        try:
+            when = read_exif(path).get("captured_at")
+        except (ImageError, OSError, ValueError):
+            continue
+        if isinstance(when, str):
+            found.append(when)
+    return found
+
+
 def analyze(path: str, exif: dict[str, Any] | None) -> dict[str, Any]:
     """The full analysis of one photo (raises ImageError for unreadable files)."""
     return analyze_file(path, exif)

@@ -69,47 +69,62 @@ def verdict_filter(verdict: Verdict) -> Any:
 
 
 async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -> int:
-    """How many photos wait for a decision (in one session, or in all)."""
-    query = select(func.count()).select_from(Photo).where(queue_filter())
+    """How many photos wait for a decision (in one session, or in all): `photo_counts`'s."""
+    return int((await photo_counts(s, session_id))["waiting"])
+
+
+def _count_columns() -> list[Any]:
+    """The one definition of the counts every screen shows, for photo_counts and
+    sessions_counts alike: total, processed, waiting, approved, rejected, first capture."""
+    done = Photo.status.in_([PhotoStatus.ANALYZED, PhotoStatus.FAILED])
+    return [
+        func.count(),
+        func.sum(case((done, 1), else_=0)),
+        func.sum(case((queue_filter(), 1), else_=0)),
+        func.sum(case((Photo.approval == Approval.APPROVED, 1), else_=0)),
+        func.sum(case((Photo.approval == Approval.REJECTED, 1), else_=0)),
+        func.min(Photo.captured_at),
+    ]
+
+
+def _counts(row: Any) -> dict[str, Any]:
+    total, processed, waiting, approved, rejected = (int(v or 0) for v in row[:5])
+    return {
+        "total": total,
+        "processed": processed,
+        "waiting": waiting,
+        "queued": waiting,  # the name session_dict has always used for it
+        "approved": approved,
+        "rejected": rejected,
+        "first_capture": row[5],
+    }
+
+
+async def photo_counts(s: AsyncSession, session_id: str | None = None) -> dict[str, Any]:
+    """The counts of a session's photos (or of all) that every screen shows."""
+    query = select(*_count_columns())
     if session_id is not None:
         query = query.where(Photo.session_id == session_id)
-    return int((await s.execute(query)).scalar_one())
+    return _counts((await s.execute(query)).one())
 
 
-async def session_counts(s: AsyncSession, session_id: str) -> dict[str, int]:
-    """Total, processed, approved, rejected and queued photos of a session."""
-    return (await sessions_counts(s, [session_id]))[session_id]
+async def session_counts(s: AsyncSession, session_id: str) -> dict[str, Any]:
+    """Total, processed, waiting, approved and rejected photos of a session (`photo_counts`)."""
+    return await photo_counts(s, session_id)
 
 
-async def sessions_counts(s: AsyncSession, session_ids: list[str]) -> dict[str, dict[str, int]]:
+async def sessions_counts(s: AsyncSession, session_ids: list[str]) -> dict[str, dict[str, Any]]:
     """session_counts for several sessions in one statement (a page of the session list)."""
-    done = Photo.status.in_([PhotoStatus.ANALYZED, PhotoStatus.FAILED])
     rows = (
         await s.execute(
-            select(
-                Photo.session_id,
-                func.count(),
-                func.sum(case((done, 1), else_=0)),
-                func.sum(case((Photo.approval == Approval.APPROVED, 1), else_=0)),
-                func.sum(case((Photo.approval == Approval.REJECTED, 1), else_=0)),
-                func.sum(case((queue_filter(), 1), else_=0)),
-            )
+            select(Photo.session_id, *_count_columns())
             .where(Photo.session_id.in_(session_ids))
             .group_by(Photo.session_id)
         )
     ).all()
-    found = {row[0]: [int(v or 0) for v in row[1:]] for row in rows}
-    out = {}
-    for session_id in session_ids:
-        total, processed, approved, rejected, queued = found.get(session_id, [0, 0, 0, 0, 0])
-        out[session_id] = {
-            "total": total,
-            "processed": processed,
-            "approved": approved,
-            "rejected": rejected,
-            "queued": queued,
-        }
-    return out
+    found = {row[0]: _counts(row[1:]) for row in rows}
+    empty = _counts([0, 0, 0, 0, 0, None])
+    return {session_id: found.get(session_id, dict(empty)) for session_id in session_ids}
 
 
 async def active_job_count(s: AsyncSession, session_id: str) -> int:

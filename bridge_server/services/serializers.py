@@ -105,10 +105,11 @@ def job_dict(job: Job) -> dict[str, Any]:
     }
 
 
-def session_dict(session: Session, counts: dict[str, int]) -> dict[str, Any]:
-    """A session resource with its photo counts."""
+def session_dict(session: Session, counts: dict[str, Any]) -> dict[str, Any]:
+    """A session resource with its photo counts (queries.photo_counts)."""
     total = counts.get("total", 0)
     processed = counts.get("processed", 0)
+    first_capture = counts.get("first_capture")
     return {
         "session_id": session.id,
         "session_name": session.name,
@@ -121,6 +122,8 @@ def session_dict(session: Session, counts: dict[str, int]) -> dict[str, Any]:
         "approved_photos": counts.get("approved", 0),
         "rejected_photos": counts.get("rejected", 0),
         "queued_photos": counts.get("queued", 0),
+        # The shoot's day: its first photo's capture time (camera wall time, kept as if UTC).
+        "shoot_date": first_capture.date().isoformat() if first_capture else None,
         "progress_percent": round(100.0 * processed / total, 2) if total else 0.0,
     }
 

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, exists, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, update
 
 from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
-from ..store.enums import ACTIVE_JOB_STATUSES, PhotoStatus, SessionStatus
-from ..store.models import Job, Photo, Session
+from ..store.enums import ACTIVE_JOB_STATUSES, ExportStatus, PhotoStatus, SessionStatus
+from ..store.models import Export, FileIntent, Job, Photo, Session
 from ..timeutil import utcnow
 from . import transitions
-from .queries import get_or_404, paginate, queue_filter, session_counts, sessions_counts
+from .errors import Conflict, NotFound
+from .jobs import jobs_changed
+from .queries import (
+    approval_queue_count,
+    get_or_404,
+    paginate,
+    queue_filter,
+    session_counts,
+    sessions_counts,
+)
 from .serializers import session_dict
+
+SESSION_DELETED = "Its session was deleted"
 
 
 async def create_session(
@@ -88,7 +99,8 @@ async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
     """Publish the session's progress, and complete or reopen it as its photos require.
 
     A session is complete when every photo is analysed (or failed), no keeper waits for a
-    decision, and no job (analysis or export) is still active for its photos. Both changes are
+    decision, and no job (analysis or export) is still active for its photos; a session
+    without photos (its import found only duplicates, or was abandoned) is empty. Both changes are
     conditional statements that test those facts themselves, so two refreshes racing each
     other (or a change landing between count and write) can't complete a session twice.
     """
@@ -101,14 +113,19 @@ async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
             _settled(),
             values={"completed_at": utcnow()},
         )
+        has_photos = exists(select(Photo.id).where(Photo.session_id == Session.id))
         if not completed:
-            await transitions.apply(
+            reopened = await transitions.apply(
                 s,
                 transitions.SESSION_REOPENED,
                 key,
+                has_photos,
                 ~_settled(),
                 values={"completed_at": None},
             )
+            if not reopened:
+                # An import that ended (or was abandoned) without one photo.
+                await transitions.apply(s, transitions.SESSION_EMPTIED, key, ~has_photos)
         session = await s.get(Session, session_id, populate_existing=True)
         if session is None:
             return
@@ -188,3 +205,65 @@ async def update_session(
             )
         )
     return data
+
+
+async def delete_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
+    """Remove a session and everything the app knows about its photos (decisions, jobs,
+    export records); never a file: originals, library copies and exports stay on disk.
+
+    Refused (409) while an import into it or an export withdrawal is under way. Its waiting
+    and running jobs end as cancelled (`job_failed`), then `session_deleted` is published.
+    """
+    photos_of = select(Photo.id).where(Photo.session_id == session_id)
+    async with ctx.db.session() as s, s.begin():
+        session = await get_or_404(s, Session, session_id, "session")
+        busy = (
+            await s.execute(select(FileIntent.id).where(FileIntent.session_id == session_id))
+        ).first()
+        if busy is not None:
+            raise Conflict("Files of this session are being imported or removed; try again")
+        counts = await session_counts(s, session_id)
+        exports = (
+            await s.execute(
+                select(func.count())
+                .select_from(Export)
+                .where(Export.photo_id.in_(photos_of), Export.status == ExportStatus.COMPLETED)
+            )
+        ).scalar_one()
+        active = await transitions.apply(
+            s,
+            transitions.JOB_CANCELLED,
+            Job.photo_id.in_(photos_of),
+            values={"stage": "cancelled", "error": SESSION_DELETED, "finished_at": utcnow()},
+        )
+        name = session.name
+        # The photos, their jobs and exports go with the session (ON DELETE CASCADE).
+        deleted = (
+            await s.execute(delete(Session).where(Session.id == session_id).returning(Session.id))
+        ).scalar()
+    if deleted is None:
+        raise NotFound(f"Unknown session: {session_id!r}")
+    for job in active:
+        if ctx.runner is not None:
+            ctx.runner.cancel_running(job.id)
+        ctx.broker.publish(
+            events.job_failed(
+                job.id, job.photo_id, SESSION_DELETED, {"cancelled": True, "will_retry": False}
+            )
+        )
+    if active:
+        jobs_changed(ctx)
+    ctx.broker.publish(events.session_deleted(session_id, name, counts["total"]))
+    async with ctx.db.session() as s:
+        waiting = await approval_queue_count(s)
+    ctx.broker.publish(events.approval_queue_updated(waiting, session_id))
+    return {
+        "session_id": session_id,
+        "session_name": name,
+        "deleted_photos": counts["total"],
+        "deleted_decisions": counts["approved"] + counts["rejected"],
+        "cancelled_jobs": len(active),
+        # Nothing on disk was touched: the confirmation can say so with these numbers.
+        "files_kept": counts["total"],
+        "exports_kept": int(exports),
+    }

@@ -191,7 +191,13 @@ SESSION_COMPLETED = _t(
     "complete_session", Session.status, (SessionStatus.ACTIVE,), SessionStatus.COMPLETED
 )
 SESSION_REOPENED = _t(
-    "reopen_session", Session.status, (SessionStatus.COMPLETED,), SessionStatus.ACTIVE
+    "reopen_session",
+    Session.status,
+    (SessionStatus.COMPLETED, SessionStatus.EMPTY),
+    SessionStatus.ACTIVE,
+)
+SESSION_EMPTIED = _t(
+    "session_empty", Session.status, (SessionStatus.ACTIVE,), SessionStatus.EMPTY
 )
 
 ALL: tuple[Transition, ...] = (
@@ -218,6 +224,7 @@ ALL: tuple[Transition, ...] = (
     EXPORT_KEPT,
     SESSION_COMPLETED,
     SESSION_REOPENED,
+    SESSION_EMPTIED,
 )
 
 

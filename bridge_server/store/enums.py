@@ -10,6 +10,7 @@ class SessionStatus(StrEnum):
 
     ACTIVE = "active"
     COMPLETED = "completed"
+    EMPTY = "empty"  # its import ended (or was abandoned) without a single photo
 
 
 class PhotoStatus(StrEnum):

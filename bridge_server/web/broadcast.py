@@ -28,6 +28,9 @@ class BroadcastRequest:
     data: dict[str, Any]
 
 
+OWN_FORM_FIELDS = frozenset({"type", "channel", "data"})
+
+
 def parse_body(body: dict[str, Any]) -> BroadcastRequest:
     """Read `{type, channel, data}` or the original's `{message: {type, ...}, channel}`."""
     if "message" in body:
@@ -37,6 +40,11 @@ def parse_body(body: dict[str, Any]) -> BroadcastRequest:
         event_type = message.get("type")
         data = {k: v for k, v in message.items() if k != "type"}
     else:
+        unknown = sorted(set(body) - OWN_FORM_FIELDS)
+        if unknown:
+            # They would not reach the event: say so instead of dropping them silently.
+            names = ", ".join(repr(k) for k in unknown[:5])
+            raise InvalidArguments(f"Unknown field(s) {names}: payload fields go in 'data'")
         event_type = body.get("type")
         data = body.get("data", {})
         if not isinstance(data, dict):

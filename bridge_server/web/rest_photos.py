@@ -49,6 +49,7 @@ from .openapi_schemas import (
     REJECT,
     SESSION,
     SESSION_CREATE,
+    SESSION_DELETE,
     SESSION_PATCH,
     page_response,
     wrapped,
@@ -113,10 +114,26 @@ async def update_session(request: web.Request) -> web.Response:
     status = parse_enum(
         get_str(body, "status", max_len=16, required=False), SessionStatus, "status"
     )
+    if status == SessionStatus.EMPTY:
+        raise InvalidArguments("'status' must be active or completed (empty is the app's call)")
     session = await sessions.update_session(
         request.app[CTX], request.match_info["session_id"], name=name, status=status
     )
     return json_response({"success": True, "session": session})
+
+
+@route(
+    "DELETE",
+    "/api/sessions/{session_id}",
+    "Delete a session from the app (its files stay on disk)",
+    roles=OPERATOR_ONLY,
+    response=SESSION_DELETE,
+)
+async def delete_session(request: web.Request) -> web.Response:
+    """The session's rows go; originals, library copies and exports are never touched."""
+    return json_response(
+        await sessions.delete_session(request.app[CTX], request.match_info["session_id"])
+    )
 
 
 @route("GET", "/api/sessions/{session_id}", "One session", response=SESSION, roles=STAFF)

@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/sessions"): DESK,
     ("GET", "/api/sessions/{session_id}"): STAFF,
     ("PATCH", "/api/sessions/{session_id}"): DESK,
+    ("DELETE", "/api/sessions/{session_id}"): DESK,
     ("GET", "/api/photos"): STAFF,
     ("GET", "/api/photos/{photo_id}"): STAFF,
     ("GET", "/api/photos/{photo_id}/thumbnail"): STAFF,

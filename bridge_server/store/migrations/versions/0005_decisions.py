@@ -45,6 +45,13 @@ def upgrade() -> None:
     with op.batch_alter_table("exports") as batch:
         batch.alter_column("status", existing_type=_EXPORT_STATUS_OLD, type_=_EXPORT_STATUS_NEW)
     op.add_column("file_intents", sa.Column("export_id", sa.Integer(), nullable=True))
+    # A session whose import ended without photos is "empty", never "in progress" for ever.
+    with op.batch_alter_table("sessions") as batch:
+        batch.alter_column("status", existing_type=_SESSION_OLD, type_=_SESSION_NEW)
+    op.execute(
+        "UPDATE sessions SET status = 'empty' WHERE status = 'active' "
+        "AND NOT EXISTS (SELECT 1 FROM photos WHERE photos.session_id = sessions.id)"
+    )
     # Selection runs again as a job when its settings change.
     with op.batch_alter_table("jobs") as batch:
         batch.alter_column("kind", existing_type=_JOB_KIND_OLD, type_=_JOB_KIND_NEW)
@@ -58,6 +65,8 @@ def _text_enum(name: str, *values: str) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=24)
 
 
+_SESSION_OLD = _text_enum("session_status", "active", "completed")
+_SESSION_NEW = _text_enum("session_status", "active", "completed", "empty")
 _JOB_KIND_OLD = _text_enum("job_kind", "analyze", "export")
 _JOB_KIND_NEW = _text_enum("job_kind", "analyze", "export", "reselect")
 
@@ -69,6 +78,9 @@ _EXPORT_STATUS_NEW = _export_status(
 
 
 def downgrade() -> None:
+    op.execute("UPDATE sessions SET status = 'active' WHERE status = 'empty'")
+    with op.batch_alter_table("sessions") as batch:
+        batch.alter_column("status", existing_type=_SESSION_NEW, type_=_SESSION_OLD)
     op.execute("DELETE FROM jobs WHERE kind = 'reselect'")
     with op.batch_alter_table("jobs") as batch:
         batch.alter_column("kind", existing_type=_JOB_KIND_NEW, type_=_JOB_KIND_OLD)
