@@ -69,8 +69,12 @@ def verdict_filter(verdict: Verdict) -> Any:
 
 
 async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -> int:
-    """How many photos wait for a decision (in one session, or in all): `photo_counts`'s."""
-    return int((await photo_counts(s, session_id))["waiting"])
+    """How many photos wait for a decision (in one session, or in all): the same condition
+    (`queue_filter`) as the `waiting` of `photo_counts`, counted on the queue's index."""
+    query = select(func.count()).select_from(Photo).where(queue_filter())
+    if session_id is not None:
+        query = query.where(Photo.session_id == session_id)
+    return int((await s.execute(query)).scalar_one())
 
 
 def _count_columns() -> list[Any]:

@@ -6,8 +6,7 @@ Create Date: 2026-11-29 09:40:00
 
 The flag stays `approval` (pending = unflagged, approved = pick, rejected = reject). Existing
 photos start with no stars, no label and no keywords; `export_preset` is the photographer's
-choice of preset (NULL: selection's proposal, `selected_preset`, applies); `metadata_rev` and
-`metadata_synced_rev` tell which decisions are not yet written to sidecars and exported XMP.
+choice of preset (NULL: selection's proposal, `selected_preset`, applies).
 """
 
 from __future__ import annotations
@@ -28,12 +27,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("color_label", sa.String(length=8), nullable=True))
         batch.add_column(sa.Column("keywords", sa.JSON(), nullable=False, server_default="[]"))
         batch.add_column(sa.Column("export_preset", sa.String(length=100), nullable=True))
-        batch.add_column(
-            sa.Column("metadata_rev", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch.add_column(
-            sa.Column("metadata_synced_rev", sa.Integer(), nullable=False, server_default="0")
-        )
         batch.create_check_constraint("ck_stars", "stars >= 0 AND stars <= 5")
         batch.create_check_constraint(
             "ck_color_label",
@@ -45,30 +38,12 @@ def upgrade() -> None:
     with op.batch_alter_table("exports") as batch:
         batch.alter_column("status", existing_type=_EXPORT_STATUS_OLD, type_=_EXPORT_STATUS_NEW)
     op.add_column("file_intents", sa.Column("export_id", sa.Integer(), nullable=True))
-    # A session whose import ended without photos is "empty", never "in progress" for ever.
-    with op.batch_alter_table("sessions") as batch:
-        batch.alter_column("status", existing_type=_SESSION_OLD, type_=_SESSION_NEW)
-    op.execute(
-        "UPDATE sessions SET status = 'empty' WHERE status = 'active' "
-        "AND NOT EXISTS (SELECT 1 FROM photos WHERE photos.session_id = sessions.id)"
-    )
-    # Selection runs again as a job when its settings change.
-    with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("kind", existing_type=_JOB_KIND_OLD, type_=_JOB_KIND_NEW)
 
 
 def _export_status(*values: str) -> sa.Enum:
-    return _text_enum("export_status", *values)
-
-
-def _text_enum(name: str, *values: str) -> sa.Enum:
-    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=24)
-
-
-_SESSION_OLD = _text_enum("session_status", "active", "completed")
-_SESSION_NEW = _text_enum("session_status", "active", "completed", "empty")
-_JOB_KIND_OLD = _text_enum("job_kind", "analyze", "export")
-_JOB_KIND_NEW = _text_enum("job_kind", "analyze", "export", "reselect")
+    return sa.Enum(
+        *values, name="export_status", native_enum=False, create_constraint=True, length=24
+    )
 
 
 _EXPORT_STATUS_OLD = _export_status("pending", "completed", "failed")
@@ -78,12 +53,6 @@ _EXPORT_STATUS_NEW = _export_status(
 
 
 def downgrade() -> None:
-    op.execute("UPDATE sessions SET status = 'active' WHERE status = 'empty'")
-    with op.batch_alter_table("sessions") as batch:
-        batch.alter_column("status", existing_type=_SESSION_NEW, type_=_SESSION_OLD)
-    op.execute("DELETE FROM jobs WHERE kind = 'reselect'")
-    with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("kind", existing_type=_JOB_KIND_NEW, type_=_JOB_KIND_OLD)
     op.execute("DELETE FROM file_intents WHERE mode = 'unexport'")
     with op.batch_alter_table("file_intents") as batch:
         batch.drop_column("export_id")
@@ -97,8 +66,6 @@ def downgrade() -> None:
     with op.batch_alter_table("photos") as batch:
         batch.drop_constraint("ck_color_label", type_="check")
         batch.drop_constraint("ck_stars", type_="check")
-        batch.drop_column("metadata_synced_rev")
-        batch.drop_column("metadata_rev")
         batch.drop_column("export_preset")
         batch.drop_column("keywords")
         batch.drop_column("color_label")
