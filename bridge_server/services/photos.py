@@ -28,6 +28,7 @@ async def list_photos(
     approval: Approval | None = None,
     selection: Selection | None = None,
     group_id: str | None = None,
+    favorite: bool | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
