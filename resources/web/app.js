@@ -2,8 +2,9 @@
 
 import { api, deviceNameFromUserAgent, setUnauthorizedHandler, storage } from "./api.js";
 import { ApproveScreen } from "./approve.js";
+import { ZoomViewer } from "./zoom.js";
 import { Bridge } from "./bridge.js";
-import { ACTIVITY_TYPES, describe, jobSentence, timeText } from "./describe.js";
+import { ACTIVITY_TYPES, HISTORY_TYPES, describe, jobSentence, timeText } from "./describe.js";
 
 const ACTIVITY_MAX = 150;
 const NAMES_MAX = 800;
@@ -71,6 +72,7 @@ const state = {
 
 let bridge = null;
 let approve = null;
+let zoom = null;
 let toastTimer = null;
 
 function toast(message, kind = "") {
@@ -156,7 +158,7 @@ function loadAll() {
   }
   // Sessions first: the cards show their session's name.
   const queue = loadSessions().catch(() => {}).then(() => approve.reload());
-  loading = Promise.allSettled([loadSystem(), loadJobs(), queue])
+  loading = Promise.allSettled([loadSystem(), loadJobs(), queue, loadHistory()])
     .then(() => {
       loading = null;
       scheduleRender();
@@ -173,6 +175,26 @@ async function loadSystem() {
   state.system = data;
   if (typeof data.paused === "boolean") state.paused = data.paused;
   if (data.queue && typeof data.queue === "object") state.queueStatus = data.queue;
+}
+
+/**
+ * Activity from the server's event log: a newly paired phone gets no replay, so its Activity is
+ * filled from here; a known phone gets what happened while it was away, each line once.
+ */
+async function loadHistory() {
+  const page = await api.get("/api/activity", { limit: ACTIVITY_MAX, types: HISTORY_TYPES.join(",") });
+  const items = Array.isArray(page.items) ? page.items : [];
+  const upto = typeof page.seq === "number" ? page.seq : Infinity;
+  // Lines the history cannot hold: this phone's own notes, and live events newer than it.
+  const keep = state.activity.filter((a) => a.seq === null || a.seq === undefined || a.seq > upto);
+  state.activity = [];
+  for (const event of items.slice().reverse()) addActivity(event); // oldest first
+  for (const item of keep.slice().reverse()) {
+    state.activity.unshift(item);
+  }
+  state.activity.sort((a, b) => (Date.parse(b.ts) || 0) - (Date.parse(a.ts) || 0));
+  if (state.activity.length > ACTIVITY_MAX) state.activity.length = ACTIVITY_MAX;
+  saveActivitySoon();
 }
 
 // A REST answer can be older than the live events that arrived while it was on its way:
@@ -602,10 +624,12 @@ async function startApp() {
   const token = storage.get("token");
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   bridge = new Bridge({ url: wsUrl, token, clientName: deviceNameFromUserAgent() });
+  zoom = zoom || new ZoomViewer();
   approve = approve || new ApproveScreen({
     bridge,
     names,
     toast,
+    onZoom: (photo) => zoom.open(photo),
     onCount: (count) => {
       state.approvalCount = count;
       scheduleRender();
@@ -716,6 +740,7 @@ window.autodev = {
   get bridge() { return bridge; },
   get state() { return state; },
   get approve() { return approve; },
+  get zoom() { return zoom; },
 };
 
 boot();
