@@ -2,6 +2,7 @@
 
 import { api, deviceNameFromUserAgent, setUnauthorizedHandler, storage } from "./api.js";
 import { ApproveScreen } from "./approve.js";
+import { ShootScreen } from "./shoot.js";
 import { ZoomViewer } from "./zoom.js";
 import { Bridge } from "./bridge.js";
 import { ACTIVITY_TYPES, HISTORY_TYPES, describe, jobSentence, timeText } from "./describe.js";
@@ -73,6 +74,7 @@ const state = {
 let bridge = null;
 let approve = null;
 let zoom = null;
+let shoot = null;
 let toastTimer = null;
 
 function toast(message, kind = "") {
@@ -223,6 +225,7 @@ async function loadSessions() {
   state.sessions = mergeSnapshot(state.sessions, page.items || [], "session_id", startedAt);
   for (const s of state.sessions.values()) names.sessions.set(s.session_id, s.session_name);
   approve.setSessions(sortedSessions());
+  shoot.setSessions(sortedSessions());
 }
 
 // --- live events ---------------------------------------------------------------------------
@@ -282,6 +285,15 @@ function onEvent(msg) {
     case "photo_approved":
     case "photo_rejected":
       approve.onServerDecision(msg);
+      shoot.onEvent(msg);
+      break;
+    case "photo_unflagged":
+      approve.scheduleReload();
+      shoot.onEvent(msg);
+      break;
+    case "photo_rating_changed":
+    case "client_favorite_changed":
+      shoot.onEvent(msg);
       break;
     case "session_created":
       names.sessions.set(msg.session_id, msg.session_name);
@@ -297,6 +309,7 @@ function onEvent(msg) {
         liveAt: now,
       });
       approve.setSessions(sortedSessions());
+      shoot.setSessions(sortedSessions());
       break;
     case "session_updated":
     case "session_completed": {
@@ -609,10 +622,11 @@ function showTab(tab) {
     else button.removeAttribute("aria-current");
   }
   for (const screen of document.querySelectorAll(".screen")) screen.hidden = screen.dataset.screen !== tab;
-  const titles = { now: "Now", approve: "Approve", activity: "Activity" };
+  const titles = { now: "Now", approve: "Approve", shoot: "Shoot", activity: "Activity" };
   $("screen-title").textContent = titles[tab];
   document.title = `${titles[tab]} · AutoDev Bridge`;
   document.querySelector("main").scrollTop = 0;
+  if (tab === "shoot" && shoot) shoot.reload();
 }
 
 // --- start ---------------------------------------------------------------------------------
@@ -640,12 +654,15 @@ async function startApp() {
     },
   });
   approve.bridge = bridge;
+  shoot = shoot || new ShootScreen({ bridge, names, toast, onZoom: (photo) => zoom.open(photo) });
+  shoot.bridge = bridge;
   bridge.addEventListener("state", renderConn);
   bridge.addEventListener("event", (e) => onEvent(e.detail));
   bridge.addEventListener("resync", () => loadAll());
   bridge.addEventListener("unauthorized", () => unpair());
   bridge.addEventListener("decision", (e) => {
-    approve.onDecisionResult(e.detail.entry, e.detail.result);
+    if (e.detail.entry.command === "set_decision") shoot.onResult(e.detail.entry, e.detail.result);
+    else approve.onDecisionResult(e.detail.entry, e.detail.result);
     renderOutbox();
   });
   bridge.addEventListener("outbox", renderOutbox);
@@ -741,6 +758,7 @@ window.autodev = {
   get state() { return state; },
   get approve() { return approve; },
   get zoom() { return zoom; },
+  get shoot() { return shoot; },
 };
 
 boot();
