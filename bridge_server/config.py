@@ -85,6 +85,8 @@ class Settings:
     export_presets: list[dict[str, Any]] = field(default_factory=default_export_presets)
     preset_mapping: dict[str, str] = field(default_factory=default_preset_mapping)
     write_raw_sidecars: bool = True
+    # An .xmp sidecar beside JPEG originals too (a RAW+JPEG pair shares one, as Lightroom's does).
+    write_jpeg_sidecars: bool = False
     notifications_muted: bool = False
     theme: str = "dark"
     studio_name: str = ""  # shown to proofing guests ("Anna & Ben, by <studio>")

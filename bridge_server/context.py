@@ -11,6 +11,7 @@ from .config import Settings
 from .store.db import Database
 
 if TYPE_CHECKING:
+    from .pipeline.coalesce import KeyedCoalescer
     from .pipeline.pool import PixelPool
     from .pipeline.thumbnails import ThumbnailCache
     from .services.pairing import PairingCodes
@@ -51,3 +52,4 @@ class BridgeContext:
     pool: PixelPool | None = None
     thumbnails: ThumbnailCache | None = None
     rescorer: Rescorer | None = None  # recomputes scores when the learned profile changes
+    metadata: KeyedCoalescer | None = None  # writes decisions into sidecars and exports' XMP

@@ -184,7 +184,7 @@ def _render(src: str, opts: dict[str, Any]) -> tuple[Image.Image, bytes | None, 
 
 
 def _encode(
-    src: str, preset: dict[str, Any], rating: int, label: str, keywords: list[str]
+    src: str, preset: dict[str, Any], rating: int, label: str | None, keywords: list[str]
 ) -> tuple[bytes, int, int]:
     """The finished JPEG in memory, with its width and height; raises ExportError."""
     opts = _preset(preset)
@@ -245,7 +245,7 @@ def render_to_temp(
     preset: dict[str, Any],
     temp_path: str,
     rating: int,
-    label: str,
+    label: str | None,
     keywords: list[str],
 ) -> dict[str, Any]:
     """Write one export to `temp_path` (not yet in place) and return its size and SHA-256."""
@@ -276,7 +276,7 @@ def render_export(
     dest_dir: str,
     filename_stem: str,
     rating: int,
-    label: str,
+    label: str | None,
     keywords: list[str],
 ) -> dict[str, Any]:
     """Write one export; never overwrites (stem-1.jpg, ...); raises ExportError, leaves no temp."""

@@ -1,9 +1,17 @@
-"""XMP packets (rating, colour label, keywords): build, embed via Pillow, merge into sidecars."""
+"""XMP packets (rating, colour label, keywords): build, embed via Pillow, merge into sidecars,
+rewrite inside an exported JPEG.
+
+The app owns `xmp:Rating` and its own label and keywords; everything else in a packet or sidecar
+(other programs' fields, keywords and labels they wrote) is kept. Which label and keywords the
+app wrote last is recorded in its own namespace (`autodev:Label`, `autodev:Keywords`), so that
+a label cleared or a keyword removed in the app is removed from the file, and only then.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -17,6 +25,7 @@ NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "dc": "http://purl.org/dc/elements/1.1/",
+    "autodev": "http://ns.autodev-bridge.app/xmp/1.0/",
 }
 JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")  # the colour labels Lightroom ships
@@ -27,14 +36,17 @@ _RDF_DESC = f"{{{NS['rdf']}}}Description"
 _RATING = f"{{{NS['xmp']}}}Rating"
 _LABEL = f"{{{NS['xmp']}}}Label"
 _SUBJECT = f"{{{NS['dc']}}}subject"
+_OUR_LABEL = f"{{{NS['autodev']}}}Label"
+_OUR_KEYWORDS = f"{{{NS['autodev']}}}Keywords"
+REJECTED_RATING = -1  # how Lightroom and darktable read a rejected photo
 
 for _prefix, _uri in NS.items():
     ET.register_namespace(_prefix, _uri)
 
 
 def _validate(rating: int, label: str | None, keywords: Iterable[str]) -> list[str]:
-    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 5:
-        raise ValueError(f"rating must be an integer 0-5, not {rating!r}")
+    if isinstance(rating, bool) or not isinstance(rating, int) or not -1 <= rating <= 5:
+        raise ValueError(f"rating must be an integer -1 (rejected) to 5, not {rating!r}")
     if label is not None and not isinstance(label, str):
         raise ValueError(f"label must be a string, not {label!r}")
     out: list[str] = []
@@ -52,8 +64,23 @@ def _empty_document() -> ET.Element:
     return root
 
 
+def label_name(color_label: str | None) -> str | None:
+    """`red` -> `Red`: the label names Lightroom ships."""
+    return color_label.capitalize() if color_label else None
+
+
+def _ours(desc: ET.Element) -> tuple[str | None, list[str]]:
+    """The label and keywords the app wrote last into this description."""
+    words: list[str] = []
+    with contextlib.suppress(ValueError, TypeError):
+        loaded = json.loads(desc.get(_OUR_KEYWORDS) or "[]")
+        words = [w for w in loaded if isinstance(w, str)]
+    return desc.get(_OUR_LABEL) or None, words
+
+
 def _merge(root: ET.Element, rating: int, label: str | None, keywords: list[str]) -> None:
-    """Set rating (and label unless None; "" removes it) and add keywords; keep everything else."""
+    """Set the rating, the app's label (None: none; a label another program wrote stays) and
+    the app's keywords (those it wrote before and no longer has are removed); keep the rest."""
     descriptions = list(root.iter(_RDF_DESC))
     if not descriptions:
         rdf = root if root.tag == f"{{{NS['rdf']}}}RDF" else root.find(f".//{{{NS['rdf']}}}RDF")
@@ -61,8 +88,13 @@ def _merge(root: ET.Element, rating: int, label: str | None, keywords: list[str]
             raise ValueError("no rdf:RDF element")
         descriptions = [ET.SubElement(rdf, _RDF_DESC, {f"{{{NS['rdf']}}}about": ""})]
     target = descriptions[0]
+    our_label, our_keywords = _ours(target)
+    current_label = next(
+        (v for d in descriptions for v in (d.get(_LABEL), d.findtext(_LABEL)) if v), None
+    )
+    replace_label = label is not None or (our_label is not None and current_label == our_label)
     # Remove every other spelling (attribute or element) so exactly one value remains.
-    tags = (_RATING,) if label is None else (_RATING, _LABEL)
+    tags = (_RATING, _LABEL) if replace_label else (_RATING,)
     for desc in descriptions:
         for tag in tags:
             desc.attrib.pop(tag, None)
@@ -71,16 +103,30 @@ def _merge(root: ET.Element, rating: int, label: str | None, keywords: list[str]
     target.set(_RATING, str(rating))
     if label:
         target.set(_LABEL, label)
-    if not keywords:
-        return
+    _merge_keywords(descriptions, target, keywords, set(our_keywords) - set(keywords))
+    if label:
+        target.set(_OUR_LABEL, label)
+    else:
+        target.attrib.pop(_OUR_LABEL, None)
+    target.set(_OUR_KEYWORDS, json.dumps(keywords, ensure_ascii=False))
+
+
+def _merge_keywords(
+    descriptions: list[ET.Element], target: ET.Element, keywords: list[str], dropped: set[str]
+) -> None:
     subject = next((d.find(_SUBJECT) for d in descriptions if d.find(_SUBJECT) is not None), None)
     if subject is None:
+        if not keywords:
+            return
         subject = ET.SubElement(target, _SUBJECT)
     bag = subject.find(f"{{{NS['rdf']}}}Bag")
     if bag is None:
         bag = subject.find(f"{{{NS['rdf']}}}Seq")
     if bag is None:
         bag = ET.SubElement(subject, f"{{{NS['rdf']}}}Bag")
+    for li in bag.findall(f"{{{NS['rdf']}}}li"):
+        if (li.text or "").strip() in dropped:
+            bag.remove(li)
     present = {(li.text or "").strip() for li in bag.findall(f"{{{NS['rdf']}}}li")}
     for kw in keywords:
         if kw not in present:
@@ -185,3 +231,57 @@ def write_sidecar(raw_path: str, rating: int, label: str | None, keywords: Itera
             raise ExportError(f"cannot write sidecar {path}: {exc.strerror or exc}") from exc
         return path
     raise ExportError(f"sidecar kept changing while being updated, try again: {path}")
+
+
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})  # markers without a length field
+_SOS = 0xDA
+_APP0, _APP1 = 0xE0, 0xE1
+_MAX_SEGMENT = 0xFFFF
+
+
+def _xmp_segment(data: bytes) -> tuple[int, int, bytes | None]:
+    """(start, end, packet) of the JPEG's XMP segment; without one, where to insert it."""
+    if data[:2] != b"\xff\xd8":
+        raise ExportError("not a JPEG file")
+    pos, insert_at = 2, 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise ExportError("damaged JPEG: no segment marker where one belongs")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker == _SOS:
+            break
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        payload = data[pos + 4 : end]
+        if marker == _APP1 and payload.startswith(JPEG_XMP_HEADER):
+            return pos, end, payload[len(JPEG_XMP_HEADER) :]
+        if marker in (_APP0, _APP1):
+            insert_at = end  # after JFIF and EXIF, where readers look for XMP
+        pos = end
+    return insert_at, insert_at, None
+
+
+def read_jpeg_xmp(data: bytes) -> bytes | None:
+    """The XMP packet embedded in a JPEG, if any."""
+    return _xmp_segment(data)[2]
+
+
+def rewrite_jpeg_xmp(data: bytes, rating: int, label: str | None, keywords: Iterable[str]) -> bytes:
+    """The JPEG with rating, label and keywords merged into its XMP (pixels untouched)."""
+    kws = _validate(rating, label, keywords)
+    start, end, packet = _xmp_segment(data)
+    try:
+        root = _parse(packet) if packet else _empty_document()
+        _merge(root, rating, label, kws)
+    except (ET.ParseError, ValueError) as exc:
+        raise ExportError(f"the exported file's XMP is not valid, left untouched: {exc}") from exc
+    payload = JPEG_XMP_HEADER + _serialise(root)
+    if len(payload) + 2 > _MAX_SEGMENT:
+        raise ExportError("too many keywords to fit a JPEG's XMP segment")
+    segment = bytes([0xFF, _APP1]) + (len(payload) + 2).to_bytes(2, "big") + payload
+    return data[:start] + segment + data[end:]

@@ -29,26 +29,11 @@ from ..store.models import Export, Photo
 from ..timeutil import utcnow
 from . import worker
 from .export_withdrawal import withdraw_if_unpicked
+from .metadata_sync import fields_of
 from .scheduler import JobRun, PermanentJobError
 
-APPROVED_LABEL: Final = "Green"
 MAX_NAME_SUFFIX: Final = 9999  # stem-1 … stem-9999
 MAX_CLAIM_TRIES: Final = 50
-
-
-def rating_for(score: float | None) -> int:
-    """Stars for Lightroom and darktable: the AI score rounded, 1 to 5."""
-    return max(1, min(5, round(score or 1)))
-
-
-def keywords_for(photo: Photo) -> list[str]:
-    """Keywords carrying the analysis into the exported file."""
-    analysis = photo.analysis or {}
-    words = ["AutoDev Bridge", f"AI score {photo.ai_score}"]
-    if photo.context_tag:
-        words.append(photo.context_tag)
-    words.extend(str(r) for r in analysis.get("reasons", []))
-    return list(dict.fromkeys(words))
 
 
 def destination_for(ctx: BridgeContext, preset: dict[str, Any]) -> str:
@@ -88,7 +73,7 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             else 1
         )
         src, file_name = photo.file_path, photo.file_name
-        rating, keywords = rating_for(photo.ai_score), keywords_for(photo)
+        fields = fields_of(photo)
         stem = format_filename(
             str(preset.get("filename_template") or "{original}"),
             original_stem=Path(file_name).stem,
@@ -134,10 +119,9 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             src,
             preset,
             temp,
-            rating,
-            APPROVED_LABEL,
-            keywords,
-            ctx.settings.write_raw_sidecars,
+            fields.rating,
+            fields.label,
+            fields.keywords,
         )
     except (ExportError, FileNotFoundError) as exc:
         message = str(exc.message if isinstance(exc, ExportError) else f"Original is gone: {src}")
@@ -150,12 +134,7 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
     output = await _put_in_place(ctx, record.id, dest_dir, stem, claimed, rendered)
     size = int(rendered["file_size"])
     await _complete(ctx, record.id, run.photo_id, preset_name, output, size)
-    return {
-        **result,
-        "output_path": output,
-        "file_size": size,
-        "sidecar_path": rendered.get("sidecar_path"),
-    }
+    return {**result, "output_path": output, "file_size": size}
 
 
 async def _export_row(ctx: BridgeContext, photo_id: str, preset_name: str) -> Export:
@@ -263,6 +242,8 @@ async def _complete(
         ctx.broker.publish(events.export_completed(photo_id, preset_name, path, size))
     # A pick taken back while this export ran: the file it just wrote goes too.
     await withdraw_if_unpicked(ctx, photo_id)
+    if ctx.metadata is not None:
+        ctx.metadata.schedule(photo_id)  # a decision changed during the render catches up
 
 
 async def _fail(

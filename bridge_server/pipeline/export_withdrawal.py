@@ -32,6 +32,7 @@ from ..imaging.hashing import sha256_file
 from ..services import transitions
 from ..store.enums import Approval, ExportStatus
 from ..store.models import Export, FileIntent, Photo
+from .metadata_sync import staged_rewrite
 
 UNEXPORT: Final = "unexport"
 REMOVED: Final = "removed"
@@ -123,6 +124,11 @@ def _remove_file(intent: FileIntent) -> str:
         os.unlink(staging)
         fsync_dir(os.path.dirname(staging))
         return REMOVED
+    rewrite = staged_rewrite(path, intent.export_id or 0)
+    if not _holds(path, digest) and _holds(rewrite, digest):
+        # Its XMP rewrite (metadata_sync) was recorded but not yet in place: finish it first.
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(rewrite, path)
     if not os.path.lexists(path):
         return MISSING
     if not _holds(path, digest):

@@ -17,6 +17,7 @@ from .coalesce import KeyedCoalescer
 from .export_job import export_handler
 from .importer import default_session_name, import_paths
 from .library_files import recover_file_intents
+from .metadata_sync import metadata_coordinator, unsynced_photos
 from .pool import PixelPool
 from .profile_job import ProfileTrainer
 from .scheduler import JobRun, JobScheduler
@@ -49,7 +50,9 @@ class Pipeline:
             concurrency=self.pool.workers,
             after_job=self._after_job,
         )
+        self.metadata = metadata_coordinator(ctx)
         self.watcher = HotFolderWatcher(ctx.settings.hot_folders, self._import_from_hot_folder)
+        ctx.metadata = self.metadata
         ctx.pool = self.pool
         ctx.runner = self.scheduler
         ctx.thumbnails = ThumbnailCache(ctx)
@@ -61,6 +64,8 @@ class Pipeline:
         """
         await recover_file_intents(self.ctx)  # before anything can import or run a job
         self.profile.start()
+        for photo_id in await unsynced_photos(self.ctx):  # decisions a crash left unwritten
+            self.metadata.schedule(photo_id)
         await self.scheduler.start()
         outdated = await queue_outdated_analyses(self.ctx)
         if outdated:
@@ -82,12 +87,13 @@ class Pipeline:
         await self.scheduler.stop()
         await self.selection.stop()
         await self.sessions.stop()
+        await self.metadata.stop()
         await self.pool.close()
 
     @property
     def busy(self) -> bool:
-        """Whether selection or a session refresh is still pending."""
-        return self.selection.busy or self.sessions.busy or self.profile.busy
+        """Whether selection, a session refresh, the profile or a metadata write is pending."""
+        return self.selection.busy or self.sessions.busy or self.profile.busy or self.metadata.busy
 
     async def _after_job(self, run: JobRun) -> None:
         """A finished job may complete its session (or move its progress)."""

@@ -9,11 +9,9 @@ from ..imaging.analysis import analyze_file
 from ..imaging.errors import ImageError
 from ..imaging.exif import read_exif
 from ..imaging.export_render import render_to_temp
-from ..imaging.formats import is_raw
 from ..imaging.hashing import sha256_file
 from ..imaging.profile import train_genres
 from ..imaging.thumbnails import make_full_rendition, make_thumbnails
-from ..imaging.xmp import write_sidecar
 
 
 def ping() -> int:
@@ -52,16 +50,12 @@ def export(
     preset: dict[str, Any],
     temp_path: str,
     rating: int,
-    label: str,
+    label: str | None,
     keywords: list[str],
-    sidecar: bool,
 ) -> dict[str, Any]:
-    """Render one export to a temp file; for RAW originals also merge rating and label into
-    the sidecar. The caller records the content hash, then puts the file in place."""
-    result = render_to_temp(src, preset, temp_path, rating, label, keywords)
-    if sidecar and is_raw(src):
-        result["sidecar_path"] = write_sidecar(src, rating, label, keywords)
-    return result
+    """Render one export to a temp file with the decision's XMP; the caller records the content
+    hash, then puts the file in place (sidecars follow decisions: pipeline/metadata_sync)."""
+    return render_to_temp(src, preset, temp_path, rating, label, keywords)
 
 
 def train_profile_genres(

@@ -83,6 +83,7 @@ class _Outcome:
     cancelled: list[str] = field(default_factory=list)
     withdrawals: list[FileIntent] = field(default_factory=list)
     flag_changed: bool = False
+    metadata_changed: bool = False  # the rating, label or keywords the files carry
 
 
 # --- validation (the same for every door) ----------------------------------------------------
@@ -217,7 +218,7 @@ async def _pick(
         transitions.APPROVE,
         photo_id,
         Photo.status == PhotoStatus.ANALYZED,
-        values={"rejection_reason": None, "decided_at": utcnow()},
+        values={"rejection_reason": None, "decided_at": utcnow(), **_NEW_METADATA},
         conflict=_undecidable("approved"),
     )
     if not result.changed:
@@ -242,7 +243,7 @@ async def _reject(
         photo_id,
         Photo.status == PhotoStatus.ANALYZED,
         ~same,
-        values={"rejection_reason": decision.reason, "decided_at": utcnow()},
+        values={"rejection_reason": decision.reason, "decided_at": utcnow(), **_NEW_METADATA},
         conflict=_undecidable("rejected"),
     )
     if not result.changed:
@@ -260,7 +261,7 @@ async def _unflag(
         s,
         transitions.UNDO_DECISION,
         photo_id,
-        values={"rejection_reason": None, "decided_at": None},
+        values={"rejection_reason": None, "decided_at": None, **_NEW_METADATA},
     )
     if not result.changed:
         return
@@ -276,6 +277,9 @@ async def _unflag(
         )
     out.flag_changed = True
 
+
+# A decision the files must follow: counted so that sidecars and exports catch up (metadata_sync).
+_NEW_METADATA: Final = {"metadata_rev": Photo.metadata_rev + 1}
 
 _FLAG_STEPS: Final = {Flag.PICK: _pick, Flag.REJECT: _reject, Flag.NONE: _unflag}
 
@@ -301,9 +305,11 @@ async def _set_rating(s: AsyncSession, photo_id: str, decision: Decision, out: _
         differs.append(func.json(Photo.keywords) != _json(words))
     if decision.stars is not None or not isinstance(decision.color_label, _Keep):
         values["rated_at"] = utcnow()  # a new opinion for the learned profile (keywords: none)
+    values.update(_NEW_METADATA)
     photo = await transitions.set_values(s, Photo, photo_id, values, _any(differs))
     if photo is None:
         return
+    out.metadata_changed = True
     out.events.append(
         events.photo_rating_changed(
             photo_id, photo.session_id, photo.stars, photo.color_label, list(photo.keywords or [])
@@ -358,6 +364,8 @@ async def _announce(ctx: BridgeContext, photo_id: str, out: _Outcome) -> None:
         await finish_even_if_cancelled(withdraw(ctx, out.withdrawals))
     if out.jobs:
         announce_jobs(ctx, out.jobs)
+    if (out.flag_changed or out.metadata_changed) and ctx.metadata is not None:
+        ctx.metadata.schedule(photo_id)  # sidecar and exports' XMP, off the loop
     if out.flag_changed:
         async with ctx.db.session() as s:
             count = await approval_queue_count(s)

@@ -148,6 +148,10 @@ class Photo(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # The photographer's preset choice; selection's proposal (`selected_preset`) applies if None.
     export_preset: Mapped[str | None] = mapped_column(String(100))
+    # Every decision change counts up `metadata_rev`; sidecar and export XMP are written up to
+    # `metadata_synced_rev`. A difference left by a crash is written again at start-up.
+    metadata_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    metadata_synced_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Counters kept beside the rows they count (services.proofing changes both in one
     # transaction), so listing photos needs no join.

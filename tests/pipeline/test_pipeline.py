@@ -128,6 +128,15 @@ async def test_approve_exports_with_xmp_and_completes_the_session(bridge, http, 
     client = await connect(http, bridge)
     queue = (await (await http.get(f"{base_url(bridge)}/api/approval/queue")).json())["items"]
     keep, drop = queue[0], queue[1:]
+    rated = await client.command(
+        "set_decision",
+        command_id=0,
+        photo_id=keep["photo_id"],
+        stars=3,
+        color_label="yellow",
+        keywords=["first look"],
+    )
+    assert rated["success"] is True
     result = await client.command("approve_photo", command_id=1, photo_id=keep["photo_id"])
     assert result["success"] is True
     for i, photo in enumerate(drop, start=2):
@@ -159,9 +168,8 @@ async def test_approve_exports_with_xmp_and_completes_the_session(bridge, http, 
             check=True,
         ).stdout
     )[0]
-    assert meta["Rating"] == round(keep["ai_score"])
-    assert meta["Label"] == "Green"
-    assert "AutoDev Bridge" in meta["Subject"]
+    # The photographer's decision, not a default (every export used to say 5 stars / Green).
+    assert (meta["Rating"], meta["Label"], meta["Subject"]) == (3, "Yellow", "first look")
 
 
 async def test_event_sequence_from_import_to_export(bridge, http, shoot):

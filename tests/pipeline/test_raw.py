@@ -33,7 +33,9 @@ async def test_raw_is_imported_analysed_exported_with_a_sidecar(tmp_path, http, 
             await http.get(f"{base_url(server)}/api/photos/{report['imported'][0]}")
         ).json()
         assert photo["status"] == "analyzed" and photo["in_queue"]
-        result = await client.command("approve_photo", photo_id=photo["photo_id"])
+        result = await client.command(
+            "set_decision", photo_id=photo["photo_id"], flag="pick", stars=4, color_label="green"
+        )
         assert result["success"]
         exported = await client.recv_type("export_completed", timeout=60)
         assert exported["output_path"].endswith(".jpg")
@@ -55,4 +57,4 @@ async def test_raw_is_imported_analysed_exported_with_a_sidecar(tmp_path, http, 
             check=True,
         ).stdout
     )[0]
-    assert meta["Label"] == "Green" and 1 <= meta["Rating"] <= 5
+    assert (meta["Label"], meta["Rating"]) == ("Green", 4)  # the photographer's, not a default

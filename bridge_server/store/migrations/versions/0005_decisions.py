@@ -6,7 +6,8 @@ Create Date: 2026-11-29 09:40:00
 
 The flag stays `approval` (pending = unflagged, approved = pick, rejected = reject). Existing
 photos start with no stars, no label and no keywords; `export_preset` is the photographer's
-choice of preset (NULL: selection's proposal, `selected_preset`, applies).
+choice of preset (NULL: selection's proposal, `selected_preset`, applies); `metadata_rev` and
+`metadata_synced_rev` tell which decisions are not yet written to sidecars and exported XMP.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("color_label", sa.String(length=8), nullable=True))
         batch.add_column(sa.Column("keywords", sa.JSON(), nullable=False, server_default="[]"))
         batch.add_column(sa.Column("export_preset", sa.String(length=100), nullable=True))
+        batch.add_column(
+            sa.Column("metadata_rev", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(
+            sa.Column("metadata_synced_rev", sa.Integer(), nullable=False, server_default="0")
+        )
         batch.create_check_constraint("ck_stars", "stars >= 0 AND stars <= 5")
         batch.create_check_constraint(
             "ck_color_label",
@@ -66,6 +73,8 @@ def downgrade() -> None:
     with op.batch_alter_table("photos") as batch:
         batch.drop_constraint("ck_color_label", type_="check")
         batch.drop_constraint("ck_stars", type_="check")
+        batch.drop_column("metadata_synced_rev")
+        batch.drop_column("metadata_rev")
         batch.drop_column("export_preset")
         batch.drop_column("keywords")
         batch.drop_column("color_label")
