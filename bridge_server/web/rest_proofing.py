@@ -7,9 +7,16 @@ from aiohttp import web
 from ..audience import ProofingScope
 from ..pipeline.thumbnails import SIZES
 from ..roles import OPERATOR_ONLY, STAFF, Role
-from ..services import activity, client_feedback, proofing_gallery, proofing_links
+from ..services import (
+    activity,
+    client_favourites,
+    client_feedback,
+    proofing_gallery,
+    proofing_links,
+)
 from ..services.errors import Conflict, InvalidArguments, Unauthorized
-from ..validation import get_int, get_str, require_str
+from ..store.enums import ColorLabel
+from ..validation import get_int, get_str, parse_enum, require_str
 from .context_keys import CTX, DEVICE_ID, FAILURES
 from .http_util import error_response, json_response, query_int, read_json_object
 from .middleware import caller_role, client_address
@@ -266,3 +273,30 @@ async def full_size(request: web.Request) -> web.StreamResponse:
         raise Conflict("Full-size images are not available: the pipeline is not running")
     path = await ctx.thumbnails.full_size(request.match_info["photo_id"])
     return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@route(
+    "POST",
+    "/api/sessions/{session_id}/client-favorites/apply",
+    "Turn guests' hearts into keywords (Client favourite: <name>), and optionally stars, a label",
+    roles=STAFF,
+    body={
+        "type": "object",
+        "properties": {
+            "stars": {"type": "integer", "minimum": 1, "maximum": 5},
+            "color_label": {"type": "string", "enum": [c.value for c in ColorLabel]},
+        },
+    },
+    body_optional=True,
+)
+async def apply_favorites(request: web.Request) -> web.Response:
+    """Through the decisions service: events and XMP follow as for any decision."""
+    body = await read_json_object(request, optional=True)
+    stars = get_int(body, "stars", minimum=1, maximum=5, required=False)
+    label = parse_enum(
+        get_str(body, "color_label", max_len=16, required=False), ColorLabel, "color_label"
+    )
+    result = await client_favourites.apply_favorites(
+        request.app[CTX], request.match_info["session_id"], stars, label
+    )
+    return json_response(result)

@@ -21,7 +21,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from bridge_server.services import pairing, proofing_links
+from bridge_server.services import client_favourites, pairing, proofing_links
+from bridge_server.store.enums import ColorLabel
 
 from ..controller import BridgeModels
 from ..tasks import run_service
@@ -105,6 +106,25 @@ class ShareDialog(QDialog):
         for button in (self.refresh_button, self.remove_button, self.withdraw_button):
             actions.addWidget(button)
         layout.addLayout(actions)
+        hearts = QHBoxLayout()
+        hearts.addWidget(QLabel("Hearted photos get"))
+        self.heart_stars = QComboBox()
+        self.heart_stars.addItem("no stars", None)
+        for n in range(1, 6):
+            self.heart_stars.addItem("★" * n, n)
+        self.heart_label = QComboBox()
+        self.heart_label.addItem("no label", None)
+        for label in ColorLabel:
+            self.heart_label.addItem(label.value.capitalize(), label.value)
+        self.apply_button = QPushButton("Apply hearts")
+        self.apply_button.setToolTip(
+            "Adds the keyword “Client favourite: <name>” (Lightroom reads it from the XMP), "
+            "and the stars and label chosen here"
+        )
+        self.apply_button.clicked.connect(self.apply_hearts)
+        for widget in (self.heart_stars, self.heart_label, self.apply_button):
+            hearts.addWidget(widget)
+        layout.addLayout(hearts)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -188,6 +208,20 @@ class ShareDialog(QDialog):
             proofing_links.revoke_link(self.models.ctx, link_id),
             lambda _d: self._withdrawn(),
             what="Withdrawing the proofing link",
+        )
+
+    def apply_hearts(self) -> None:
+        """Turn this session's hearts into keywords, and the chosen stars and label."""
+        label = self.heart_label.currentData()
+        run_service(
+            client_favourites.apply_favorites(
+                self.models.ctx,
+                self.session_id,
+                self.heart_stars.currentData(),
+                ColorLabel(label) if label else None,
+            ),
+            lambda result: self.status.setText(f"Hearts applied to {result['count']} photo(s)"),
+            what="Applying the clients' hearts",
         )
 
     def _withdrawn(self) -> None:

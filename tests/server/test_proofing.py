@@ -373,3 +373,91 @@ async def test_activity_history_is_paged_newest_first_and_filtered_by_role(
             assert (await http.get(f"{url}/api/activity?{bad}")).status == 400, bad
     finally:
         await server.stop()
+
+
+def exiftool_path() -> str:
+    """The real exiftool (Debian's libimage-exiftool-perl); under CI its absence fails."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which("exiftool")
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("exiftool is required under CI")
+    pytest.skip("exiftool not installed")
+
+
+async def test_hearts_become_keywords_stars_and_a_label_that_lightroom_reads(
+    tmp_path, http, photo_set
+):
+    import subprocess
+
+    exiftool = exiftool_path()
+    server = await start(tmp_path)
+    try:
+        url = base_url(server)
+        copy_photos(photo_set, ["coffee", "rocket"], tmp_path / "shoot")
+        session_id, (loved, other) = await import_shoot(
+            http, server, tmp_path / "shoot", ["coffee", "rocket"], "Product day"
+        )
+        for photo_id in (loved, other):
+            assert (await http.post(f"{url}/api/approval/{photo_id}/approve")).status == 200
+        await wait_for(lambda: jobs_settled(server), timeout=120)
+        link = await share(http, server, session_id, "picks")
+        for name in ("Anna", "Ben"):
+            token = await guest_token(http, server, link["secret"], name)
+            resp = await http.put(
+                f"{url}/api/proofing/photos/{loved}/favorite",
+                json={"favorite": True},
+                headers=bearer(token),
+            )
+            assert resp.status == 200
+        desk = await connect(http, server)
+        await desk.subscribe(["photos"])
+
+        apply = f"{url}/api/sessions/{session_id}/client-favorites/apply"
+        resp = await http.post(apply, json={"stars": 3, "color_label": "green"})
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["count"] == 1
+        rating = await desk.recv_type("photo_rating_changed")
+        assert rating["photo_id"] == loved and rating["stars"] == 3
+        assert "Client favourite: Anna" in rating["keywords"]
+        await wait_for(lambda: jobs_settled(server), timeout=120)
+        photo = await (await http.get(f"{url}/api/photos/{loved}")).json()
+        assert (photo["stars"], photo["color_label"]) == (3, "green")
+        assert photo["keywords"] == ["Client favourite: Anna", "Client favourite: Ben"]
+        untouched = await (await http.get(f"{url}/api/photos/{other}")).json()
+        assert (untouched["stars"], untouched["keywords"]) == (0, [])
+
+        # The exported file's XMP says so, as Lightroom reads it.
+        exports = await (await http.get(f"{url}/api/jobs?photo_id={loved}&kind=export")).json()
+        output = next(j["result"]["output_path"] for j in exports["items"] if j["result"])
+
+        def xmp_says() -> dict[str, Any]:
+            out = subprocess.run(
+                [exiftool, "-j", "-XMP:Rating", "-XMP:Label", "-XMP:Subject", output],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout
+            return dict(json.loads(out)[0])
+
+        async def written() -> bool:
+            return bool(xmp_says().get("Rating") == 3)
+
+        await wait_for(written, timeout=60)
+        meta = xmp_says()
+        assert meta["Label"] == "Green"
+        assert sorted(meta["Subject"]) == ["Client favourite: Anna", "Client favourite: Ben"]
+
+        # Applying again changes nothing (the keywords are there, the stars are enough).
+        resp = await http.post(apply, json={"stars": 3})
+        assert resp.status == 200
+        assert not [f for f in await drain_events(desk, 0.5) if f["type"] == "photo_rating_changed"]
+        assert (await http.post(apply, json={"stars": 9})).status == 400
+    finally:
+        await server.stop()

@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/sessions/{session_id}/proofing-links"): DESK,
     ("DELETE", "/api/proofing-links/{link_id}"): DESK,
     ("POST", "/api/proofing/join"): PUBLIC,
+    ("POST", "/api/sessions/{session_id}/client-favorites/apply"): STAFF,
     ("GET", "/api/proofing/gallery"): GUEST,
     ("GET", "/api/proofing/photos/{photo_id}"): GUEST,
     ("GET", "/api/proofing/photos/{photo_id}/preview"): GUEST,
