@@ -4,7 +4,7 @@
 
 import { authImage } from "./api.js";
 
-const DOUBLE_TAP_MS = 320;
+const DOUBLE_TAP_MS = 400;
 const TAP_SLOP_PX = 10;
 const MAX_OVER_ONE_TO_ONE = 2;
 

@@ -48,9 +48,8 @@ async def test_a_rejected_frame_is_found_with_the_filter_and_rescued(
 
     await phone.select_option("#shoot-flag", "reject")
     tile = f'#shoot-grid .shoot-tile[data-photo-id="{rejected["photo_id"]}"]'
-    await phone.wait_for_function(
-        "document.querySelectorAll('#shoot-grid .shoot-tile').length === 1"
-    )
+    one_tile = "() => document.querySelectorAll('#shoot-grid .shoot-tile').length === 1"
+    await phone.wait_for_function(one_tile)
     await phone.wait_for_selector(tile)
     await screenshot(phone, "shoot")
     await phone.click(f"{tile} .shoot-open")
@@ -130,7 +129,7 @@ async def test_the_burst_shows_side_by_side_in_the_photo_sheet(
     assert boxes[0] and boxes[1]
     assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2, "side by side, not stacked"
     await phone.wait_for_function(
-        "[...document.querySelectorAll('#sheet-scene img')].every(i => i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('#sheet-scene img')].every(i => i.naturalWidth > 0)"
     )
     await phone.locator("#sheet-scene").scroll_into_view_if_needed()
     await screenshot(phone, "scene")
