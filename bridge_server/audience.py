@@ -8,6 +8,7 @@ Nothing else reaches it: no job, system, queue, export or other-session event, n
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -33,6 +34,7 @@ class ProofingScope:
     device_id: str
     client_name: str
     link_id: str
+    expires_at: float = float("inf")  # time.time() when the link expires: nothing after that
 
     def sees(self, level: object) -> bool:
         """Whether a photo at `level` (pick, proposal or None) is shown to this guest."""
@@ -43,7 +45,7 @@ def may_receive(scope: ProofingScope | None, event: PublishedEvent) -> bool:
     """Whether a connection with `scope` (None: staff) may receive `event`. Deny by default."""
     if scope is None:
         return True
-    if event.type not in GUEST_EVENTS:
+    if event.type not in GUEST_EVENTS or time.time() >= scope.expires_at:
         return False
     payload = event.payload
     if payload.get("session_id") != scope.session_id:

@@ -176,4 +176,5 @@ async def scope_of(ctx: BridgeContext, device_id: str) -> ProofingScope:
     device, link = row
     if link.revoked_at is not None or link.expires_at <= utcnow():
         raise Unauthorized("The proofing link has expired or was withdrawn")
-    return ProofingScope(link.session_id, link.visibility, device.id, device.name, link.id)
+    expires = link.expires_at.timestamp()
+    return ProofingScope(link.session_id, link.visibility, device.id, device.name, link.id, expires)

@@ -461,3 +461,20 @@ async def test_hearts_become_keywords_stars_and_a_label_that_lightroom_reads(
         assert (await http.post(apply, json={"stars": 9})).status == 400
     finally:
         await server.stop()
+
+
+def test_an_expired_guest_stops_receiving_even_on_an_open_socket():
+    import time
+
+    from bridge_server.audience import ProofingScope, may_receive
+    from bridge_server.broker import PublishedEvent
+
+    payload = {"session_id": "s_1", "photo_id": "p_1", "level": "pick", "previous": None}
+    event = PublishedEvent(7, "proofing_photo_changed", "proofing", "now", payload, "{}")
+    live = ProofingScope("s_1", "picks", "d_1", "Anna", "l_1", time.time() + 60)
+    expired = ProofingScope("s_1", "picks", "d_1", "Anna", "l_1", time.time() - 1)
+    other_session = ProofingScope("s_2", "picks", "d_2", "Ben", "l_2", time.time() + 60)
+    assert may_receive(live, event)
+    assert not may_receive(expired, event)
+    assert not may_receive(other_session, event)
+    assert may_receive(None, event), "staff receive everything of their channels"
