@@ -143,8 +143,7 @@ async def _usable_link(ctx: BridgeContext, secret: str) -> ProofingLink:
 
 async def join(ctx: BridgeContext, secret: str, client_name: str) -> dict[str, Any]:
     """A guest opens the link and gives a name: a device token of its own (returned once)."""
-    printable = "".join(c for c in client_name if c.isprintable() or c.isspace())
-    name = " ".join(printable.split())[:CLIENT_NAME_MAX]
+    name = " ".join(client_name.split())[:CLIENT_NAME_MAX]
     if not name:
         raise InvalidArguments("Please give your name")
     link = await _usable_link(ctx, secret)

@@ -20,12 +20,14 @@ from ..validation import get_int, get_str, parse_enum, require_str
 from .context_keys import CTX, DEVICE_ID, FAILURES
 from .http_util import error_response, json_response, query_int, read_json_object
 from .middleware import caller_role, client_address
+from .openapi_schemas import name_schema
 from .rest_clients import pairing_base_urls
 from .routes import route
 
 GUESTS = frozenset({Role.CLIENT})
 EVERYONE = frozenset(Role)
 LINK_SECRET_MAX = 64
+MAX_SEQ_QUERY = 10**12 - 1  # query integers are at most 12 digits (http_util.query_int)
 FAVORITE_BODY = {
     "type": "object",
     "required": ["favorite"],
@@ -34,20 +36,14 @@ FAVORITE_BODY = {
 COMMENT_BODY = {
     "type": "object",
     "required": ["text"],
-    "properties": {
-        "text": {"type": "string", "minLength": 1, "maxLength": client_feedback.COMMENT_MAX}
-    },
+    "properties": {"text": name_schema(client_feedback.COMMENT_MAX)},
 }
 JOIN_BODY = {
     "type": "object",
     "required": ["link", "client_name"],
     "properties": {
-        "link": {"type": "string", "minLength": 1, "maxLength": LINK_SECRET_MAX},
-        "client_name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": proofing_links.CLIENT_NAME_MAX,
-        },
+        "link": name_schema(LINK_SECRET_MAX),
+        "client_name": name_schema(proofing_links.CLIENT_NAME_MAX),
     },
 }
 LINK_BODY = {
@@ -245,15 +241,17 @@ async def photo_feedback(request: web.Request) -> web.Response:
     "History from the event log, newest first, as much as the caller's role may see",
     roles=EVERYONE,
     query=(
-        ("before", {"type": "integer", "minimum": 1}),
+        ("before", {"type": "integer", "minimum": 1, "maximum": MAX_SEQ_QUERY}),
         ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-        ("types", {"type": "string"}),
+        ("types", {"type": "string", "pattern": activity.types_pattern()}),
     ),
 )
 async def activity_history(request: web.Request) -> web.Response:
     """`{items, next_before, seq}`; pass `before=next_before` for the next page."""
     limit = query_int(request, "limit", 100, 1, 500)
-    before = query_int(request, "before", 0, 1, 2**62) if "before" in request.query else None
+    before = (
+        query_int(request, "before", 0, 1, MAX_SEQ_QUERY) if "before" in request.query else None
+    )
     types = activity.parse_types(request.query.get("types"))
     scope = await guest_scope(request) if caller_role(request) == Role.CLIENT else None
     return json_response(activity.activity_page(request.app[CTX], scope, before, limit, types))
