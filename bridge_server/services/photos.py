@@ -42,6 +42,7 @@ async def list_photos(
             approval=approval,
             selection=selection,
             group_id=group_id,
+            favorite=favorite,
             limit=limit,
             offset=offset,
         ),

@@ -1,7 +1,7 @@
 """client proofing: links, guests bound to a link, hearts and comments
 
 Revision ID: 0006_proofing
-Revises: 0004_scene_rank
+Revises: 0005_decisions
 Create Date: 2026-11-29 09:45:00
 
 Photos get counters of hearts and comments (0 for every existing photo); devices get the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_proofing"
-down_revision = "0004_scene_rank"
+down_revision = "0005_decisions"
 branch_labels = None
 depends_on = None
 
