@@ -1,7 +1,7 @@
 """client proofing: links, guests bound to a link, hearts and comments
 
 Revision ID: 0006_proofing
-Revises: 0005_decisions
+Revises: 0007_library_indexes
 Create Date: 2026-11-29 09:45:00
 
 Photos get counters of hearts and comments (0 for every existing photo); devices get the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_proofing"
-down_revision = "0005_decisions"
+down_revision = "0007_library_indexes"
 branch_labels = None
 depends_on = None
 
