@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from .audience import ProofingScope, may_receive
 from .events import ALL_CHANNELS, Event
 from .timeutil import now_iso
 
@@ -56,6 +57,9 @@ class PublishedEvent:
 
 class Subscriber(Protocol):
     """Anything that can take a serialized frame without waiting (a WebSocket connection)."""
+
+    # None for staff; a proofing guest's scope limits what it receives (see audience.py).
+    audience: ProofingScope | None
 
     def deliver(self, frame: str) -> None:
         """Queue one frame; must not block."""
@@ -162,7 +166,9 @@ class EventBroker:
         self._history.append(published)
         self._visible_seq = published.seq
         for subscriber in tuple(self._by_channel[published.channel]):
-            subscriber.deliver(published.frame)
+            # The one place a connection is chosen for an event: its audience decides.
+            if may_receive(subscriber.audience, published):
+                subscriber.deliver(published.frame)
         for listener in tuple(self._listeners):
             try:
                 listener(published)
@@ -211,12 +217,17 @@ class EventBroker:
     # --- replay -------------------------------------------------------------------------
 
     def events_since(
-        self, since: int, channels: Iterable[str], limit: int | None = None
+        self,
+        since: int,
+        channels: Iterable[str],
+        limit: int | None = None,
+        audience: ProofingScope | None = None,
     ) -> list[PublishedEvent] | None:
         """Retained events after `since` on `channels`, or None if some may be missing.
 
         With `limit`, also None when more than `limit` events would be replayed: past that, a
-        client reloads its state faster than it replays (the recovery limit).
+        client reloads its state faster than it replays (the recovery limit). A replay obeys
+        `audience` exactly as live delivery does.
         """
         if since > self.last_seq or since < self._unrecoverable_below:
             return None
@@ -228,11 +239,26 @@ class EventBroker:
         for event in reversed(self._history):
             if event.seq <= since:
                 break
-            if event.channel in wanted:
+            if event.channel in wanted and may_receive(audience, event):
                 if limit is not None and len(result) >= limit:
                     return None
                 result.append(event)
         result.reverse()
+        return result
+
+    def history_page(
+        self, before: int | None, limit: int, accept: Callable[[PublishedEvent], bool]
+    ) -> list[PublishedEvent]:
+        """Up to `limit` retained events older than `before` (None: the newest), newest first,
+        that `accept` lets through: a page of the event log for a history view."""
+        result: list[PublishedEvent] = []
+        for event in reversed(self._history):
+            if before is not None and event.seq >= before:
+                continue
+            if accept(event):
+                result.append(event)
+                if len(result) >= limit:
+                    break
         return result
 
     def recent(self, limit: int, channels: Iterable[str] | None = None) -> list[PublishedEvent]:

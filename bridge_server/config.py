@@ -89,6 +89,7 @@ class Settings:
     write_jpeg_sidecars: bool = False
     notifications_muted: bool = False
     theme: str = "dark"
+    studio_name: str = ""  # shown to proofing guests ("Anna & Ben, by <studio>")
     start_at_login: bool = False  # the desktop writes or removes the XDG autostart entry
     event_history_size: int = 50_000
     # A resume further behind than this many events answers `recovered: false` at once.

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 
 class Channel(StrEnum):
-    """The seven channels a client can subscribe to."""
+    """The channels a client can subscribe to (the original's seven, and proofing)."""
 
     JOBS = "jobs"
     PHOTOS = "photos"
@@ -18,6 +18,7 @@ class Channel(StrEnum):
     QUEUE = "queue"
     APPROVAL = "approval"
     EXPORT = "export"
+    PROOFING = "proofing"  # what proofing guests see, and their hearts and comments
 
 
 ALL_CHANNELS: Final = frozenset(c.value for c in Channel)
@@ -50,12 +51,20 @@ EVENT_CHANNELS: Final[dict[str, Channel]] = {
     "export_started": Channel.EXPORT,
     "export_completed": Channel.EXPORT,
     "export_failed": Channel.EXPORT,
+    "proofing_photo_changed": Channel.PROOFING,
+    "client_favorite_changed": Channel.PROOFING,
+    "client_comment_added": Channel.PROOFING,
     "export_withdrawn": Channel.EXPORT,
 }
 
 
 # Names an integration may use for its own events (never one of the typed events above).
 CUSTOM_EVENT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+# Channels only the server itself publishes on: what proofing guests receive must come from
+# real decisions and real guests, never from a broadcast.
+SERVER_ONLY_CHANNELS: Final = frozenset({Channel.PROOFING.value})
 
 
 def is_typed_event(event_type: str) -> bool:
@@ -396,6 +405,71 @@ def export_failed(photo_id: str, preset_name: str, error_message: str) -> Event:
     return make_event(
         "export_failed",
         {"photo_id": photo_id, "preset_name": preset_name, "error_message": error_message},
+    )
+
+
+# --- client proofing ------------------------------------------------------------------------
+
+
+def proofing_photo_changed(
+    session_id: str, photo_id: str, level: str | None, previous: str | None
+) -> Event:
+    """What proofing guests may see of a photo changed (`level`: pick, proposal or null)."""
+    return make_event(
+        "proofing_photo_changed",
+        {"session_id": session_id, "photo_id": photo_id, "level": level, "previous": previous},
+    )
+
+
+def client_favorite_changed(
+    session_id: str,
+    photo_id: str,
+    device_id: str,
+    client_name: str,
+    favorite: bool,
+    favorites: int,
+    level: str | None,
+) -> Event:
+    """A proofing guest hearted a photo, or took the heart back."""
+    return make_event(
+        "client_favorite_changed",
+        {
+            "session_id": session_id,
+            "photo_id": photo_id,
+            "device_id": device_id,
+            "client_name": client_name,
+            "favorite": favorite,
+            "favorites": favorites,
+            "level": level,
+        },
+    )
+
+
+def client_comment_added(
+    session_id: str,
+    photo_id: str,
+    comment_id: str,
+    device_id: str,
+    client_name: str,
+    text: str,
+    created_at: str,
+    comments: int,
+    level: str | None,
+) -> Event:
+    """A proofing guest commented on a photo (`comments`: how many the photo has now)."""
+    return make_event(
+        "client_comment_added",
+        {
+            "session_id": session_id,
+            "photo_id": photo_id,
+            "comment_id": comment_id,
+            "device_id": device_id,
+            "client_name": client_name,
+            "text": text,
+            "created_at": created_at,
+            "comments": comments,
+            "level": level,
+        },
     )
 
 

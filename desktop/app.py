@@ -21,6 +21,7 @@ from .bridge import BridgeLink
 from .controller import BridgeModels
 from .dialogs.folders import pick_folder
 from .dialogs.pairing import PairingDialog
+from .dialogs.proofing import ShareDialog
 from .dialogs.settings import SettingsDialog
 from .launcher import set_autostart
 from .notifier import Notice, Notifier
@@ -77,6 +78,7 @@ class DesktopApp(QObject):
         window.close_requested.connect(self._window_closed)
         window.settings_requested.connect(self.open_settings)
         window.pair_requested.connect(self.open_pairing)
+        window.share_requested.connect(self.open_share)
         window.import_requested.connect(self.choose_import)
         window.samples_requested.connect(self.import_samples)
 
@@ -212,6 +214,17 @@ class DesktopApp(QObject):
         )
         dialog.finished.connect(lambda _r: dialog.deleteLater())
         self.pairing_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def open_share(self, session_id: str, session_name: str) -> ShareDialog:
+        """Show the "Share for proofing" dialog for a session."""
+        assert self.models is not None
+        self.show_window()
+        port = self.server.port
+        urls = [f"http://{ip}:{port}" for ip in self.pairing_addresses()]
+        dialog = ShareDialog(self.models, session_id, session_name, urls, self._parent())
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
         dialog.show()
         return dialog
 

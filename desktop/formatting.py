@@ -66,3 +66,11 @@ def megabytes(mb: float | None) -> str:
     if mb is None:
         return "–"
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+
+
+def shutter_text(value: object) -> str:
+    """Shutter speed as '1/250 s', '1 s', '2.5 s' (the store keeps '1/250' or '1s')."""
+    text = str(value or "").strip()
+    if text.lower().endswith("s"):
+        text = text[:-1].rstrip()
+    return f"{text} s" if text else ""

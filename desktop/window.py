@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
     close_requested = pyqtSignal()
     settings_requested = pyqtSignal()
     pair_requested = pyqtSignal()
+    share_requested = pyqtSignal(str, str)  # session id, session name
     import_requested = pyqtSignal()
     samples_requested = pyqtSignal()
 
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
 
         for signal in (self.overview.pair_requested, self.clients.pair_requested):
             signal.connect(self.pair_requested)
+        self.sessions.share_requested.connect(self.share_requested)
         for signal in (self.overview.import_requested, self.sessions.import_requested):
             signal.connect(self.import_requested)
         for signal in (self.overview.samples_requested, self.sessions.samples_requested):

@@ -63,3 +63,31 @@ def _save_jpeg(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:
     buffer = io.BytesIO()
     im.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, icc_profile=icc)
     fh.write(buffer.getbuffer())
+
+
+FULL_QUALITY = 90
+
+
+def full_rendition_path(out_dir: str, stem: str) -> str:
+    """Where make_full_rendition writes a photo's full-size JPEG."""
+    return os.path.join(out_dir, f"{stem}_full.jpg")
+
+
+def make_full_rendition(src: str, out_dir: str, stem: str) -> str:
+    """A full-resolution, upright JPEG of a non-JPEG original (RAW, TIFF, PNG), for 100 % zoom."""
+    path = full_rendition_path(out_dir, stem)
+    if _fresh({"full": path}, src):
+        return path
+    os.makedirs(out_dir, exist_ok=True)
+    source, upright = load_oriented(src, None)
+    with source:
+        icc = icc_for_mode(source.info.get("icc_profile"), "RGB")
+        full = to_mode(upright, "RGB")
+    write_replacing(path, partial(_save_full, full, icc))
+    return path
+
+
+def _save_full(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=FULL_QUALITY, icc_profile=icc)
+    fh.write(buffer.getbuffer())

@@ -20,6 +20,7 @@ from ..context import BridgeContext
 from ..imaging import profile as prof
 from ..imaging.hashing import hash_distance
 from ..services.profiles import active_profiles
+from ..services.proofing_gallery import PROPOSAL, announce_level
 from ..services.queries import approval_queue_count
 from ..services.sessions import refresh_session
 from ..store.enums import Approval, PhotoStatus, Selection
@@ -217,6 +218,7 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
     the rows whose proposal changed, so a run over a large session stays cheap for the loop.
     """
     entered: list[tuple[str, str, str]] = []
+    proposals_changed: list[tuple[str, bool]] = []  # (photo, now proposed) for proofing guests
     queue_changed = False
     query = select(
         Photo.id,
@@ -306,8 +308,13 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             # A queued photo rescored by the learned profile changes the queue's order too.
             rescored = now_queued and was_queued and scores[photo_id] != r[3]
             queue_changed = queue_changed or was_queued != now_queued or rescored
+            if now_queued != was_queued:
+                proposals_changed.append((photo_id, now_queued))
     for photo_id, tag, preset in entered:
         ctx.broker.publish(events.photo_selected(photo_id, tag, preset))
+    for photo_id, proposed in proposals_changed:
+        level = PROPOSAL if proposed else None
+        announce_level(ctx, session_id, photo_id, level, None if proposed else PROPOSAL)
     if queue_changed:
         async with ctx.db.session() as s:
             count = await approval_queue_count(s)

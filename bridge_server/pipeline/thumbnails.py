@@ -8,6 +8,7 @@ from typing import Final
 
 from ..context import BridgeContext
 from ..imaging.errors import ImageError
+from ..imaging.formats import is_jpeg
 from ..imaging.thumbnails import THUMBNAIL_SIZES, thumbnail_paths
 from ..services.errors import Conflict, InvalidArguments
 from ..services.queries import get_or_404
@@ -54,3 +55,24 @@ class ThumbnailCache:
     async def _make(self, source: str, photo_id: str) -> dict[str, str]:
         assert self._ctx.pool is not None
         return await self._ctx.pool.run(worker.thumbnails, source, str(self.directory), photo_id)
+
+    async def full_size(self, photo_id: str) -> Path:
+        """The photo at full resolution: a JPEG original itself, else a JPEG rendition of it.
+
+        The path comes from the store, never from the caller.
+        """
+        async with self._ctx.db.session() as s:
+            photo = await get_or_404(s, Photo, photo_id, "photo")
+            source = photo.file_path
+        if is_jpeg(source):
+            if not await asyncio.to_thread(Path(source).is_file):
+                raise Conflict(f"The original of {photo_id} is missing from disk")
+            return Path(source)
+        assert self._ctx.pool is not None
+        try:
+            made = await self._ctx.pool.run(
+                worker.full_rendition, source, str(self.directory), photo_id
+            )
+        except (ImageError, FileNotFoundError) as exc:
+            raise Conflict(f"No full-size image for {photo_id}: {exc}") from None
+        return Path(made)

@@ -11,7 +11,7 @@ from ..imaging.exif import read_exif
 from ..imaging.export_render import render_to_temp
 from ..imaging.hashing import sha256_file
 from ..imaging.profile import train_genres
-from ..imaging.thumbnails import make_thumbnails
+from ..imaging.thumbnails import make_full_rendition, make_thumbnails
 
 
 def ping() -> int:
@@ -51,6 +51,11 @@ def analyze(path: str, exif: dict[str, Any] | None) -> dict[str, Any]:
 def thumbnails(path: str, out_dir: str, stem: str) -> dict[str, str]:
     """Small and large cached previews."""
     return make_thumbnails(path, out_dir, stem)
+
+
+def full_rendition(path: str, out_dir: str, stem: str) -> str:
+    """A full-size upright JPEG of a non-JPEG original."""
+    return make_full_rendition(path, out_dir, stem)
 
 
 def export(

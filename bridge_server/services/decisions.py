@@ -30,6 +30,7 @@ from ..validation import get_int, get_str, parse_enum, text_problem
 from . import transitions
 from .errors import InvalidArguments, NotFound
 from .jobs import PRIORITY_NORMAL, add_job, announce_jobs, jobs_changed
+from .proofing_gallery import current_level, level_of
 from .queries import approval_queue_count
 from .serializers import photo_dict, photo_in_queue
 from .sessions import refresh_session
@@ -160,6 +161,9 @@ async def set_decision(ctx: BridgeContext, photo_id: str, decision: Decision) ->
     """Apply a decision to a photo; returns the photo as it now is. Repeats change nothing."""
     outcome = _Outcome()
     async with ctx.db.session() as s, s.begin():
+        # Read only to address the proofing event (which guests saw the photo before); the
+        # flag itself changes through the conditional UPDATE of its step.
+        seen_before = await current_level(s, photo_id) if decision.flag is not None else None
         # The preset first: a pick in the same request exports with the chosen preset.
         if not isinstance(decision.preset, _Keep):
             await _set_preset(s, photo_id, decision.preset, outcome)
@@ -172,6 +176,12 @@ async def set_decision(ctx: BridgeContext, photo_id: str, decision: Decision) ->
             raise NotFound(f"Unknown photo: {photo_id!r}")
         data = photo_dict(photo)
         outcome.session_id = photo.session_id
+        if outcome.flag_changed and level_of(photo) != seen_before:
+            outcome.events.append(
+                events.proofing_photo_changed(
+                    photo.session_id, photo_id, level_of(photo), seen_before
+                )
+            )
     await _announce(ctx, photo_id, outcome)
     return data
 

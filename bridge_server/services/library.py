@@ -63,6 +63,7 @@ class LibraryQuery:
     min_stars: int | None = None
     color_label: ColorLabel | None = None
     problem: str | None = None
+    favorite: bool | None = None  # hearted by a proofing guest (True) or by none (False)
     collapse_stacks: bool = False
     # The original bridge's filters.
     status: PhotoStatus | None = None
@@ -131,6 +132,8 @@ def _filters(q: LibraryQuery) -> list[Any]:
         where.append(
             exists(select(1).select_from(flags).where(flags.c.value.in_(PROBLEMS[q.problem])))
         )
+    if q.favorite is not None:
+        where.append((Photo.client_favorites > 0) == q.favorite)
     if q.status is not None:
         where.append(Photo.status == q.status)
     if q.approval is not None:

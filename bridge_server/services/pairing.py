@@ -100,6 +100,9 @@ def start_pairing(
     if role not in DEVICE_ROLES:
         names = ", ".join(sorted(DEVICE_ROLES))
         raise InvalidArguments(f"A paired device's role must be one of: {names}")
+    if role == Role.CLIENT:
+        # A guest is bound to one session: it joins through a proofing link, never by pairing.
+        raise InvalidArguments("Proofing guests join through a proofing link, not by pairing")
     code = _codes(ctx).issue(role)
     remaining = code.expires_at - time.monotonic()
     expires = datetime.now(UTC) + timedelta(seconds=remaining)

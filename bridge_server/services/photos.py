@@ -28,6 +28,7 @@ async def list_photos(
     approval: Approval | None = None,
     selection: Selection | None = None,
     group_id: str | None = None,
+    favorite: bool | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -41,6 +42,7 @@ async def list_photos(
             approval=approval,
             selection=selection,
             group_id=group_id,
+            favorite=favorite,
             limit=limit,
             offset=offset,
         ),

@@ -82,6 +82,9 @@ def photo_dict(photo: Photo) -> dict[str, Any]:
         "decided_at": iso(photo.decided_at),
         "thumbnail_url": f"/api/photos/{photo.id}/thumbnail?size=small",
         "preview_url": f"/api/photos/{photo.id}/thumbnail?size=large",
+        "full_url": f"/api/photos/{photo.id}/full",
+        "favorites": photo.client_favorites,
+        "comments": photo.client_comments,
     }
 
 
@@ -136,4 +139,5 @@ def device_dict(device: Device) -> dict[str, Any]:
         "role": device.role,
         "created_at": iso(device.created_at),
         "last_seen_at": iso(device.last_seen_at),
+        "link_id": device.link_id,
     }

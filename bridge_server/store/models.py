@@ -153,6 +153,10 @@ class Photo(Base):
     metadata_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     metadata_synced_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Counters kept beside the rows they count (services.proofing changes both in one
+    # transaction), so listing photos needs no join.
+    client_favorites: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    client_comments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Job(Base):
@@ -270,6 +274,63 @@ class Device(Base):
     role: Mapped[str] = mapped_column(String(24), default="approver", server_default="approver")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A proofing guest (role client) joined through this link and sees only its session.
+    link_id: Mapped[str | None] = mapped_column(
+        ForeignKey("proofing_links.id", ondelete="CASCADE", name="fk_devices_link_id"),
+        nullable=True,
+    )
+
+
+class ProofingLink(Base):
+    """A link the photographer shares with clients: one session, until it expires or is revoked.
+
+    Only the SHA-256 of the link's secret is kept, as for device tokens.
+    """
+
+    __tablename__ = "proofing_links"
+    __table_args__ = (
+        CheckConstraint(
+            "visibility IN ('picks', 'picks_and_proposals')", name="ck_link_visibility"
+        ),
+        Index("ix_proofing_links_session", "session_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    visibility: Mapped[str] = mapped_column(String(24), default="picks")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClientFavorite(Base):
+    """A proofing guest's heart on a photo (one per guest and photo)."""
+
+    __tablename__ = "client_favorites"
+    __table_args__ = (Index("ix_client_favorites_photo", "photo_id"),)
+
+    photo_id: Mapped[str] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No foreign key: a guest removed by the photographer leaves their hearts in place.
+    device_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClientComment(Base):
+    """A proofing guest's comment on a photo."""
+
+    __tablename__ = "client_comments"
+    __table_args__ = (Index("ix_client_comments_photo", "photo_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    photo_id: Mapped[str] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(32))
+    client_name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EventRecord(Base):

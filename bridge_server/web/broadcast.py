@@ -65,6 +65,11 @@ def build_event(request: BroadcastRequest) -> events.Event:
     if request.channel is not None and request.channel not in events.ALL_CHANNELS:
         names = ", ".join(sorted(events.ALL_CHANNELS))
         raise InvalidArguments(f"Unknown channel: {request.channel!r} (one of {names})")
+    own_channel = events.EVENT_CHANNELS.get(request.event_type)
+    if request.channel in events.SERVER_ONLY_CHANNELS or (
+        own_channel is not None and own_channel.value in events.SERVER_ONLY_CHANNELS
+    ):
+        raise InvalidArguments("Proofing events come only from real decisions and guests")
     if events.is_typed_event(request.event_type):
         return _typed_event(request)
     if request.channel is None:

@@ -76,6 +76,15 @@ def query_int(request: web.Request, key: str, default: int, minimum: int, maximu
     return value
 
 
+def query_bool(raw: str | None, key: str) -> bool | None:
+    """`true` or `false` (None when absent)."""
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise InvalidArguments(f"'{key}' must be true or false")
+    return raw == "true"
+
+
 def page_params(request: web.Request) -> tuple[int, int]:
     """`limit` (1–500) and `offset` (≥ 0)."""
     return (

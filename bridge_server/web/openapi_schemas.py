@@ -269,13 +269,19 @@ NOT_ENVELOPE: Final = {"not": {"enum": sorted(events.RESERVED_KEYS - {"type"})}}
 def broadcast_schema() -> dict[str, Any]:
     """Every body `POST /api/websocket/broadcast` accepts, typed events from the registry."""
     typed = sorted(events.EVENT_CHANNELS)
-    variants = [v for event_type in typed for v in _typed_variants(event_type)]
+    open_channels = sorted(events.ALL_CHANNELS - events.SERVER_ONLY_CHANNELS)
+    variants = [
+        v
+        for event_type in typed
+        if events.EVENT_CHANNELS[event_type].value in open_channels
+        for v in _typed_variants(event_type)
+    ]
     custom_type = {
         "type": "string",
         "pattern": events.CUSTOM_EVENT_NAME.pattern.join("^$"),
         "not": {"enum": typed},
     }
-    channel = {"type": "string", "enum": sorted(events.ALL_CHANNELS)}
+    channel = {"type": "string", "enum": open_channels}
     variants.append(
         {
             "required": ["type", "channel"],

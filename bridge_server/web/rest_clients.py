@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .. import events
 from ..clients import ClientHandle
-from ..roles import DEFAULT_DEVICE_ROLE, DEVICE_ROLES, OPERATOR_ONLY, STAFF, Role
+from ..roles import DEFAULT_DEVICE_ROLE, OPERATOR_ONLY, STAFF, Role
 from ..services import pairing
 from ..services.errors import NotFound, Unauthorized
 from ..validation import get_str, parse_enum, require_str
@@ -138,7 +138,8 @@ def pairing_base_urls(request: web.Request) -> list[str]:
     roles=OPERATOR_ONLY,
     body={
         "type": "object",
-        "properties": {"role": {"type": "string", "enum": sorted(DEVICE_ROLES)}},
+        # Guests are no paired devices: they join through a proofing link.
+        "properties": {"role": {"type": "string", "enum": [Role.APPROVER.value]}},
     },
 )
 async def pairing_start(request: web.Request) -> web.Response:

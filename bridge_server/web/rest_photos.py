@@ -33,6 +33,7 @@ from .http_util import (
     json_response,
     page,
     page_params,
+    query_bool,
     query_int,
     read_json_object,
 )
@@ -154,6 +155,7 @@ async def get_session(request: web.Request) -> web.Response:
         QUERY_ENUMS["approval"],
         QUERY_ENUMS["selection"],
         ("group_id", {"type": "string"}),
+        ("favorite", {"type": "boolean"}),
         *LIBRARY_QUERY,
         *PAGE,
     ),
@@ -184,6 +186,7 @@ async def list_photos(request: web.Request) -> web.Response:
             approval=parse_enum(q.get("approval"), Approval, "approval"),
             selection=parse_enum(q.get("selection"), Selection, "selection"),
             group_id=q.get("group_id"),
+            favorite=query_bool(q.get("favorite"), "favorite"),
             cursor=q.get("cursor"),
             limit=limit,
             offset=offset,

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ..roles import STAFF, Role
+from ..roles import Role
 from ..services.errors import Forbidden
 from .context_keys import ROLE
 
@@ -21,8 +21,10 @@ QueryParam = str | tuple[str, dict[str, Any]]
 # `register` are open to every connection: they are how a caller proves who it is). Each
 # command then declares its own roles in services.commands.COMMANDS.
 WS_MESSAGE_ROLES: Final[dict[str, frozenset[Role]]] = {
-    "subscribe": STAFF,
-    "unsubscribe": STAFF,
+    # A client may subscribe only to the proofing channel (checked in ws.on_subscribe), and
+    # the broker's audience check filters what it receives there.
+    "subscribe": frozenset(Role),
+    "unsubscribe": frozenset(Role),
     "command": frozenset(Role),
 }
 WS_OPEN_MESSAGES: Final = frozenset({"ping", "register"})
@@ -134,7 +136,14 @@ def ws_message_allowed(kind: str, role: Role | None) -> bool:
 def all_routes() -> list[Route]:
     """Every declared REST route."""
     # Importing the route modules fills ROUTES.
-    from . import rest_clients, rest_jobs, rest_photos, rest_profile, rest_settings  # noqa: F401
+    from . import (  # noqa: F401
+        rest_clients,
+        rest_jobs,
+        rest_photos,
+        rest_profile,
+        rest_proofing,
+        rest_settings,
+    )
 
     return list(ROUTES)
 

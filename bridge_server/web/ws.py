@@ -17,12 +17,13 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..audience import ProofingScope
 from ..broker import serialize
 from ..context import BridgeContext
-from ..events import ALL_CHANNELS
+from ..events import ALL_CHANNELS, Channel
 from ..ids import new_id
 from ..roles import Role
-from ..services import pairing
+from ..services import pairing, proofing_links
 from ..services.commands import COMMANDS
 from ..services.errors import ServiceError
 from ..timeutil import now_iso
@@ -35,6 +36,9 @@ from .routes import ws_message_allowed
 from .security import FailureTracker
 
 log = logging.getLogger(__name__)
+
+
+GUEST_CHANNELS = frozenset({Channel.PROOFING.value})
 
 
 class ProtocolError(Exception):
@@ -71,6 +75,8 @@ class ClientConnection:
         self.device_id: str | None = None
         self.trusted = trusted  # a local operator (the door decided: see middleware.inspect_door)
         self.role: Role | None = Role.OPERATOR if trusted else None
+        # A proofing guest's scope: the broker sends it only what this allows (audience.py).
+        self.audience: ProofingScope | None = None
         self.registered = False
         self.connected_at = now_iso()
         self.last_ping: str | None = None  # when the client last sent `ping` (clients list)
@@ -367,8 +373,16 @@ class ClientConnection:
                 self.send(m.error_message("auth_failed", "Missing or invalid device token"))
                 self.close_soon(m.CLOSE_AUTH, "Authentication failed", flush=True)
                 return
+            role = pairing.device_role(device)
+            if role == Role.CLIENT:
+                try:
+                    self.audience = await proofing_links.scope_of(self.ctx, device.id)
+                except ServiceError as exc:
+                    self.send(m.error_message("auth_failed", exc.message))
+                    self.close_soon(m.CLOSE_AUTH, "Proofing link expired or withdrawn", flush=True)
+                    return
             self.device_id = device.id
-            self.role = pairing.device_role(device)
+            self.role = role
         self.client_type, self.client_name = client_type, client_name
         self.registered = True
         self.send(
@@ -384,6 +398,8 @@ class ClientConnection:
     async def on_subscribe(self, message: dict[str, Any]) -> None:
         """Add channels, replaying from `since` first when asked."""
         channels = _channel_list(message)
+        if self.role == Role.CLIENT and channels - GUEST_CHANNELS:
+            raise ProtocolError("forbidden", "A proofing guest may subscribe only to 'proofing'")
         since = message.get("since")
         if since is not None and (
             isinstance(since, bool) or not isinstance(since, int) or since < 0
@@ -401,7 +417,10 @@ class ClientConnection:
             # A `since` from another epoch counts in a history this server no longer has.
             if epoch is None or epoch == broker.epoch:
                 replay = broker.events_since(
-                    since, channels, limit=self.ctx.settings.ws_recovery_limit
+                    since,
+                    channels,
+                    limit=self.ctx.settings.ws_recovery_limit,
+                    audience=self.audience,
                 )
             if replay is None:
                 reply.update(recovered=False, replayed=0)

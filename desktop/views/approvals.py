@@ -28,6 +28,7 @@ from bridge_server.services import photos
 
 from ..controller import BridgeModels
 from ..delegates import PhotoTileDelegate, score_color
+from ..formatting import shutter_text
 from ..models.approvals import ApprovalQueueModel, PhotoIdRole, PhotoRole
 from ..tasks import run_service
 from ..theme import icon
@@ -202,7 +203,7 @@ def camera_line(photo: dict[str, Any]) -> str:
     if exif.get("aperture"):
         parts.append(f"f/{float(exif['aperture']):g}")
     if exif.get("shutter"):
-        parts.append(f"{exif['shutter']} s")
+        parts.append(shutter_text(exif["shutter"]))
     if exif.get("iso"):
         parts.append(f"ISO {exif['iso']}")
     if photo.get("width") and photo.get("height"):

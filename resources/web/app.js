@@ -2,8 +2,10 @@
 
 import { api, deviceNameFromUserAgent, setUnauthorizedHandler, storage } from "./api.js";
 import { ApproveScreen } from "./approve.js";
+import { ShootScreen } from "./shoot.js";
+import { ZoomViewer } from "./zoom.js";
 import { Bridge } from "./bridge.js";
-import { ACTIVITY_TYPES, describe, jobSentence, timeText } from "./describe.js";
+import { ACTIVITY_TYPES, HISTORY_TYPES, describe, jobSentence, timeText } from "./describe.js";
 
 const ACTIVITY_MAX = 150;
 const NAMES_MAX = 800;
@@ -71,6 +73,8 @@ const state = {
 
 let bridge = null;
 let approve = null;
+let zoom = null;
+let shoot = null;
 let toastTimer = null;
 
 function toast(message, kind = "") {
@@ -156,7 +160,7 @@ function loadAll() {
   }
   // Sessions first: the cards show their session's name.
   const queue = loadSessions().catch(() => {}).then(() => approve.reload());
-  loading = Promise.allSettled([loadSystem(), loadJobs(), queue])
+  loading = Promise.allSettled([loadSystem(), loadJobs(), queue, loadHistory()])
     .then(() => {
       loading = null;
       scheduleRender();
@@ -173,6 +177,26 @@ async function loadSystem() {
   state.system = data;
   if (typeof data.paused === "boolean") state.paused = data.paused;
   if (data.queue && typeof data.queue === "object") state.queueStatus = data.queue;
+}
+
+/**
+ * Activity from the server's event log: a newly paired phone gets no replay, so its Activity is
+ * filled from here; a known phone gets what happened while it was away, each line once.
+ */
+async function loadHistory() {
+  const page = await api.get("/api/activity", { limit: ACTIVITY_MAX, types: HISTORY_TYPES.join(",") });
+  const items = Array.isArray(page.items) ? page.items : [];
+  const upto = typeof page.seq === "number" ? page.seq : Infinity;
+  // Lines the history cannot hold: this phone's own notes, and live events newer than it.
+  const keep = state.activity.filter((a) => a.seq === null || a.seq === undefined || a.seq > upto);
+  state.activity = [];
+  for (const event of items.slice().reverse()) addActivity(event); // oldest first
+  for (const item of keep.slice().reverse()) {
+    state.activity.unshift(item);
+  }
+  state.activity.sort((a, b) => (Date.parse(b.ts) || 0) - (Date.parse(a.ts) || 0));
+  if (state.activity.length > ACTIVITY_MAX) state.activity.length = ACTIVITY_MAX;
+  saveActivitySoon();
 }
 
 // A REST answer can be older than the live events that arrived while it was on its way:
@@ -201,6 +225,7 @@ async function loadSessions() {
   state.sessions = mergeSnapshot(state.sessions, page.items || [], "session_id", startedAt);
   for (const s of state.sessions.values()) names.sessions.set(s.session_id, s.session_name);
   approve.setSessions(sortedSessions());
+  shoot.setSessions(sortedSessions());
 }
 
 // --- live events ---------------------------------------------------------------------------
@@ -260,6 +285,15 @@ function onEvent(msg) {
     case "photo_approved":
     case "photo_rejected":
       approve.onServerDecision(msg);
+      shoot.onEvent(msg);
+      break;
+    case "photo_unflagged":
+      approve.scheduleReload();
+      shoot.onEvent(msg);
+      break;
+    case "photo_rating_changed":
+    case "client_favorite_changed":
+      shoot.onEvent(msg);
       break;
     case "session_created":
       names.sessions.set(msg.session_id, msg.session_name);
@@ -275,6 +309,7 @@ function onEvent(msg) {
         liveAt: now,
       });
       approve.setSessions(sortedSessions());
+      shoot.setSessions(sortedSessions());
       break;
     case "session_updated":
     case "session_completed": {
@@ -587,10 +622,11 @@ function showTab(tab) {
     else button.removeAttribute("aria-current");
   }
   for (const screen of document.querySelectorAll(".screen")) screen.hidden = screen.dataset.screen !== tab;
-  const titles = { now: "Now", approve: "Approve", activity: "Activity" };
+  const titles = { now: "Now", approve: "Approve", shoot: "Shoot", activity: "Activity" };
   $("screen-title").textContent = titles[tab];
   document.title = `${titles[tab]} · AutoDev Bridge`;
   document.querySelector("main").scrollTop = 0;
+  if (tab === "shoot" && shoot) shoot.reload();
 }
 
 // --- start ---------------------------------------------------------------------------------
@@ -602,10 +638,12 @@ async function startApp() {
   const token = storage.get("token");
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   bridge = new Bridge({ url: wsUrl, token, clientName: deviceNameFromUserAgent() });
+  zoom = zoom || new ZoomViewer();
   approve = approve || new ApproveScreen({
     bridge,
     names,
     toast,
+    onZoom: (photo) => zoom.open(photo),
     onCount: (count) => {
       state.approvalCount = count;
       scheduleRender();
@@ -616,12 +654,15 @@ async function startApp() {
     },
   });
   approve.bridge = bridge;
+  shoot = shoot || new ShootScreen({ bridge, names, toast, onZoom: (photo) => zoom.open(photo) });
+  shoot.bridge = bridge;
   bridge.addEventListener("state", renderConn);
   bridge.addEventListener("event", (e) => onEvent(e.detail));
   bridge.addEventListener("resync", () => loadAll());
   bridge.addEventListener("unauthorized", () => unpair());
   bridge.addEventListener("decision", (e) => {
-    approve.onDecisionResult(e.detail.entry, e.detail.result);
+    if (e.detail.entry.command === "set_decision") shoot.onResult(e.detail.entry, e.detail.result);
+    else approve.onDecisionResult(e.detail.entry, e.detail.result);
     renderOutbox();
   });
   bridge.addEventListener("outbox", renderOutbox);
@@ -716,6 +757,8 @@ window.autodev = {
   get bridge() { return bridge; },
   get state() { return state; },
   get approve() { return approve; },
+  get zoom() { return zoom; },
+  get shoot() { return shoot; },
 };
 
 boot();

@@ -53,18 +53,25 @@ export function reasonChips(analysis) {
   return chips;
 }
 
-function exifText(exif) {
+/** Shutter speed for people: "1/250 s", "1 s", "2.5 s" (the store may hold "1s" or "1/250"). */
+export function shutterText(value) {
+  const text = String(value ?? "").trim().replace(/\s*s$/i, "");
+  return text ? `${text} s` : "";
+}
+
+export function exifText(exif) {
   if (!exif || typeof exif !== "object") return "";
   const parts = [];
   if (exif.focal_length) parts.push(`${Math.round(Number(exif.focal_length)) || exif.focal_length} mm`);
   if (exif.aperture) parts.push(`f/${exif.aperture}`);
-  if (exif.shutter) parts.push(/s$/.test(String(exif.shutter)) ? exif.shutter : `${exif.shutter} s`);
+  if (exif.shutter) parts.push(shutterText(exif.shutter));
   if (exif.iso) parts.push(`ISO ${exif.iso}`);
   return parts.join(" · ");
 }
 
 export class ApproveScreen {
-  constructor({ bridge, names, toast, onCount, onRefused }) {
+  constructor({ bridge, names, toast, onCount, onRefused, onZoom }) {
+    this.onZoom = onZoom || (() => {});
     this.bridge = bridge;
     this.names = names;
     this.toast = toast;
@@ -406,6 +413,13 @@ export class ApproveScreen {
       const speed = Math.abs(d.dx) / elapsed;
       const threshold = Math.max(SWIPE_MIN_PX, card.offsetWidth * SWIPE_FRACTION);
       const far = Math.abs(d.dx) > threshold;
+      if (!cancelled && Math.hypot(d.dx, d.dy) < 8 && elapsed < 400) {
+        // A tap, not a swipe: open the photo to check focus and eyes.
+        card.classList.add("settle");
+        card.style.transform = "";
+        this.onZoom(photo);
+        return;
+      }
       const flick = !cancelled && speed > FLICK_SPEED && Math.abs(d.dx) > 40;
       if (!cancelled && (far || flick)) {
         this.flyOff(card, d.dx > 0 ? "approve" : "reject");

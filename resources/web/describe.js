@@ -13,7 +13,12 @@ export const ACTIVITY_TYPES = new Set([
   "resource_warning",
   "error_occurred",
   "system_status",
+  "client_favorite_changed",
+  "client_comment_added",
 ]);
+
+/** What a phone asks the history route for on connect (system_status only when it is news). */
+export const HISTORY_TYPES = [...ACTIVITY_TYPES].filter((t) => t !== "system_status");
 
 /** Photos imported in a burst become one line ("Imported 12 photos into Wedding"). */
 export const GROUPED_TYPES = new Set(["photo_imported"]);
@@ -74,6 +79,12 @@ export function describe(item, names) {
       return statusSentence(d.status);
     case "decision_refused":
       return d.message;
+    case "client_favorite_changed":
+      return d.favorite
+        ? `${d.client_name || "A client"} loved ${photo(d.photo_id)}`
+        : `${d.client_name || "A client"} took back the heart on ${photo(d.photo_id)}`;
+    case "client_comment_added":
+      return `${d.client_name || "A client"} on ${photo(d.photo_id)}: “${d.text || ""}”`;
     default:
       return item.type.replace(/_/g, " ");
   }

@@ -14,7 +14,7 @@ import aiohttp
 
 from bridge_server.app import BridgeServer
 from bridge_server.roles import Role
-from bridge_server.services import pairing
+from bridge_server.services import pairing, proofing_links, sessions
 from bridge_server.web.routes import all_routes
 from tests.helpers import base_url, connect
 
@@ -22,6 +22,8 @@ OPERATOR, APPROVER, CLIENT = "operator", "approver", "client"
 PUBLIC = "public"  # no token needed at all
 STAFF = frozenset({OPERATOR, APPROVER})
 DESK = frozenset({OPERATOR})
+GUEST = frozenset({CLIENT})
+EVERYONE = frozenset({OPERATOR, APPROVER, CLIENT})
 
 # (method, path) -> who may call it. A route added to the table without a row here fails
 # test_matrix_covers_the_route_table: deciding who may call it is part of adding it.
@@ -64,6 +66,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/profile/import"): DESK,
     ("GET", "/api/settings"): DESK,
     ("PATCH", "/api/settings"): DESK,
+    ("GET", "/api/photos/{photo_id}/full"): STAFF,
+    ("GET", "/api/photos/{photo_id}/feedback"): STAFF,
+    ("GET", "/api/activity"): EVERYONE,
+    ("POST", "/api/sessions/{session_id}/proofing-links"): DESK,
+    ("GET", "/api/sessions/{session_id}/proofing-links"): DESK,
+    ("DELETE", "/api/proofing-links/{link_id}"): DESK,
+    ("POST", "/api/proofing/join"): PUBLIC,
+    ("POST", "/api/sessions/{session_id}/client-favorites/apply"): STAFF,
+    ("GET", "/api/proofing/gallery"): GUEST,
+    ("GET", "/api/proofing/photos/{photo_id}"): GUEST,
+    ("GET", "/api/proofing/photos/{photo_id}/preview"): GUEST,
+    ("PUT", "/api/proofing/photos/{photo_id}/favorite"): GUEST,
+    ("POST", "/api/proofing/photos/{photo_id}/comments"): GUEST,
 }
 
 EXPECTED_COMMANDS: dict[str, frozenset[str]] = {
@@ -80,7 +95,9 @@ EXPECTED_COMMANDS: dict[str, frozenset[str]] = {
 
 
 async def pair(http: aiohttp.ClientSession, server: BridgeServer, role: str) -> str:
-    """A real device token of `role`, through the pairing endpoint."""
+    """A real device token of `role`: pairing for a phone, a proofing link for a guest."""
+    if role == CLIENT:
+        return await join_as_guest(http, server)
     code = pairing.start_pairing(server.context, ["http://127.0.0.1"], Role(role))["code"]
     resp = await http.post(
         f"{base_url(server)}/api/pairing/complete", json={"code": code, "device_name": role}
@@ -88,6 +105,21 @@ async def pair(http: aiohttp.ClientSession, server: BridgeServer, role: str) -> 
     assert resp.status == 201, await resp.text()
     body = await resp.json()
     assert body["role"] == role
+    return str(body["token"])
+
+
+async def join_as_guest(http: aiohttp.ClientSession, server: BridgeServer) -> str:
+    """A guest token through a real proofing link of a real session."""
+    ctx = server.context
+    session = await sessions.create_session(ctx, "Roles shoot", None)
+    link = await proofing_links.create_link(ctx, session["session_id"], "picks", 1, [""])
+    secret = link["urls"][0].split("#link=", 1)[1]
+    resp = await http.post(
+        f"{base_url(server)}/api/proofing/join", json={"link": secret, "client_name": "Guest"}
+    )
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert body["role"] == CLIENT
     return str(body["token"])
 
 
@@ -154,7 +186,10 @@ async def test_every_route_refuses_every_role_it_should(strict_bridge, http):
     strict_bridge.settings.require_token_on_loopback = False
     for route in EXPECTED:
         status, body = await call(http, url, *route, headers={})
-        assert status not in (401, 403, 429), (OPERATOR, route, status, body)
+        if may(OPERATOR, route):
+            assert status not in (401, 403, 429), (OPERATOR, route, status, body)
+        else:  # a guest's own routes: the desk is no guest of its own shoot
+            assert status == 403, (OPERATOR, route, status, body)
     # Refusals above really were the door's: an allowed call of each role got through.
     assert outcomes[(APPROVER, "GET", "/api/sessions")] == 200
     assert outcomes[(CLIENT, "GET", "/api/openapi.json")] == 200
@@ -209,6 +244,10 @@ async def test_device_role_survives_in_the_store_and_listing(bridge, http):
     resp = await http.post(f"{base_url(bridge)}/api/pairing/start", json={"role": "operator"})
     assert resp.status == 400
     assert "approver" in (await resp.json())["error"]["message"]
+    # And a guest is bound to a session: it joins through a proofing link, never by pairing.
+    resp = await http.post(f"{base_url(bridge)}/api/pairing/start", json={"role": "client"})
+    assert resp.status == 400
+    assert "proofing link" in (await resp.json())["error"]["message"]
 
 
 async def test_devices_paired_before_roles_become_approvers(tmp_path):
