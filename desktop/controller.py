@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any, Final
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
@@ -19,14 +19,17 @@ from bridge_server.web.ws_messages import CLOSE_BY_OPERATOR
 
 from . import importing
 from .bridge import BridgeLink
+from .decision_service import library_page
+from .desk_decisions import DeskDecisions, with_change
 from .models.activity import ActivityModel
 from .models.approvals import ApprovalQueueModel
 from .models.clients import ClientsModel, DevicesModel
 from .models.jobs import JobsModel
+from .models.library import LibraryModel, LibraryQuery, Page
 from .models.sessions import SessionsModel
 from .models.table import PAGE_ROWS
 from .tasks import run_service
-from .thumbnails import PREVIEW_EDGE, THUMB_EDGE, ImageCache
+from .thumbnails import FULL_RESOLUTION, MAX_FULL_CACHED, PREVIEW_EDGE, THUMB_EDGE, ImageCache
 from .timers import make_timer
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,18 @@ JOB_EVENTS: Final = frozenset(
         "priority_changed",
     }
 )
+PHOTO_EVENTS: Final = frozenset(
+    {
+        "photo_imported",
+        "photo_analyzed",
+        "photo_selected",
+        "photo_approved",
+        "photo_rejected",
+        "photo_unflagged",
+        "photo_rating_changed",
+        "export_completed",
+    }
+)
 
 
 class BridgeModels(QObject):
@@ -52,7 +67,8 @@ class BridgeModels(QObject):
     overview_changed = pyqtSignal()
     paused_changed = pyqtSignal(bool)
     library_empty_changed = pyqtSignal(bool)
-    decision_made = pyqtSignal(str, str)  # photo_id, "approved" | "rejected" | "undone"
+    decision_made = pyqtSignal(str, str)  # photo_id, the flag stored: "pick" | "reject" | "none"
+    photo_event = pyqtSignal(str, dict)  # a photo event's type and payload (the library follows)
     imported = pyqtSignal(dict)
     info = pyqtSignal(str)
 
@@ -62,6 +78,11 @@ class BridgeModels(QObject):
         self.link = link
         self.thumbnails = ImageCache(THUMB_EDGE, self._preview_path("small"), self)
         self.previews = ImageCache(PREVIEW_EDGE, self._preview_path("large"), self)
+        self.full = ImageCache(FULL_RESOLUTION, None, self, max_cached=MAX_FULL_CACHED, parallel=1)
+        self.desk = DeskDecisions(ctx, self)
+        self.desk.decided.connect(self._decided)
+        self.desk.applying.connect(self._applying)
+        self.library = LibraryModel(self._library_page, self.thumbnails, self)
         self.jobs = JobsModel(self)
         self.queue = ApprovalQueueModel(self.thumbnails, self)
         self.sessions = SessionsModel(self)
@@ -76,8 +97,6 @@ class BridgeModels(QObject):
         self.system: dict[str, Any] = {}
         self.paused = False
         self.loaded = False
-        # Decisions made here, newest last (for undo): photo id and the task storing it.
-        self._decisions: list[tuple[str, asyncio.Task[Any]]] = []
         self._session_refresh: set[str] = set()
         self._devices_seen: set[str] = set()
         # Events published while `load()` awaits its queries; applied, in order, once the
@@ -100,6 +119,9 @@ class BridgeModels(QObject):
             return str(await cache.path(photo_id, size))
 
         return locate
+
+    async def _library_page(self, query: LibraryQuery, cursor: str | None, limit: int) -> Page:
+        return await library_page(self.ctx, query, cursor, limit)
 
     # --- loading --------------------------------------------------------------------------
 
@@ -207,6 +229,8 @@ class BridgeModels(QObject):
         if not in_activity:
             self.activity.add(event)
         kind, p = event.type, event.payload
+        if kind in PHOTO_EVENTS and self.loaded:
+            self.photo_event.emit(kind, p)
         if kind in JOB_EVENTS:
             self.jobs.apply_event(event)
             if kind == "job_created" and p.get("photo_id") not in self.jobs.photo_names:
@@ -298,40 +322,41 @@ class BridgeModels(QObject):
     # --- actions --------------------------------------------------------------------------
 
     def approve(self, photo_ids: list[str]) -> None:
-        """Approve photos (the queue updates when photo_approved arrives)."""
-        for photo_id in photo_ids:
-            self._decide(photo_id, "approved", approvals.approve_photo(self.ctx, photo_id))
+        """Pick photos (one undo step; the queue updates when photo_approved arrives)."""
+        self.desk.decide(self._photos_for(photo_ids), {"flag": "pick"})
 
-    def reject(self, photo_ids: list[str], reason: str | None = None) -> None:
-        """Reject photos."""
-        for photo_id in photo_ids:
-            self._decide(photo_id, "rejected", approvals.reject_photo(self.ctx, photo_id, reason))
+    def reject(self, photo_ids: list[str]) -> None:
+        """Reject photos (one undo step)."""
+        self.desk.decide(self._photos_for(photo_ids), {"flag": "reject"})
 
-    def _decide(self, photo_id: str, what: str, coro: Any) -> None:
-        # Remembered at once, so that U right after P undoes this photo even while the
-        # decision is still being stored.
-        task = run_service(
-            coro,
-            lambda _p: self.decision_made.emit(photo_id, what),
-            what="Approving" if what == "approved" else "Rejecting",
+    def _photos_for(self, photo_ids: list[str]) -> list[dict[str, Any]]:
+        # The decision before the change comes from what the window shows.
+        found = []
+        for photo_id in photo_ids:
+            row = self.queue.row_of(photo_id)
+            photo = self.library.photo(photo_id)
+            if photo is None and row is not None:
+                photo = self.queue.index(row).data(Qt.ItemDataRole.UserRole + 1)
+            found.append(photo or {"photo_id": photo_id, "approval": "pending"})
+        return found
+
+    def _applying(self, photo_id: str, change: dict[str, Any]) -> None:
+        photo = self.library.photo(photo_id)
+        if photo is not None:
+            self.library.update_photo(with_change(photo, change))
+
+    def _decided(self, photo_id: str, photo: dict[str, Any]) -> None:
+        self.library.update_photo(photo)
+        flag = photo.get("flag") or {"approved": "pick", "rejected": "reject"}.get(
+            str(photo.get("approval")), "none"
         )
-        self._decisions.append((photo_id, task))
-        del self._decisions[:-200]
+        self.decision_made.emit(photo_id, flag)
 
     def undo_last(self) -> bool:
         """Undo the newest decision made in this window; False when there is none."""
-        if not self._decisions:
+        if not self.desk.stack.canUndo():
             return False
-        photo_id, decision = self._decisions.pop()
-
-        async def undo() -> dict[str, Any] | None:
-            if not decision.done():
-                await asyncio.wait([decision])
-            if decision.cancelled() or decision.exception() is not None:
-                return None  # the decision never happened; nothing to undo
-            return await approvals.undo_decision(self.ctx, photo_id)
-
-        run_service(undo(), lambda _p: self.decision_made.emit(photo_id, "undone"), what="Undo")
+        self.desk.stack.undo()
         return True
 
     def cancel_job(self, job_id: str) -> None:

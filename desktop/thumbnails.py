@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Final
 
-from PyQt6.QtCore import QObject, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QImage, QImageReader
+from PyQt6.QtCore import QObject, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from .tasks import run_service
 
@@ -18,18 +18,33 @@ log = logging.getLogger(__name__)
 
 THUMB_EDGE: Final = 320
 PREVIEW_EDGE: Final = 1600
+FULL_RESOLUTION: Final = 0  # an edge of 0: decode every pixel (the loupe at 100 %)
 MAX_CACHED: Final = 600
+MAX_FULL_CACHED: Final = 2  # a 24 MP photo is ~96 MB decoded
 MAX_PARALLEL: Final = 2
 
 
 def load_scaled(path: str, edge: int) -> QImage:
-    """Decode an image file scaled to fit `edge` (JPEG DCT scaling); runs in a worker thread."""
+    """Decode an image file scaled to fit `edge` (JPEG DCT scaling; 0: full size); in a thread."""
     reader = QImageReader(path)
     reader.setAutoTransform(True)  # EXIF orientation
     size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > edge:
+    if edge > 0 and size.isValid() and max(size.width(), size.height()) > edge:
         size.scale(QSize(edge, edge), Qt.AspectRatioMode.KeepAspectRatio)
         reader.setScaledSize(size)
+    image = reader.read()
+    if image.isNull():
+        raise OSError(f"Cannot read {path}: {reader.errorString()}")
+    return image
+
+
+def load_region(path: str, region: QRect) -> QImage:
+    """Decode one region of a photo at full resolution (upright); runs in a worker thread."""
+    reader = QImageReader(path)
+    if reader.transformation() != QImageIOHandler.Transformation.TransformationNone:
+        # The clip applies before EXIF rotation: decode upright, then cut.
+        return load_scaled(path, FULL_RESOLUTION).copy(region)
+    reader.setClipRect(region)
     image = reader.read()
     if image.isNull():
         raise OSError(f"Cannot read {path}: {reader.errorString()}")
@@ -46,14 +61,18 @@ class ImageCache(QObject):
         edge: int,
         locate: Callable[[str, str], Awaitable[str]] | None = None,
         parent: QObject | None = None,
+        *,
+        max_cached: int = MAX_CACHED,
+        parallel: int = MAX_PARALLEL,
     ) -> None:
         super().__init__(parent)
         self._edge = edge
+        self._max_cached = max_cached
         self._locate = locate
         self._images: OrderedDict[str, QImage] = OrderedDict()
         self._loading: set[str] = set()
         self._failed: set[str] = set()
-        self._gate = asyncio.Semaphore(MAX_PARALLEL)
+        self._gate = asyncio.Semaphore(parallel)
 
     def get(self, photo_id: str, path: str | None) -> QImage | None:
         """The cached image, or None after starting to load it."""
@@ -70,6 +89,23 @@ class ImageCache(QObject):
             )
         return None
 
+    def peek(self, photo_id: str) -> QImage | None:
+        """The cached image, without starting a load."""
+        return self._images.get(photo_id)
+
+    def prefetch(self, photos: list[tuple[str, str | None]]) -> None:
+        """Start loading these (id, path) so that showing them later is instant."""
+        for photo_id, path in photos:
+            self.get(photo_id, path)
+
+    def is_loading(self, photo_id: str) -> bool:
+        """A load of this photo is under way."""
+        return photo_id in self._loading
+
+    def clear(self) -> None:
+        """Forget every cached image (benchmarks compare cold and warm)."""
+        self._images.clear()
+
     async def _load(self, photo_id: str, path: str) -> QImage:
         async with self._gate:
             if self._locate is not None:
@@ -83,7 +119,7 @@ class ImageCache(QObject):
     def _loaded(self, photo_id: str, image: QImage) -> None:
         self._loading.discard(photo_id)
         self._images[photo_id] = image
-        while len(self._images) > MAX_CACHED:
+        while len(self._images) > self._max_cached:
             self._images.popitem(last=False)
         self.image_ready.emit(photo_id)
 

@@ -7,6 +7,7 @@ from PyQt6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PyQt6.QtTest import QTest
 
 from bridge_server.services import photos as photo_service
+from desktop.window import PAGES
 from tests.desktop.conftest import Desk, import_and_settle
 from tests.helpers import ProtocolClient
 
@@ -48,7 +49,7 @@ def test_keyboard_approve_reaches_store_and_websocket_client(desk: Desk) -> None
             await desk.until(lambda: first not in desk.models.queue.photo_ids())
             await desk.until(lambda: _current_id(desk) == second, what="selection moved on")
 
-            QTest.keyClick(view.grid, Qt.Key.Key_Left)  # ← rejects
+            QTest.keyClick(view.grid, Qt.Key.Key_X)  # X rejects (arrows only move)
             event = await phone.recv_type("photo_rejected")
             assert event["photo_id"] == second
             assert (await photo_service.get_photo(desk.ctx, second))["approval"] == "rejected"
@@ -90,7 +91,8 @@ def test_a_decision_from_a_phone_shows_up_at_once(desk: Desk) -> None:
             assert result["success"] is True
             await desk.until(lambda: target not in queue.photo_ids(), what="row removed")
             await desk.until(lambda: desk.models.approval_count == before - 1, what="count")
-            assert "Approvals  (" in desk.window.nav.item(1).text()
+            approvals_item = desk.window.nav.item(PAGES.index("approvals"))
+            assert "Approvals  (" in approvals_item.text()
             # And back: an undo from the phone puts it in the grid again.
             result = await phone.command("undo_decision", command_id=2, photo_id=target)
             assert result["success"] is True

@@ -1,0 +1,110 @@
+"""Library: the whole shoot in a grid; keys decide, arrows only move; a real undo stack."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+
+from bridge_server.services import photos as photo_service
+from tests.desktop.conftest import Desk, import_and_settle
+
+
+def _current_id(desk: Desk) -> str | None:
+    photo = desk.window.library.current_photo()
+    return photo["photo_id"] if photo else None
+
+
+async def _open_library(desk: Desk) -> None:
+    await import_and_settle(desk)
+    desk.window.show_page("library")
+    library = desk.window.library
+    library.model.reload()
+    total = (await photo_service.list_photos(desk.ctx, limit=1))[1]
+    await desk.until(lambda: library.model.rowCount() == total, what="every photo in the grid")
+    await desk.until(lambda: _current_id(desk) is not None, what="a current photo")
+
+
+def test_the_grid_shows_every_photo_of_the_shoot_not_only_the_queue(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        rows, total = await photo_service.list_photos(desk.ctx, limit=500)
+        shown = set(desk.window.library.model.photo_ids())
+        assert shown == {p["photo_id"] for p in rows}
+        # Below-threshold frames and alternates are there too, not only the proposed keepers.
+        assert {p["selection"] for p in rows if p["photo_id"] in shown} - {"keeper"}
+        assert desk.window.library.count.text() == f"{total} photos"
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_arrows_never_decide(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        for mode in ("grid", "loupe"):
+            library.set_mode(mode)
+            target = library.loupe.image if mode == "loupe" else library.grid
+            start = _current_id(desk)
+            for key in (Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Left, Qt.Key.Key_Down):
+                QTest.keyClick(target, key)
+            assert _current_id(desk) != start or library.model.rowCount() == 1
+        await desk.until(lambda: library.models.desk.pending() is None)
+        rows, _ = await photo_service.list_photos(desk.ctx, limit=500)
+        assert {p["approval"] for p in rows} == {"pending"}, "an arrow key made a decision"
+        assert library.models.desk.stack.count() == 0
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_p_x_u_reach_the_store_and_auto_advance_moves_on(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        ids = library.model.photo_ids()
+        library.select_photo(ids[0])
+        library.auto_advance.setChecked(True)
+        QTest.keyClick(library.grid, Qt.Key.Key_P)
+        assert _current_id(desk) == ids[1], "auto-advance moves to the next photo"
+        QTest.keyClick(library.grid, Qt.Key.Key_X)
+        assert _current_id(desk) == ids[2]
+        library.auto_advance.setChecked(False)
+        library.select_photo(ids[0])
+        QTest.keyClick(library.grid, Qt.Key.Key_U)
+        assert _current_id(desk) == ids[0], "with auto-advance off the photo stays"
+
+        async def approval(photo_id: str) -> str:
+            return str((await photo_service.get_photo(desk.ctx, photo_id))["approval"])
+
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        assert await approval(ids[0]) == "pending"
+        assert await approval(ids[1]) == "rejected"
+        await desk.until(
+            lambda: (library.model.photo(ids[1]) or {}).get("approval") == "rejected",
+            what="the grid shows the reject",
+        )
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_undo_stack_takes_back_and_reselects_the_photo(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        ids = library.model.photo_ids()
+        library.select_photo(ids[1])
+        QTest.keyClick(library.grid, Qt.Key.Key_X)  # reject ids[1], move to ids[2]
+        QTest.keyClick(library.grid, Qt.Key.Key_X)  # reject ids[2], move to ids[3]
+        library.select_photo(ids[0])  # wander off
+        QTest.keyClick(library.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert _current_id(desk) == ids[2], "undo shows the photo it restored"
+        await desk.until(lambda: library.models.desk.pending() is None)
+        assert (await photo_service.get_photo(desk.ctx, ids[2]))["approval"] == "pending"
+        assert (await photo_service.get_photo(desk.ctx, ids[1]))["approval"] == "rejected"
+        redo = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        library.select_photo(ids[0])
+        QTest.keyClick(library.grid, Qt.Key.Key_Z, redo)
+        assert _current_id(desk) == ids[2], "redo shows the photo it changed"
+        await desk.until(lambda: library.models.desk.pending() is None)
+        assert (await photo_service.get_photo(desk.ctx, ids[2]))["approval"] == "rejected"
+
+    desk.run(scenario(), timeout=120)
