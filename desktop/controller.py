@@ -258,6 +258,12 @@ class BridgeModels(QObject):
             self.approval_count = int(p.get("queue_count", 0))
             if self.approval_count != self.queue.rowCount() and not self._queue_resync.isActive():
                 self._queue_resync.start()  # settles after a burst; cheap when it matches
+            if p.get("session_id"):
+                # The session's "Waiting" is the same count: re-read it (regrouping moves it
+                # without any session event).
+                self._session_refresh.add(p["session_id"])
+                if not self._sessions_timer.isActive():
+                    self._sessions_timer.start()
             self.overview_changed.emit()
         elif kind in ("session_created", "session_updated", "session_completed"):
             if kind == "session_created":

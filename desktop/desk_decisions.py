@@ -50,6 +50,13 @@ def with_change(photo: dict[str, Any], change: Decision) -> dict[str, Any]:
     return updated
 
 
+def doing(change: Decision) -> str:
+    """What storing the change is called in an error message: 'Approving failed: ...'."""
+    if "flag" in change:
+        return {"pick": "Approving", "reject": "Rejecting"}.get(change["flag"], "Unflagging")
+    return "Rating" if "stars" in change else "Labelling"
+
+
 def describe_change(name: str, change: Decision) -> str:
     """'Picked IMG_1.jpg', '3 stars on IMG_1.jpg', 'Red label on IMG_1.jpg'."""
     if "flag" in change:
@@ -83,14 +90,14 @@ class DecisionCommand(QUndoCommand):
 
     def redo(self) -> None:
         """Apply `after` (on push; and on redo, reselecting the photo)."""
-        self.desk.apply(self.photo_id, self.after, self.text())
+        self.desk.apply(self.photo_id, self.after)
         if self._pushed:
             self.desk.restored.emit(self.photo_id)
         self._pushed = True
 
     def undo(self) -> None:
         """Apply `before` and reselect the photo."""
-        self.desk.apply(self.photo_id, self.before, f"Undo: {self.text()}")
+        self.desk.apply(self.photo_id, self.before)
         self.desk.restored.emit(self.photo_id)
 
 
@@ -122,7 +129,7 @@ class DeskDecisions(QObject):
         self.stack.endMacro()
         return len(targets)
 
-    def apply(self, photo_id: str, change: Decision, what: str) -> asyncio.Task[Any]:
+    def apply(self, photo_id: str, change: Decision) -> asyncio.Task[Any]:
         """Store a decision after every earlier one (undo never overtakes its decision)."""
         previous = self._last
 
@@ -132,7 +139,9 @@ class DeskDecisions(QObject):
             return await decision_service.set_decision(self.ctx, photo_id, change)
 
         self.applying.emit(photo_id, change)
-        task = run_service(ordered(), lambda photo: self.decided.emit(photo_id, photo), what=what)
+        task = run_service(
+            ordered(), lambda photo: self.decided.emit(photo_id, photo), what=doing(change)
+        )
         self._last = task
         return task
 

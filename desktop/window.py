@@ -82,10 +82,9 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        self.banners = BannerArea()
-        column.addWidget(self.banners)
         self.pages = QStackedWidget()
         column.addWidget(self.pages, 1)
+        self.banners = BannerArea(right)  # an overlay: notices never move the pages
         root.addWidget(right, 1)
         self.setCentralWidget(central)
 
