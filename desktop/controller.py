@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 INITIAL_QUEUE: Final = 500
 INITIAL_ACTIVITY: Final = 500
 RESYNC_MS: Final = 300
+STACK_LIMIT: Final = 50
 JOB_EVENTS: Final = frozenset(
     {
         "job_created",
@@ -119,6 +121,20 @@ class BridgeModels(QObject):
             return str(await cache.path(photo_id, size))
 
         return locate
+
+    def load_stack(
+        self,
+        photo: dict[str, Any],
+        done: Callable[[dict[str, Any], list[dict[str, Any]]], None],
+    ) -> None:
+        """Every frame of the photo's burst or scene, best first, then `done(photo, frames)`."""
+        query = LibraryQuery(session_id=photo.get("session_id"), group_id=photo.get("group_id"))
+
+        async def frames() -> list[dict[str, Any]]:
+            page = await library_page(self.ctx, query, None, STACK_LIMIT)
+            return sorted(page.photos, key=lambda p: (p.get("group_rank") or 99, p["photo_id"]))
+
+        run_service(frames(), lambda found: done(photo, found), what="Loading the stack")
 
     async def _library_page(self, query: LibraryQuery, cursor: str | None, limit: int) -> Page:
         return await library_page(self.ctx, query, cursor, limit)

@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from bridge_server.context import BridgeContext
-from bridge_server.services import approvals, photos
-from bridge_server.services.errors import InvalidArguments
+from bridge_server.services import decisions, library
+from bridge_server.store.enums import ColorLabel, Flag, Verdict
 
 from .models.library import LibraryQuery, Page
 
 
 async def set_decision(ctx: BridgeContext, photo_id: str, change: dict[str, Any]) -> dict[str, Any]:
-    """Change a photo's flag (stars and labels need the decisions service)."""
-    if set(change) - {"flag"}:
-        raise InvalidArguments("Stars and colour labels are not available in this version")
-    flag = change["flag"]
-    if flag == "pick":
-        return await approvals.approve_photo(ctx, photo_id)
-    if flag == "reject":
-        return await approvals.reject_photo(ctx, photo_id)
-    return await approvals.undo_decision(ctx, photo_id)
+    """Change a photo's flag, stars or colour label (checked as every other door's)."""
+    return await decisions.set_decision(
+        ctx, photo_id, decisions.parse_decision(change, ctx.settings)
+    )
+
+
+_LIBRARY_FIELDS = {f.name for f in fields(library.LibraryQuery)}
 
 
 async def library_page(
     ctx: BridgeContext, query: LibraryQuery, cursor: str | None, limit: int
 ) -> Page:
-    """One page of the whole shoot in capture order (offset paging until the library query)."""
-    offset = int(cursor or 0)
-    rows, total = await photos.list_photos(
-        ctx, session_id=query.session_id, limit=limit, offset=offset
+    """One keyset page of the whole shoot as the grid's filters ask."""
+    # Client hearts come with proofing: asked for only where the query knows them.
+    hearts: dict[str, Any] = (
+        {"favorite": True} if query.favorite and "favorite" in _LIBRARY_FIELDS else {}
     )
-    following = offset + len(rows)
-    return Page(rows, str(following) if following < total else None, total)
+    page = await library.query_library(
+        ctx,
+        library.LibraryQuery(
+            **hearts,
+            session_id=query.session_id,
+            sort=library.SortOrder(query.sort),
+            verdict=None if query.verdict is None else Verdict(query.verdict),
+            flag=None if query.flag is None else Flag(query.flag),
+            min_stars=query.min_stars,
+            color_label=None if query.color_label is None else ColorLabel(query.color_label),
+            problem=query.problem,
+            collapse_stacks=query.collapse_stacks,
+            group_id=query.group_id,
+            cursor=cursor,
+            limit=limit,
+        ),
+    )
+    return Page(page.photos, page.next_cursor, page.total)

@@ -2,7 +2,7 @@
 
 The model asks a page source (the whole-shoot query) for one keyset page at a time through
 `fetchMore`, so a 10,000-photo session costs one page per screenful, never one big query.
-Stacks (bursts and scenes, from the photos' group fields) can be collapsed to their best frame.
+Stacks (bursts and scenes) are collapsed by the query itself, each to its top frame.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..tasks import describe, reporter, run_service
 from ..thumbnails import ImageCache
 from .approvals import ImageRole, PhotoIdRole, PhotoRole
 
-StackRole: Final = Qt.ItemDataRole.UserRole + 5  # (frames in the stack, collapsed?) or None
+StackRole: Final = Qt.ItemDataRole.UserRole + 5  # frames in the collapsed stack, or None
 PAGE_SIZE: Final = 200
 
 Index = QModelIndex | QPersistentModelIndex
@@ -43,6 +43,8 @@ class LibraryQuery:
     color_label: str | None = None
     problem: str | None = None  # an analysis flag: eyes_closed, out_of_focus, noisy...
     favorite: bool | None = None  # client hearts (proofing)
+    collapse_stacks: bool = False  # each burst or scene as its top frame
+    group_id: str | None = None  # one stack, opened
 
     def with_(self, **changes: Any) -> LibraryQuery:
         """A copy with some filters changed."""
@@ -81,10 +83,7 @@ class LibraryModel(QAbstractListModel):
         self._thumbs = thumbnails
         self.query = LibraryQuery()
         self.total = 0
-        self.collapse_stacks = False
-        self.expanded: set[str] = set()  # stacks opened while stacks are collapsed
-        self._all: list[dict[str, Any]] = []  # every loaded photo, in query order
-        self._rows: list[dict[str, Any]] = []  # what is shown (stacks folded)
+        self._rows: list[dict[str, Any]] = []  # every loaded photo, in query order
         self._row_of: dict[str, int] = {}
         self._cursor: str | None = None
         self._more = False
@@ -112,10 +111,8 @@ class LibraryModel(QAbstractListModel):
         if role == ImageRole:
             return self._thumbs.get(photo["photo_id"], photo.get("file_path"))
         if role == StackRole:
-            key = stack_key(photo)
-            if key is None or not self.collapse_stacks:
-                return None
-            return int(photo.get("group_size") or 1), key not in self.expanded
+            size = int(photo.get("stack_size") or 1)
+            return size if self.query.collapse_stacks and size > 1 else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return literal_tooltip(str(photo.get("file_name", "")))
         return None
@@ -149,7 +146,7 @@ class LibraryModel(QAbstractListModel):
         self.beginResetModel()
         self.query = query
         self._generation += 1
-        self._all, self._rows, self._row_of = [], [], {}
+        self._rows, self._row_of = [], {}
         self._cursor, self._more, self._fetching = None, True, False
         self.total = 0
         self.endResetModel()
@@ -169,10 +166,7 @@ class LibraryModel(QAbstractListModel):
         self._fetching = False
         self._cursor = page.next_cursor
         self._more = page.next_cursor is not None
-        known = {p["photo_id"] for p in self._all}
-        fresh = [dict(p) for p in page.photos if p["photo_id"] not in known]
-        self._all.extend(fresh)
-        shown = [p for p in fresh if self._visible(p)]
+        shown = [dict(p) for p in page.photos if p["photo_id"] not in self._row_of]
         if shown:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
@@ -191,52 +185,12 @@ class LibraryModel(QAbstractListModel):
             self._more = False
         reporter.report(f"Loading photos failed: {describe(exc)}", exc)
 
-    def _visible(self, photo: dict[str, Any]) -> bool:
-        if not self.collapse_stacks:
-            return True
-        key = stack_key(photo)
-        if key is None or key in self.expanded:
-            return True
-        return self._stack_head(key) is photo
-
-    def _stack_head(self, key: str) -> dict[str, Any] | None:
-        # The best frame stands for its stack; until it is loaded, the first loaded one does.
-        members = [p for p in self._all if stack_key(p) == key]
-        best = [p for p in members if p.get("is_group_best")]
-        chosen = best or members
-        return chosen[0] if chosen else None
-
-    def _refold(self) -> None:
-        self.beginResetModel()
-        self._rows = [p for p in self._all if self._visible(p)]
-        self._row_of = {p["photo_id"]: i for i, p in enumerate(self._rows)}
-        self.endResetModel()
-        self.loaded.emit()
-
-    def set_collapse_stacks(self, collapse: bool) -> None:
-        """Fold every stack to its best frame (or show every frame)."""
-        if collapse != self.collapse_stacks:
-            self.collapse_stacks = collapse
-            self.expanded.clear()
-            self._refold()
-
-    def toggle_stack(self, photo_id: str) -> None:
-        """Open or close the stack of this photo (when stacks are collapsed)."""
-        photo = self.photo(photo_id)
-        key = stack_key(photo) if photo else None
-        if key is None or not self.collapse_stacks:
-            return
-        self.expanded.symmetric_difference_update({key})
-        self._refold()
-
     # --- lookups and live updates ---------------------------------------------------------
 
     def photo(self, photo_id: str) -> dict[str, Any] | None:
-        """A loaded photo (shown or folded in a stack)."""
+        """A loaded photo."""
         row = self._row_of.get(photo_id)
-        if row is not None:
-            return self._rows[row]
-        return next((p for p in self._all if p["photo_id"] == photo_id), None)
+        return None if row is None else self._rows[row]
 
     def row_of(self, photo_id: str) -> int | None:
         """The row showing this photo."""
@@ -246,43 +200,28 @@ class LibraryModel(QAbstractListModel):
         """Ids of the rows shown, in order."""
         return [p["photo_id"] for p in self._rows]
 
-    def stack_members(self, photo: dict[str, Any]) -> list[dict[str, Any]]:
-        """Loaded frames of the photo's stack, best first (itself alone when it has none)."""
-        key = stack_key(photo)
-        if key is None:
-            return [photo]
-        members = [p for p in self._all if stack_key(p) == key]
-        return sorted(members, key=lambda p: (p.get("group_rank") or 99, p["photo_id"]))
-
     def update_photo(self, photo: dict[str, Any]) -> bool:
         """Take a fresher copy of a loaded photo; True when it is loaded here."""
-        photo_id = photo["photo_id"]
-        known = next((i for i, p in enumerate(self._all) if p["photo_id"] == photo_id), None)
-        if known is None:
+        row = self._row_of.get(photo["photo_id"])
+        if row is None:
             return False
-        regrouped = stack_key(self._all[known]) != stack_key(photo)
-        self._all[known] = dict(photo)
-        row = self._row_of.get(photo_id)
-        if regrouped and self.collapse_stacks:
-            self._refold()
-        elif row is not None:
-            self._rows[row] = self._all[known]
-            index = self.index(row)
-            self.dataChanged.emit(index, index)
+        # The query's own extras (the collapsed stack's size) stay.
+        extras = {k: v for k, v in self._rows[row].items() if k not in photo}
+        self._rows[row] = {**extras, **photo}
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
         return True
 
     def append_arrival(self, photo: dict[str, Any]) -> None:
         """A new photo that sorts after everything loaded: added at the end, nothing moves."""
-        if self.photo(photo["photo_id"]) is not None:
+        if photo["photo_id"] in self._row_of:
             return
-        self._all.append(dict(photo))
+        row = len(self._rows)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._rows.append(dict(photo))
+        self._row_of[photo["photo_id"]] = row
+        self.endInsertRows()
         self.total += 1
-        if self._visible(photo):
-            row = len(self._rows)
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._rows.append(self._all[-1])
-            self._row_of[photo["photo_id"]] = row
-            self.endInsertRows()
         self.total_changed.emit(self.total)
 
     def _thumbnail_ready(self, photo_id: str) -> None:

@@ -26,7 +26,7 @@ from ..cull_keys import KEY_HELP, MOVE_KEYS, CullAction, action_for
 from ..delegates import LIBRARY_TILE, LibraryTileDelegate
 from ..desk_decisions import decision_of, describe_change
 from ..models.approvals import PhotoIdRole, PhotoRole
-from ..models.library import LibraryModel
+from ..models.library import LibraryModel, LibraryQuery, StackRole, stack_key
 from ..tasks import run_service
 from ..timers import make_timer
 from .common import page_layout, plain_label, row_layout
@@ -78,6 +78,7 @@ class LibraryView(QWidget):
         self._pending_arrivals = 0
         self._keep: str | None = None  # photo to reselect once the reloaded pages arrive
         self._started = False
+        self._stack_query: LibraryQuery | None = None  # the shoot's query while a stack is open
         layout = page_layout(self, "Library", KEY_HELP, spacing=8)
         self.filters = LibraryFilters(models)
         layout.addWidget(self.filters)
@@ -130,8 +131,7 @@ class LibraryView(QWidget):
         self._refresh = make_timer(self, REFRESH_MS, single_shot=True)
         self._refresh.timeout.connect(self._refresh_dirty)
 
-        self.filters.query_changed.connect(self.model.set_query)
-        self.filters.stacks_toggled.connect(self.model.set_collapse_stacks)
+        self.filters.query_changed.connect(self._filters_changed)
         self.model.total_changed.connect(lambda _t: self._update_count())
         self.model.modelReset.connect(self._update_count)
         self.model.loaded.connect(self._page_loaded)
@@ -249,27 +249,74 @@ class LibraryView(QWidget):
         self.mode_changed.emit(mode)
 
     def _start_compare(self) -> bool:
-        """Compare the selection (2–6), or the current photo's stack."""
+        """Compare the selection (2–6), or the current photo's stack (loaded first)."""
         selection = self.grid.selectionModel()
         chosen = [i.data(PhotoRole) for i in (selection.selectedIndexes() if selection else [])]
         chosen = sorted(chosen, key=lambda p: self.model.row_of(p["photo_id"]) or 0)
         current = self.grid.currentIndex().data(PhotoRole)
-        if len(chosen) < 2 and current is not None:
-            chosen = self.model.stack_members(current)
+        if len(chosen) < 2 and current is not None and stack_key(current):
+            self.models.load_stack(current, self._compare_stack)
+            return False
         if len(chosen) < 2:
             self.status.setText("Select 2 to 6 photos (or a photo of a burst) to compare")
             return False
-        if len(chosen) > MAX_FRAMES:
-            self.status.setText(f"Comparing the first {MAX_FRAMES} of {len(chosen)} photos")
-        self.compare.show_photos(chosen, current["photo_id"] if current else None)
+        self._compare(chosen, current["photo_id"] if current else None)
         return True
+
+    def _compare(self, photos: list[dict[str, Any]], active_id: str | None) -> None:
+        if len(photos) > MAX_FRAMES:
+            self.status.setText(f"Comparing the first {MAX_FRAMES} of {len(photos)} photos")
+        self.compare.show_photos(photos, active_id)
+
+    def _compare_stack(self, anchor: dict[str, Any], members: list[dict[str, Any]]) -> None:
+        current = self.grid.currentIndex().data(PhotoRole)
+        if current is None or current["photo_id"] != anchor["photo_id"] or len(members) < 2:
+            return
+        self._compare(members, anchor["photo_id"])
+        self.mode = "compare"
+        self.pages.setCurrentIndex(MODES.index("compare"))
+        for name, button in self.mode_buttons.items():
+            button.setChecked(name == "compare")
+        self.compare.setFocus()
+        self.mode_changed.emit("compare")
+
+    def _filters_changed(self, query: LibraryQuery) -> None:
+        self._stack_query = None
+        current = self.current_photo()
+        self._keep = current["photo_id"] if current else None  # kept in view if it still fits
+        self.model.set_query(query)
 
     def _compare_active(self, photo: dict[str, Any]) -> None:
         self.select_photo(photo["photo_id"])
 
     def _grid_double_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
+        if index.isValid() and not self._open_stack():
             self.set_mode("loupe")
+
+    def _open_stack(self) -> bool:
+        """On a collapsed stack: show all its frames (Esc or G goes back to the shoot)."""
+        index = self.grid.currentIndex()
+        photo = index.data(PhotoRole) if index.isValid() else None
+        if photo is None or index.data(StackRole) is None:
+            return False
+        self._stack_query = self.model.query
+        self._keep = photo["photo_id"]
+        self.model.set_query(
+            self.model.query.with_(group_id=photo["group_id"], collapse_stacks=False)
+        )
+        self.status.setText(
+            f"The {index.data(StackRole)} frames of this stack. Esc goes back to the shoot."
+        )
+        return True
+
+    def close_stack(self) -> None:
+        """Back from an opened stack to the whole shoot, on the stack's photo."""
+        query, self._stack_query = self._stack_query, None
+        if query is not None:
+            current = self.current_photo()
+            self._keep = current["photo_id"] if current else None
+            self.model.set_query(query)
+            self.status.setText("")
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -322,6 +369,10 @@ class LibraryView(QWidget):
                 self.compare.toggle_zoom()
         elif what == "grid" and self.mode == "loupe" and self.loupe.image.zoomed:
             self.loupe.image.fit()  # Escape at 100 %: back to the whole photo first
+        elif what == "loupe" and self.mode == "grid" and self._open_stack():
+            pass
+        elif what == "grid" and self.mode == "grid" and self._stack_query is not None:
+            self.close_stack()
         else:
             self.set_mode(what)
 
@@ -346,12 +397,13 @@ class LibraryView(QWidget):
 
     def _say_what_stays(self, photos: list[dict[str, Any]]) -> None:
         # Picking an alternate demotes nothing: say which frames of its burst stay picked.
-        if len(photos) != 1:
-            return
-        photo = photos[0]
+        if len(photos) == 1 and stack_key(photos[0]):
+            self.models.load_stack(photos[0], self._picked_in_stack)
+
+    def _picked_in_stack(self, photo: dict[str, Any], members: list[dict[str, Any]]) -> None:
         others = [
             p
-            for p in self.model.stack_members(photo)
+            for p in members
             if p["photo_id"] != photo["photo_id"] and decision_of(p)["flag"] == "pick"
         ]
         if others:

@@ -32,15 +32,14 @@ LABELS: Final = (
 )
 PROBLEMS: Final = (
     ("Any problem", None),
-    ("Eyes closed", "eyes_closed"),
+    ("Eyes closed", "blink"),
     ("Out of focus", "out_of_focus"),
-    ("Missed focus", "missed_focus"),
     ("Soft", "soft"),
-    ("Highlights clipped", "highlights_clipped"),
-    ("Shadows clipped", "shadows_clipped"),
+    ("Clipped", "clipped"),
     ("Underexposed", "underexposed"),
     ("Overexposed", "overexposed"),
     ("Noisy", "noisy"),
+    ("Low JPEG quality", "low_jpeg_quality"),
 )
 
 
@@ -56,7 +55,6 @@ class LibraryFilters(QWidget):
     """Combo boxes that make a LibraryQuery; `query_changed` when one changes."""
 
     query_changed = pyqtSignal(LibraryQuery)
-    stacks_toggled = pyqtSignal(bool)
 
     def __init__(self, models: BridgeModels, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,7 +73,9 @@ class LibraryFilters(QWidget):
         self.favorites = QCheckBox("Client favourites")
         self.favorites.setVisible(False)  # until photos carry client hearts
         self.stacks = QCheckBox("Collapse stacks")
-        self.stacks.setToolTip("Show each burst or scene as its best frame; Enter opens a stack")
+        self.stacks.setToolTip(
+            "Show each burst or scene as its top frame; Enter opens a stack, Esc closes it"
+        )
         for widget in (self.session, self.sort, self.verdict, self.flag, self.stars,
                        self.label, self.problem):  # fmt: skip
             layout.addWidget(widget)
@@ -84,7 +84,7 @@ class LibraryFilters(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.stacks)
         self.favorites.toggled.connect(self._changed)
-        self.stacks.toggled.connect(self.stacks_toggled)
+        self.stacks.toggled.connect(self._changed)
         self._fill_sessions()
         models.sessions.modelReset.connect(self._fill_sessions)
         models.sessions.rowsInserted.connect(self._fill_sessions)
@@ -102,6 +102,7 @@ class LibraryFilters(QWidget):
             color_label=self.label.currentData(),
             problem=self.problem.currentData(),
             favorite=True if self.favorites.isChecked() else None,
+            collapse_stacks=self.stacks.isChecked(),
         )
 
     def _changed(self, *_args: object) -> None:

@@ -108,3 +108,37 @@ def test_undo_stack_takes_back_and_reselects_the_photo(desk: Desk) -> None:
         assert (await photo_service.get_photo(desk.ctx, ids[2]))["approval"] == "rejected"
 
     desk.run(scenario(), timeout=120)
+
+
+def test_stars_and_labels_reach_the_store(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        library.auto_advance.setChecked(False)
+        target = library.model.photo_ids()[0]
+        library.select_photo(target)
+        QTest.keyClick(library.grid, Qt.Key.Key_3)
+        QTest.keyClick(library.grid, Qt.Key.Key_6)  # red
+        QTest.keyClick(library.grid, Qt.Key.Key_P)
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        stored = await photo_service.get_photo(desk.ctx, target)
+        assert (stored["stars"], stored["color_label"], stored["flag"]) == (3, "red", "pick")
+        QTest.keyClick(library.grid, Qt.Key.Key_X)  # a reject keeps the stars
+        QTest.keyClick(library.grid, Qt.Key.Key_6)  # red again: the label comes off
+        QTest.keyClick(library.grid, Qt.Key.Key_9)  # blue
+        QTest.keyClick(library.grid, Qt.Key.Key_0)
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        stored = await photo_service.get_photo(desk.ctx, target)
+        assert (stored["stars"], stored["color_label"], stored["flag"]) == (0, "blue", "reject")
+        # Every step is one undo step, back to the start.
+        for _ in range(7):
+            QTest.keyClick(library.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        stored = await photo_service.get_photo(desk.ctx, target)
+        assert (stored["stars"], stored["color_label"], stored["flag"]) == (0, None, "none")
+        await desk.until(
+            lambda: (library.model.photo(target) or {}).get("flag") == "none",
+            what="the grid follows",
+        )
+
+    desk.run(scenario(), timeout=120)
