@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Final
 
 from PyQt6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PyQt6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .models.approvals import ImageRole, PhotoRole
@@ -13,6 +14,7 @@ from .models.library import StackRole
 
 Index = QModelIndex | QPersistentModelIndex
 
+MAX_SCALED_TILES: Final = 400
 TILE: Final = QSize(196, 184)
 LIBRARY_TILE: Final = QSize(196, 204)
 IMAGE_BOX: Final = QSize(180, 132)
@@ -82,6 +84,28 @@ class PhotoTileDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.tile = tile
         self.image_box = image_box
+        # Thumbnails scaled once to their box: a scroll frame then only copies pixmaps.
+        self.cache_tiles = True
+        self._scaled: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
+
+    def scaled(self, image: QImage, size: QSize) -> QPixmap:
+        """The image scaled (smoothly) to `size`, cached by the image's identity."""
+        key = (image.cacheKey(), size.width(), size.height())
+        pixmap = self._scaled.get(key)
+        if pixmap is None:
+            pixmap = QPixmap.fromImage(
+                image.scaled(
+                    size,
+                    Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            self._scaled[key] = pixmap
+            while len(self._scaled) > MAX_SCALED_TILES:
+                self._scaled.popitem(last=False)
+        else:
+            self._scaled.move_to_end(key)
+        return pixmap
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         """Fixed tiles make a calm grid."""
@@ -122,7 +146,10 @@ class PhotoTileDelegate(QStyledItemDelegate):
             size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
-            painter.drawImage(target, image)
+            if self.cache_tiles:
+                painter.drawPixmap(target.topLeft(), self.scaled(image, target.size()))
+            else:
+                painter.drawImage(target, image)
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.Base))

@@ -22,6 +22,11 @@ FULL_RESOLUTION: Final = 0  # an edge of 0: decode every pixel (the loupe at 100
 MAX_CACHED: Final = 600
 MAX_FULL_CACHED: Final = 2  # a 24 MP photo is ~96 MB decoded
 MAX_PARALLEL: Final = 2
+RECENT_WANTED: Final = 160  # loads still wanted: the newest requests (a screenful or two)
+
+
+class Superseded(Exception):
+    """A load nobody waits for any more (its tile scrolled away before its turn)."""
 
 
 def load_scaled(path: str, edge: int) -> QImage:
@@ -73,6 +78,8 @@ class ImageCache(QObject):
         self._loading: set[str] = set()
         self._failed: set[str] = set()
         self._gate = asyncio.Semaphore(parallel)
+        self._requests = 0
+        self._asked_at: dict[str, int] = {}  # photo id -> request number (newest wins)
 
     def get(self, photo_id: str, path: str | None) -> QImage | None:
         """The cached image, or None after starting to load it."""
@@ -80,6 +87,11 @@ class ImageCache(QObject):
         if image is not None:
             self._images.move_to_end(photo_id)
             return image
+        self._requests += 1
+        self._asked_at[photo_id] = self._requests
+        if len(self._asked_at) > 4 * RECENT_WANTED:
+            oldest = self._requests - RECENT_WANTED
+            self._asked_at = {k: v for k, v in self._asked_at.items() if v > oldest}
         if path and photo_id not in self._loading and photo_id not in self._failed:
             self._loading.add(photo_id)
             run_service(
@@ -108,6 +120,9 @@ class ImageCache(QObject):
 
     async def _load(self, photo_id: str, path: str) -> QImage:
         async with self._gate:
+            # A fast scroll asks for hundreds of tiles; decode only those still on screen.
+            if self._asked_at.get(photo_id, 0) <= self._requests - RECENT_WANTED:
+                raise Superseded(photo_id)
             if self._locate is not None:
                 # The bridge's cached preview, when it can make one: small and fast to decode.
                 try:
@@ -126,5 +141,7 @@ class ImageCache(QObject):
     def _load_failed(self, photo_id: str, exc: BaseException) -> None:
         # A missing or broken file shows a placeholder tile; it is not an app error.
         self._loading.discard(photo_id)
+        if isinstance(exc, Superseded):
+            return  # asked for again when its tile is painted again
         self._failed.add(photo_id)
         log.warning("No thumbnail for %s: %s", photo_id, exc)

@@ -72,9 +72,11 @@ class LoupeView(QWidget):
         photo_id = photo["photo_id"]
         same = photo_id == self.image.photo_id
         preview = self.models.previews.get(photo_id, photo.get("file_path"))
-        if preview is None:
-            preview = self.models.thumbnails.peek(photo_id)
-        self.image.set_photo(photo_id, preview, full_size_of(photo))
+        self.image.set_photo(
+            photo_id, preview or self.models.thumbnails.peek(photo_id), full_size_of(photo)
+        )
+        if preview is not None:
+            self.image.set_preview(preview)
         full = self.models.full.peek(photo_id)
         if full is not None:
             self.image.set_full(full)

@@ -20,7 +20,7 @@ class ZoomImage(QWidget):
     """Fit or 100 %; double-click zooms at the point, drag pans."""
 
     zoom_changed = pyqtSignal(bool, QPointF)  # zoomed, centre as fractions of the photo
-    painted = pyqtSignal(str)  # photo id of the image that was painted (benchmarks, tests)
+    painted = pyqtSignal(str, str)  # photo id and what was painted: preview, stand-in, full
     double_clicked = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -52,13 +52,15 @@ class ZoomImage(QWidget):
             self.centre = QPointF(0.5, 0.5)
         self.photo_id = photo_id
         self._preview = preview
+        self.preview_is_final = False  # the preview proper (not a thumbnail standing in)
         self._fitted = None
         self._full_size = full_size if full_size.isValid() else QSize()
         self.update()
 
     def set_preview(self, preview: QImage | None) -> None:
-        """A better preview of the same photo arrived."""
+        """The preview proper of the same photo arrived."""
         self._preview = preview
+        self.preview_is_final = preview is not None
         self._fitted = None
         self.update()
 
@@ -181,8 +183,10 @@ class ZoomImage(QWidget):
         else:
             self._paint_fitted(painter)
         painter.end()
-        if self._preview is not None or self._full is not None:
-            self.painted.emit(self.photo_id)
+        if self.is_full_resolution():
+            self.painted.emit(self.photo_id, "full")
+        elif self._preview is not None:
+            self.painted.emit(self.photo_id, "preview" if self.preview_is_final else "stand-in")
 
     def _paint_fitted(self, painter: QPainter) -> None:
         source = self._preview if self._preview is not None else self._full
