@@ -22,6 +22,7 @@ from . import importing
 from .bridge import BridgeLink
 from .decision_service import library_page
 from .desk_decisions import DeskDecisions, with_change
+from .event_words import describe_event
 from .models.activity import ActivityModel
 from .models.approvals import ApprovalQueueModel
 from .models.clients import ClientsModel, DevicesModel
@@ -90,7 +91,7 @@ class BridgeModels(QObject):
         self.sessions = SessionsModel(self)
         self.clients = ClientsModel(self)
         self.devices = DevicesModel(self)
-        self.activity = ActivityModel(self)
+        self.activity = ActivityModel(self, words=self._event_words, thumbnails=self.thumbnails)
         self.queue_counts: dict[str, int] = dict.fromkeys(
             ("pending", "processing", "completed", "failed", "total"), 0
         )
@@ -112,6 +113,24 @@ class BridgeModels(QObject):
         link.event_published.connect(self.on_event)
         link.clients_changed.connect(self.refresh_clients)
         link.device_paired.connect(lambda _device: self.reload_devices())
+
+    def _event_words(self, event: PublishedEvent) -> tuple[str, str | None]:
+        p = event.payload
+        photo_id = p.get("photo_id")
+        if not photo_id and p.get("job_id"):
+            job = self.jobs.job(str(p["job_id"]))
+            photo_id = job.get("photo_id") if job else None
+            p = {**p, "photo_id": photo_id, "kind": (job or {}).get("kind")}
+        if p.get("file_name") and photo_id:
+            self.jobs.photo_names.setdefault(str(photo_id), str(p["file_name"]))
+        return describe_event(event.type, p, self._photo_name, self._session_name), photo_id
+
+    def _photo_name(self, photo_id: str | None) -> str:
+        return self.jobs.photo_names.get(photo_id or "") or "a photo"
+
+    def _session_name(self, session_id: str | None) -> str:
+        row = self.sessions.get(session_id) if session_id else None
+        return str(row.get("session_name") or "") if row else ""
 
     def _preview_path(self, size: str) -> Any:
         async def locate(photo_id: str, original: str) -> str:

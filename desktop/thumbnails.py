@@ -82,7 +82,7 @@ class ImageCache(QObject):
         self._asked_at: dict[str, int] = {}  # photo id -> request number (newest wins)
 
     def get(self, photo_id: str, path: str | None) -> QImage | None:
-        """The cached image, or None after starting to load it."""
+        """The cached image, or None after starting to load it (path None: by id alone)."""
         image = self._images.get(photo_id)
         if image is not None:
             self._images.move_to_end(photo_id)
@@ -92,10 +92,11 @@ class ImageCache(QObject):
         if len(self._asked_at) > 4 * RECENT_WANTED:
             oldest = self._requests - RECENT_WANTED
             self._asked_at = {k: v for k, v in self._asked_at.items() if v > oldest}
-        if path and photo_id not in self._loading and photo_id not in self._failed:
+        known = path or self._locate is not None  # the bridge finds a photo's preview by id
+        if known and photo_id not in self._loading and photo_id not in self._failed:
             self._loading.add(photo_id)
             run_service(
-                self._load(photo_id, path),
+                self._load(photo_id, path or ""),
                 partial(self._loaded, photo_id),
                 partial(self._load_failed, photo_id),
             )
@@ -128,6 +129,8 @@ class ImageCache(QObject):
                 try:
                     path = await self._locate(photo_id, path)
                 except Exception as exc:
+                    if not path:
+                        raise
                     log.debug("No cached preview for %s (%s); using the original", photo_id, exc)
             return await asyncio.to_thread(load_scaled, path, self._edge)
 
