@@ -60,6 +60,7 @@ PHOTO_EVENTS: Final = frozenset(
         "photo_unflagged",
         "photo_rating_changed",
         "export_completed",
+        "export_withdrawn",
     }
 )
 

@@ -51,6 +51,8 @@ def describe_event(kind: str, p: Mapping[str, Any], photo_name: Names, session_n
         return f"Exported {name} as {os.path.basename(str(p.get('output_path') or ''))}"
     if kind == "export_failed":
         return f"Export of {name} failed: {p.get('error_message')}"
+    if kind == "export_withdrawn":
+        return str(p.get("message") or f"Export of {name} taken back ({p.get('outcome')})")
     if kind == "approval_queue_updated":
         return f"{_count(p.get('queue_count'), 'photo')} waiting for a decision"
     if kind == "queue_status":

@@ -419,6 +419,9 @@ class LibraryView(QWidget):
         photo_id = payload.get("photo_id")
         if not photo_id:
             return
+        if kind == "export_withdrawn" and payload.get("message"):
+            # What an undo did to the exported file, in the photographer's words.
+            self.status.setText(str(payload["message"]))
         if kind == "photo_imported":
             session = self.model.query.session_id
             if session is None or payload.get("session_id") == session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
 
@@ -142,3 +144,40 @@ def test_stars_and_labels_reach_the_store(desk: Desk) -> None:
         )
 
     desk.run(scenario(), timeout=120)
+
+
+def test_undo_of_an_exported_pick_removes_the_file(desk: Desk) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        library.auto_advance.setChecked(False)
+        target = next(
+            pid
+            for pid in library.model.photo_ids()
+            if (library.model.photo(pid) or {}).get("status") == "analyzed"
+        )
+        library.select_photo(target)
+        exported: list[str] = []
+        withdrawn: list[dict[str, object]] = []
+
+        def listen(kind: str, payload: dict[str, object]) -> None:
+            if payload.get("photo_id") != target:
+                return
+            if kind == "export_completed":
+                exported.append(str(payload["output_path"]))
+            elif kind == "export_withdrawn":
+                withdrawn.append(payload)
+
+        desk.models.photo_event.connect(listen)
+        QTest.keyClick(library.grid, Qt.Key.Key_P)
+        await desk.until(lambda: exported, timeout=60, what="the export written")
+        output = Path(exported[0])
+        assert output.is_file()
+        QTest.keyClick(library.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        await desk.until(lambda: withdrawn, timeout=30, what="the export withdrawn")
+        assert not output.exists(), "undo took the pick back but left its exported file"
+        assert withdrawn[0]["outcome"] == "removed"
+        assert (await photo_service.get_photo(desk.ctx, target))["flag"] == "none"
+        await desk.until(lambda: library.status.text() == withdrawn[0]["message"])
+
+    desk.run(scenario(), timeout=180)
