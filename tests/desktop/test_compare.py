@@ -1,4 +1,4 @@
-"""Compare: frames side by side, zoom and pan in step, any frame picked; nothing demoted silently."""
+"""Compare: frames side by side, zoom and pan in step, any frame picked, nothing demoted."""
 
 from __future__ import annotations
 
