@@ -12,6 +12,7 @@ from bridge_server.imaging.analysis import BLUR_BLURRED, BLUR_CRISP
 
 from .common import plain_label
 
+EYE_LINE: Final = 0.42  # eyes sit this far down a detected face box
 CROP_EDGE: Final = 176  # px shown per face (100 % of the photo, centred on the face)
 PANEL_WIDTH: Final = 212
 EYE_WORDS: Final = {"open": "Eyes open", "closed": "Eyes closed", "unknown": "Eyes not judged"}
@@ -30,15 +31,25 @@ def focus_verdict(face: dict[str, Any]) -> str:
 
 
 def faces_of(photo: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The faces analysis found, largest first (the main face leads)."""
+    """The faces analysis found: the main (largest) face first, then the rest as read."""
     faces = list(((photo or {}).get("analysis_results") or {}).get("faces") or [])
-    return sorted(faces, key=lambda f: -(f.get("box") or [0, 0, 0, 0])[2])
+    if not faces:
+        return []
+
+    def box(face: dict[str, Any]) -> list[float]:
+        return list(face.get("box") or [0.0, 0.0, 0.0, 0.0])
+
+    main = max(faces, key=lambda f: box(f)[2])
+    rest = [f for f in faces if f is not main]
+    # Reading order: rows of faces (a face's height apart), left to right within a row.
+    rest.sort(key=lambda f: (round(box(f)[1] / max(box(f)[3], 0.01)), box(f)[0]))
+    return [main, *rest]
 
 
 def face_centre(face: dict[str, Any]) -> QPointF:
-    """The middle of a face box, as fractions of the photo."""
+    """Where to look in a face, as fractions of the photo: its eyes (focus is judged there)."""
     x, y, w, h = (face.get("box") or [0.5, 0.5, 0, 0])[:4]
-    return QPointF(x + w / 2, y + h / 2)
+    return QPointF(x + w / 2, y + h * EYE_LINE)
 
 
 def crop_at_100(image: QImage, face: dict[str, Any], full_size: QSize) -> QImage:

@@ -7,6 +7,7 @@ screen: they are appended after the last photo when they sort there, or counted 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final
 
 from PyQt6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, pyqtSignal
@@ -74,6 +75,7 @@ class LibraryView(QWidget):
         self.model: LibraryModel = models.library
         self.mode = "grid"
         self._dirty: set[str] = set()
+        self._seen: dict[str, int] = {}  # photo id -> events seen (a read answers the newest)
         self._arrivals: set[str] = set()
         self._pending_arrivals = 0
         self._keep: str | None = None  # photo to reselect once the reloaded pages arrive
@@ -134,6 +136,7 @@ class LibraryView(QWidget):
         self.filters.query_changed.connect(self._filters_changed)
         self.model.total_changed.connect(lambda _t: self._update_count())
         self.model.modelReset.connect(self._update_count)
+        self.model.modelReset.connect(self._arrivals_included)
         self.model.loaded.connect(self._page_loaded)
         selection = self.grid.selectionModel()
         assert selection is not None
@@ -424,10 +427,13 @@ class LibraryView(QWidget):
             self.status.setText(str(payload["message"]))
         if kind == "photo_imported":
             session = self.model.query.session_id
+            if not self._started:
+                return  # the first load will have it
             if session is None or payload.get("session_id") == session:
                 self._arrivals.add(str(photo_id))
         elif self.model.photo(str(photo_id)) is not None or kind == "photo_analyzed":
             self._dirty.add(str(photo_id))
+            self._seen[str(photo_id)] = self._seen.get(str(photo_id), 0) + 1
         if not self._refresh.isActive():
             self._refresh.start()
 
@@ -437,10 +443,18 @@ class LibraryView(QWidget):
         if current is not None and current.get("group_id") is None and ids:
             ids.add(current["photo_id"])  # a burst may have formed around the photo in view
         for photo_id in ids:
-            run_service(photo_service.get_photo(self.models.ctx, photo_id), self._photo_loaded)
+            run_service(
+                photo_service.get_photo(self.models.ctx, photo_id),
+                partial(self._photo_read, self._seen.get(photo_id, 0)),
+            )
         arrivals, self._arrivals = self._arrivals, set()
         for photo_id in arrivals:
             run_service(photo_service.get_photo(self.models.ctx, photo_id), self._arrival_loaded)
+
+    def _photo_read(self, seen: int, photo: dict[str, Any]) -> None:
+        # A read overtaken by a newer event of the photo is stale: the newer one's read follows.
+        if self._seen.get(photo["photo_id"], 0) == seen:
+            self._photo_loaded(photo)
 
     def _photo_loaded(self, photo: dict[str, Any]) -> None:
         old = self.model.photo(photo["photo_id"])
@@ -473,6 +487,11 @@ class LibraryView(QWidget):
             self.model.append_arrival(photo)  # after everything: nothing on screen moves
         else:
             self._set_arrivals(self._pending_arrivals + 1)
+
+    def _arrivals_included(self) -> None:
+        # A fresh load of the query has every photo that arrived so far.
+        self._arrivals.clear()
+        self._set_arrivals(0)
 
     def _set_arrivals(self, count: int) -> None:
         self._pending_arrivals = count
