@@ -109,8 +109,7 @@ def test_preview_shows_scores_and_burst_alternates(desk: Desk) -> None:
         items, _ = await photo_service.list_photos(desk.ctx, limit=100)
         best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
         row = desk.models.queue.row_of(best["photo_id"])
-        # Open it afresh: the panel of a photo shown while its burst was still being grouped
-        # is not refreshed when the group grows (left for the culling-workspace issue).
+        # Open it afresh (a burst that grows while shown: the test after this one).
         view.grid.setCurrentIndex(QModelIndex())
         view.grid.setCurrentIndex(desk.models.queue.index(row))
         group = {p["photo_id"] for p in items if p["group_id"] == best["group_id"]}
@@ -123,5 +122,42 @@ def test_preview_shows_scores_and_burst_alternates(desk: Desk) -> None:
         assert view.details.name.text() == best["file_name"]
         assert view.details.score.text() == f"{best['ai_score']:.1f}"
         await desk.until(lambda: view.preview._image is not None, what="preview image")
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_the_burst_panel_follows_a_burst_that_grows_while_shown(desk: Desk) -> None:
+    async def scenario() -> None:
+        from sqlalchemy import update
+
+        from bridge_server import events
+        from bridge_server.store.models import Photo
+
+        await import_and_settle(desk)
+        view = desk.window.approvals
+        items, _ = await photo_service.list_photos(desk.ctx, limit=100)
+        best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
+        row = desk.models.queue.row_of(best["photo_id"])
+        view.grid.setCurrentIndex(desk.models.queue.index(row))
+        group = {p["photo_id"] for p in items if p["group_id"] == best["group_id"]}
+        await desk.until(
+            lambda: len(view.alternates_model.photo_ids()) == len(group) - 1, what="alternates"
+        )
+        columns_before = view.grid.width()
+        # Selection regroups another frame into this burst (as a late arrival would) and
+        # announces only that photo; the panel of the photo in view follows.
+        newcomer = next(p for p in items if p["photo_id"] not in group)
+        async with desk.ctx.db.session() as s, s.begin():
+            await s.execute(
+                update(Photo)
+                .where(Photo.id == newcomer["photo_id"])
+                .values(group_id=best["group_id"], is_group_best=False)
+            )
+        desk.ctx.broker.publish(events.photo_selected(newcomer["photo_id"], "general", ""))
+        await desk.until(
+            lambda: newcomer["photo_id"] in view.alternates_model.photo_ids(),
+            what="the newcomer in the burst panel",
+        )
+        assert view.grid.width() == columns_before, "the grid kept its width"
 
     desk.run(scenario(), timeout=120)
