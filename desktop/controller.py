@@ -73,6 +73,7 @@ class BridgeModels(QObject):
     library_empty_changed = pyqtSignal(bool)
     decision_made = pyqtSignal(str, str)  # photo_id, the flag stored: "pick" | "reject" | "none"
     photo_event = pyqtSignal(str, dict)  # a photo event's type and payload (the library follows)
+    reselected = pyqtSignal()  # selection ran again over the library (the settings changed)
     imported = pyqtSignal(dict)
     info = pyqtSignal(str)
 
@@ -268,7 +269,11 @@ class BridgeModels(QObject):
         if kind in PHOTO_EVENTS and self.loaded:
             self.photo_event.emit(kind, p)
         if kind in JOB_EVENTS:
+            job = self.jobs.job(str(p.get("job_id"))) if kind == "job_completed" else None
             self.jobs.apply_event(event)
+            if job is not None and job.get("kind") == "reselect":
+                self.reload_queue()  # proposals changed for many photos at once
+                self.reselected.emit()
             if kind == "job_created" and p.get("photo_id") not in self.jobs.photo_names:
                 self._learn_photo_name(p.get("photo_id"))
         elif kind == "queue_status":

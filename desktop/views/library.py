@@ -149,6 +149,7 @@ class LibraryView(QWidget):
         models.desk.stack.canRedoChanged.connect(self.redo_button.setEnabled)
         models.desk.restored.connect(self.reselect)
         models.photo_event.connect(self._photo_event)
+        models.reselected.connect(self._reselected)
         self.compare.active_changed.connect(self._compare_active)
         for name, button in self.mode_buttons.items():
             button.clicked.connect(lambda _c, n=name: self.set_mode(n))
@@ -487,6 +488,12 @@ class LibraryView(QWidget):
             self.model.append_arrival(photo)  # after everything: nothing on screen moves
         else:
             self._set_arrivals(self._pending_arrivals + 1)
+
+    def _reselected(self) -> None:
+        # New verdicts everywhere: load the query again, on the same photo.
+        if self._started:
+            self.show_arrivals()
+            self.status.setText("Selection ran again with the new settings")
 
     def _arrivals_included(self) -> None:
         # A fresh load of the query has every photo that arrived so far.

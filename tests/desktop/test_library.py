@@ -181,3 +181,40 @@ def test_undo_of_an_exported_pick_removes_the_file(desk: Desk) -> None:
         await desk.until(lambda: library.status.text() == withdrawn[0]["message"])
 
     desk.run(scenario(), timeout=180)
+
+
+def test_lowering_the_threshold_shows_more_proposals_in_the_grid(qloop, tmp_path) -> None:
+    from tests.desktop.conftest import start_desk
+
+    desk = start_desk(qloop, tmp_path / "data", selection_threshold=4.95, burst_hash_distance=0)
+
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+
+        def proposed() -> int:
+            return sum(
+                1
+                for pid in library.model.photo_ids()
+                if (library.model.photo(pid) or {}).get("verdict") == "proposed"
+            )
+
+        before = proposed()
+        assert before < library.model.rowCount()
+        current = library.model.photo_ids()[-1]
+        library.select_photo(current)
+        desk.app.settings.selection_threshold = 1.0
+        desk.app._settings_applied(["selection_threshold"])  # what Settings' Apply does
+        await desk.until(
+            lambda: library.status.text() == "Selection ran again with the new settings",
+            timeout=60,
+            what="the reselection finished",
+        )
+        await desk.until(lambda: proposed() > before, what="more proposals shown")
+        await desk.until(lambda: _current_id(desk) == current, what="the same photo in view")
+
+    try:
+        desk.run(scenario(), timeout=180)
+    finally:
+        desk.run(desk.app.stop())
+        desk.window.deleteLater()
