@@ -138,6 +138,7 @@ def test_the_burst_panel_follows_a_burst_that_grows_while_shown(desk: Desk) -> N
         items, _ = await photo_service.list_photos(desk.ctx, limit=100)
         best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
         row = desk.models.queue.row_of(best["photo_id"])
+        view.grid.setCurrentIndex(QModelIndex())
         view.grid.setCurrentIndex(desk.models.queue.index(row))
         group = {p["photo_id"] for p in items if p["group_id"] == best["group_id"]}
         await desk.until(
@@ -159,5 +160,20 @@ def test_the_burst_panel_follows_a_burst_that_grows_while_shown(desk: Desk) -> N
             what="the newcomer in the burst panel",
         )
         assert view.grid.width() == columns_before, "the grid kept its width"
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_arrows_only_move_in_the_approvals_grid(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        view = desk.window.approvals
+        desk.window.show_page("approvals")
+        waiting = desk.models.queue.photo_ids()
+        for key in (Qt.Key.Key_Right, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Down):
+            QTest.keyClick(view.grid, key)
+        rows, _ = await photo_service.list_photos(desk.ctx, limit=100)
+        assert [p["photo_id"] for p in rows if p["approval"] != "pending"] == []
+        assert desk.models.queue.photo_ids() == waiting
 
     desk.run(scenario(), timeout=120)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QWidget
 
+from desktop.window import PAGES
 from tests.desktop.conftest import Desk
 
 
 def test_a_notice_does_not_move_any_content(desk: Desk) -> None:
     async def scenario() -> None:
         window = desk.window
-        for page in ("library", "approvals", "sessions"):
+        for page in PAGES:
             window.show_page(page)
             page_widget = window.pages.currentWidget()
             await desk.until(page_widget.isVisible, what=f"{page} shown")
