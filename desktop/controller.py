@@ -306,6 +306,12 @@ class BridgeModels(QObject):
                 if not self._sessions_timer.isActive():
                     self._sessions_timer.start()
             self.overview_changed.emit()
+        elif kind == "session_deleted":
+            self.sessions.remove(p["session_id"])
+            self.reload_queue()
+            run_service(photos.list_photos(self.ctx, limit=1), self._photo_count_loaded)
+            if self.library.query.session_id in (p["session_id"], None):
+                self.library.reload()
         elif kind in ("session_created", "session_updated", "session_completed"):
             if kind == "session_created":
                 self.sessions.upsert(
@@ -405,6 +411,26 @@ class BridgeModels(QObject):
             return False
         self.desk.stack.undo()
         return True
+
+    def rename_session(self, session_id: str, name: str) -> None:
+        """Give a session another name (every view follows session_updated)."""
+        run_service(
+            sessions.update_session(self.ctx, session_id, name=name),
+            self._session_loaded,
+            what="Renaming the session",
+        )
+
+    def delete_session(self, session_id: str) -> None:
+        """Forget a session and its photos' rows; no file is touched."""
+
+        def done(result: dict[str, Any]) -> None:
+            self.sessions.remove(session_id)
+            name = result.get("session_name") or "The session"
+            self.report_info(f"{name} deleted; its photos and exports are still on disk")
+
+        run_service(
+            sessions.delete_session(self.ctx, session_id), done, what="Deleting the session"
+        )
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a waiting or running job."""

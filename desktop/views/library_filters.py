@@ -88,6 +88,7 @@ class LibraryFilters(QWidget):
         self._fill_sessions()
         models.sessions.modelReset.connect(self._fill_sessions)
         models.sessions.rowsInserted.connect(self._fill_sessions)
+        models.sessions.rowsRemoved.connect(self._fill_sessions)
         models.sessions.dataChanged.connect(self._fill_sessions)
         models.library.loaded.connect(self._offer_favorites)
 
