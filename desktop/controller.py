@@ -74,6 +74,7 @@ class BridgeModels(QObject):
     decision_made = pyqtSignal(str, str)  # photo_id, the flag stored: "pick" | "reject" | "none"
     photo_event = pyqtSignal(str, dict)  # a photo event's type and payload (the library follows)
     reselected = pyqtSignal()  # selection ran again over the library (the settings changed)
+    stopping = pyqtSignal()  # the bridge is stopping: views stop their timers (no new work)
     imported = pyqtSignal(dict)
     info = pyqtSignal(str)
 
@@ -221,6 +222,7 @@ class BridgeModels(QObject):
         """Stop pending refreshes (the bridge is stopping; no service may be started now)."""
         self._queue_resync.stop()
         self._sessions_timer.stop()
+        self.stopping.emit()
 
     def reload_queue(self) -> None:
         """Fetch the whole approval queue again (after a change the events do not describe)."""

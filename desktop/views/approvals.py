@@ -311,6 +311,7 @@ class ApprovalsView(QWidget):
         self._regroup.setInterval(REGROUP_MS)
         self._regroup.timeout.connect(self._reread_current)
         models.photo_event.connect(self._photo_event)
+        models.stopping.connect(self._regroup.stop)
         self.approve_button.clicked.connect(self.approve_selected)
         self.reject_button.clicked.connect(self.reject_selected)
         self.undo_button.clicked.connect(self.undo)

@@ -98,6 +98,7 @@ class CompareView(QWidget):
         self._regions.timeout.connect(self._decode_regions)
         self._syncing = False
         models.previews.image_ready.connect(self._preview_ready)
+        models.stopping.connect(self._regions.stop)
 
     def show_photos(self, photos: list[dict[str, Any]], active_id: str | None = None) -> None:
         """Compare these frames (the first six); `active_id` starts active."""

@@ -150,6 +150,7 @@ class LibraryView(QWidget):
         models.desk.restored.connect(self.reselect)
         models.photo_event.connect(self._photo_event)
         models.reselected.connect(self._reselected)
+        models.stopping.connect(self._refresh.stop)
         self.compare.active_changed.connect(self._compare_active)
         for name, button in self.mode_buttons.items():
             button.clicked.connect(lambda _c, n=name: self.set_mode(n))

@@ -56,6 +56,7 @@ class LoupeView(QWidget):
         self.image.zoom_changed.connect(self._zoom_changed)
         models.previews.image_ready.connect(self._preview_ready)
         models.full.image_ready.connect(self._full_ready)
+        models.stopping.connect(self._dwell.stop)
 
     # --- showing --------------------------------------------------------------------------
 
