@@ -62,6 +62,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/fanout.py --scenario all
 	$(BIN)/python bench/pipeline.py --stages 2
 	$(BIN)/python bench/library.py
+	$(BIN)/python bench/culling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -17,6 +17,7 @@ from bridge_server.config import Settings
 from bridge_server.services.settings import SELECTION_SETTINGS, apply_settings_change
 from bridge_server.web.security import lan_addresses
 
+from .banner import Banner
 from .bridge import BridgeLink
 from .controller import BridgeModels
 from .dialogs.folders import pick_folder
@@ -53,6 +54,8 @@ class DesktopApp(QObject):
         self.addresses: list[str] = []
         self.notices: list[Notice] = []
         self.pairing_dialog: PairingDialog | None = None
+        self.arrivals_toast: Banner | None = None  # one live toast for photos to approve
+        self._arrivals_new = 0
         self._quit = asyncio.Event()
         self._stopped = False
         self._told_about_tray = False
@@ -75,6 +78,7 @@ class DesktopApp(QObject):
         reporter.error_reported.connect(self._show_error)
         models.info.connect(lambda text: window.banners.show_message(text, "info"))
         models.imported.connect(self._imported)
+        models.overview_changed.connect(self._update_arrivals_toast)
         window.close_requested.connect(self._window_closed)
         window.settings_requested.connect(self.open_settings)
         window.pair_requested.connect(self.open_pairing)
@@ -180,9 +184,37 @@ class DesktopApp(QObject):
         self.notices.append(notice)
         if self.tray is not None:
             self.tray.notify(notice)
+        elif self.window is not None and notice.kind == "approval":
+            self._show_arrivals(notice.count)
         elif self.window is not None:
             level = "warning" if notice.kind in ("failure", "warning") else "info"
             self.window.banners.show_message(f"{notice.title}: {notice.message}", level)
+
+    def _show_arrivals(self, count: int) -> None:
+        # One toast that counts on while photos arrive; "waiting" is the sidebar's own number.
+        assert self.window is not None
+        if self.arrivals_toast is None:
+            self._arrivals_new = 0
+            toast = self.window.banners.show_message(self._arrivals_text(count), "info")
+            toast.destroyed.connect(self._arrivals_toast_gone)
+            self.arrivals_toast = toast
+        self._arrivals_new += count
+        self._update_arrivals_toast()
+
+    def _arrivals_toast_gone(self) -> None:
+        self.arrivals_toast = None
+
+    def _arrivals_text(self, _new: int) -> str:
+        # Only the queue's count: a photo proposed, then folded into a burst, was "new" but
+        # never waits, so a count of arrivals would disagree with the sidebar.
+        waiting = self.models.approval_count if self.models is not None else 0
+        photos = "1 photo waits" if waiting == 1 else f"{waiting} photos wait"
+        return f"Photos to approve: {photos} for a decision"
+
+    def _update_arrivals_toast(self) -> None:
+        toast = self.arrivals_toast
+        if toast is not None and not toast.isHidden():
+            toast.set_text(self._arrivals_text(self._arrivals_new))
 
     def phone_url(self) -> str:
         """The address a phone should open (or why it cannot)."""

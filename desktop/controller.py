@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
@@ -19,14 +20,18 @@ from bridge_server.web.ws_messages import CLOSE_BY_OPERATOR
 
 from . import importing
 from .bridge import BridgeLink
+from .decision_service import library_page
+from .desk_decisions import DeskDecisions, with_change
+from .event_words import describe_event
 from .models.activity import ActivityModel
 from .models.approvals import ApprovalQueueModel
 from .models.clients import ClientsModel, DevicesModel
 from .models.jobs import JobsModel
+from .models.library import LibraryModel, LibraryQuery, Page
 from .models.sessions import SessionsModel
 from .models.table import PAGE_ROWS
 from .tasks import run_service
-from .thumbnails import PREVIEW_EDGE, THUMB_EDGE, ImageCache
+from .thumbnails import FULL_RESOLUTION, MAX_FULL_CACHED, PREVIEW_EDGE, THUMB_EDGE, ImageCache
 from .timers import make_timer
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 INITIAL_QUEUE: Final = 500
 INITIAL_ACTIVITY: Final = 500
 RESYNC_MS: Final = 300
+STACK_LIMIT: Final = 50
 JOB_EVENTS: Final = frozenset(
     {
         "job_created",
@@ -44,6 +50,19 @@ JOB_EVENTS: Final = frozenset(
         "priority_changed",
     }
 )
+PHOTO_EVENTS: Final = frozenset(
+    {
+        "photo_imported",
+        "photo_analyzed",
+        "photo_selected",
+        "photo_approved",
+        "photo_rejected",
+        "photo_unflagged",
+        "photo_rating_changed",
+        "export_completed",
+        "export_withdrawn",
+    }
+)
 
 
 class BridgeModels(QObject):
@@ -52,7 +71,10 @@ class BridgeModels(QObject):
     overview_changed = pyqtSignal()
     paused_changed = pyqtSignal(bool)
     library_empty_changed = pyqtSignal(bool)
-    decision_made = pyqtSignal(str, str)  # photo_id, "approved" | "rejected" | "undone"
+    decision_made = pyqtSignal(str, str)  # photo_id, the flag stored: "pick" | "reject" | "none"
+    photo_event = pyqtSignal(str, dict)  # a photo event's type and payload (the library follows)
+    reselected = pyqtSignal()  # selection ran again over the library (the settings changed)
+    stopping = pyqtSignal()  # the bridge is stopping: views stop their timers (no new work)
     imported = pyqtSignal(dict)
     info = pyqtSignal(str)
 
@@ -62,12 +84,17 @@ class BridgeModels(QObject):
         self.link = link
         self.thumbnails = ImageCache(THUMB_EDGE, self._preview_path("small"), self)
         self.previews = ImageCache(PREVIEW_EDGE, self._preview_path("large"), self)
+        self.full = ImageCache(FULL_RESOLUTION, None, self, max_cached=MAX_FULL_CACHED, parallel=1)
+        self.desk = DeskDecisions(ctx, self)
+        self.desk.decided.connect(self._decided)
+        self.desk.applying.connect(self._applying)
+        self.library = LibraryModel(self._library_page, self.thumbnails, self)
         self.jobs = JobsModel(self)
         self.queue = ApprovalQueueModel(self.thumbnails, self)
         self.sessions = SessionsModel(self)
         self.clients = ClientsModel(self)
         self.devices = DevicesModel(self)
-        self.activity = ActivityModel(self)
+        self.activity = ActivityModel(self, words=self._event_words, thumbnails=self.thumbnails)
         self.queue_counts: dict[str, int] = dict.fromkeys(
             ("pending", "processing", "completed", "failed", "total"), 0
         )
@@ -76,8 +103,6 @@ class BridgeModels(QObject):
         self.system: dict[str, Any] = {}
         self.paused = False
         self.loaded = False
-        # Decisions made here, newest last (for undo): photo id and the task storing it.
-        self._decisions: list[tuple[str, asyncio.Task[Any]]] = []
         self._session_refresh: set[str] = set()
         self._devices_seen: set[str] = set()
         # Events published while `load()` awaits its queries; applied, in order, once the
@@ -92,6 +117,24 @@ class BridgeModels(QObject):
         link.clients_changed.connect(self.refresh_clients)
         link.device_paired.connect(lambda _device: self.reload_devices())
 
+    def _event_words(self, event: PublishedEvent) -> tuple[str, str | None]:
+        p = event.payload
+        photo_id = p.get("photo_id")
+        if not photo_id and p.get("job_id"):
+            job = self.jobs.job(str(p["job_id"]))
+            photo_id = job.get("photo_id") if job else None
+            p = {**p, "photo_id": photo_id, "kind": (job or {}).get("kind")}
+        if p.get("file_name") and photo_id:
+            self.jobs.photo_names.setdefault(str(photo_id), str(p["file_name"]))
+        return describe_event(event.type, p, self._photo_name, self._session_name), photo_id
+
+    def _photo_name(self, photo_id: str | None) -> str:
+        return self.jobs.photo_names.get(photo_id or "") or "a photo"
+
+    def _session_name(self, session_id: str | None) -> str:
+        row = self.sessions.get(session_id) if session_id else None
+        return str(row.get("session_name") or "") if row else ""
+
     def _preview_path(self, size: str) -> Any:
         async def locate(photo_id: str, original: str) -> str:
             cache = self.ctx.thumbnails
@@ -100,6 +143,23 @@ class BridgeModels(QObject):
             return str(await cache.path(photo_id, size))
 
         return locate
+
+    def load_stack(
+        self,
+        photo: dict[str, Any],
+        done: Callable[[dict[str, Any], list[dict[str, Any]]], None],
+    ) -> None:
+        """Every frame of the photo's burst or scene, best first, then `done(photo, frames)`."""
+        query = LibraryQuery(session_id=photo.get("session_id"), group_id=photo.get("group_id"))
+
+        async def frames() -> list[dict[str, Any]]:
+            page = await library_page(self.ctx, query, None, STACK_LIMIT)
+            return sorted(page.photos, key=lambda p: (p.get("group_rank") or 99, p["photo_id"]))
+
+        run_service(frames(), lambda found: done(photo, found), what="Loading the stack")
+
+    async def _library_page(self, query: LibraryQuery, cursor: str | None, limit: int) -> Page:
+        return await library_page(self.ctx, query, cursor, limit)
 
     # --- loading --------------------------------------------------------------------------
 
@@ -162,6 +222,7 @@ class BridgeModels(QObject):
         """Stop pending refreshes (the bridge is stopping; no service may be started now)."""
         self._queue_resync.stop()
         self._sessions_timer.stop()
+        self.stopping.emit()
 
     def reload_queue(self) -> None:
         """Fetch the whole approval queue again (after a change the events do not describe)."""
@@ -207,8 +268,14 @@ class BridgeModels(QObject):
         if not in_activity:
             self.activity.add(event)
         kind, p = event.type, event.payload
+        if kind in PHOTO_EVENTS and self.loaded:
+            self.photo_event.emit(kind, p)
         if kind in JOB_EVENTS:
+            job = self.jobs.job(str(p.get("job_id"))) if kind == "job_completed" else None
             self.jobs.apply_event(event)
+            if job is not None and job.get("kind") == "reselect":
+                self.reload_queue()  # proposals changed for many photos at once
+                self.reselected.emit()
             if kind == "job_created" and p.get("photo_id") not in self.jobs.photo_names:
                 self._learn_photo_name(p.get("photo_id"))
         elif kind == "queue_status":
@@ -234,7 +301,19 @@ class BridgeModels(QObject):
             self.approval_count = int(p.get("queue_count", 0))
             if self.approval_count != self.queue.rowCount() and not self._queue_resync.isActive():
                 self._queue_resync.start()  # settles after a burst; cheap when it matches
+            if p.get("session_id"):
+                # The session's "Waiting" is the same count: re-read it (regrouping moves it
+                # without any session event).
+                self._session_refresh.add(p["session_id"])
+                if not self._sessions_timer.isActive():
+                    self._sessions_timer.start()
             self.overview_changed.emit()
+        elif kind == "session_deleted":
+            self.sessions.remove(p["session_id"])
+            self.reload_queue()
+            run_service(photos.list_photos(self.ctx, limit=1), self._photo_count_loaded)
+            if self.library.query.session_id in (p["session_id"], None):
+                self.library.reload()
         elif kind in ("session_created", "session_updated", "session_completed"):
             if kind == "session_created":
                 self.sessions.upsert(
@@ -298,41 +377,62 @@ class BridgeModels(QObject):
     # --- actions --------------------------------------------------------------------------
 
     def approve(self, photo_ids: list[str]) -> None:
-        """Approve photos (the queue updates when photo_approved arrives)."""
-        for photo_id in photo_ids:
-            self._decide(photo_id, "approved", approvals.approve_photo(self.ctx, photo_id))
+        """Pick photos (one undo step; the queue updates when photo_approved arrives)."""
+        self.desk.decide(self._photos_for(photo_ids), {"flag": "pick"})
 
-    def reject(self, photo_ids: list[str], reason: str | None = None) -> None:
-        """Reject photos."""
-        for photo_id in photo_ids:
-            self._decide(photo_id, "rejected", approvals.reject_photo(self.ctx, photo_id, reason))
+    def reject(self, photo_ids: list[str]) -> None:
+        """Reject photos (one undo step)."""
+        self.desk.decide(self._photos_for(photo_ids), {"flag": "reject"})
 
-    def _decide(self, photo_id: str, what: str, coro: Any) -> None:
-        # Remembered at once, so that U right after P undoes this photo even while the
-        # decision is still being stored.
-        task = run_service(
-            coro,
-            lambda _p: self.decision_made.emit(photo_id, what),
-            what="Approving" if what == "approved" else "Rejecting",
+    def _photos_for(self, photo_ids: list[str]) -> list[dict[str, Any]]:
+        # The decision before the change comes from what the window shows.
+        found = []
+        for photo_id in photo_ids:
+            row = self.queue.row_of(photo_id)
+            photo = self.library.photo(photo_id)
+            if photo is None and row is not None:
+                photo = self.queue.index(row).data(Qt.ItemDataRole.UserRole + 1)
+            found.append(photo or {"photo_id": photo_id, "approval": "pending"})
+        return found
+
+    def _applying(self, photo_id: str, change: dict[str, Any]) -> None:
+        photo = self.library.photo(photo_id)
+        if photo is not None:
+            self.library.update_photo(with_change(photo, change))
+
+    def _decided(self, photo_id: str, photo: dict[str, Any]) -> None:
+        self.library.update_photo(photo)
+        flag = photo.get("flag") or {"approved": "pick", "rejected": "reject"}.get(
+            str(photo.get("approval")), "none"
         )
-        self._decisions.append((photo_id, task))
-        del self._decisions[:-200]
+        self.decision_made.emit(photo_id, flag)
 
     def undo_last(self) -> bool:
         """Undo the newest decision made in this window; False when there is none."""
-        if not self._decisions:
+        if not self.desk.stack.canUndo():
             return False
-        photo_id, decision = self._decisions.pop()
-
-        async def undo() -> dict[str, Any] | None:
-            if not decision.done():
-                await asyncio.wait([decision])
-            if decision.cancelled() or decision.exception() is not None:
-                return None  # the decision never happened; nothing to undo
-            return await approvals.undo_decision(self.ctx, photo_id)
-
-        run_service(undo(), lambda _p: self.decision_made.emit(photo_id, "undone"), what="Undo")
+        self.desk.stack.undo()
         return True
+
+    def rename_session(self, session_id: str, name: str) -> None:
+        """Give a session another name (every view follows session_updated)."""
+        run_service(
+            sessions.update_session(self.ctx, session_id, name=name),
+            self._session_loaded,
+            what="Renaming the session",
+        )
+
+    def delete_session(self, session_id: str) -> None:
+        """Forget a session and its photos' rows; no file is touched."""
+
+        def done(result: dict[str, Any]) -> None:
+            self.sessions.remove(session_id)
+            name = result.get("session_name") or "The session"
+            self.report_info(f"{name} deleted; its photos and exports are still on disk")
+
+        run_service(
+            sessions.delete_session(self.ctx, session_id), done, what="Deleting the session"
+        )
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a waiting or running job."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Final
 
 from PyQt6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PyQt6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from .models.approvals import ImageRole, PhotoRole
+from .models.library import StackRole
 
 Index = QModelIndex | QPersistentModelIndex
 
+MAX_SCALED_TILES: Final = 400
 TILE: Final = QSize(196, 184)
+LIBRARY_TILE: Final = QSize(196, 204)
 IMAGE_BOX: Final = QSize(180, 132)
 
 
@@ -80,6 +84,28 @@ class PhotoTileDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.tile = tile
         self.image_box = image_box
+        # Thumbnails scaled once to their box: a scroll frame then only copies pixmaps.
+        self.cache_tiles = True
+        self._scaled: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
+
+    def scaled(self, image: QImage, size: QSize) -> QPixmap:
+        """The image scaled (smoothly) to `size`, cached by the image's identity."""
+        key = (image.cacheKey(), size.width(), size.height())
+        pixmap = self._scaled.get(key)
+        if pixmap is None:
+            pixmap = QPixmap.fromImage(
+                image.scaled(
+                    size,
+                    Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            self._scaled[key] = pixmap
+            while len(self._scaled) > MAX_SCALED_TILES:
+                self._scaled.popitem(last=False)
+        else:
+            self._scaled.move_to_end(key)
+        return pixmap
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         """Fixed tiles make a calm grid."""
@@ -120,7 +146,10 @@ class PhotoTileDelegate(QStyledItemDelegate):
             size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
-            painter.drawImage(target, image)
+            if self.cache_tiles:
+                painter.drawPixmap(target.topLeft(), self.scaled(image, target.size()))
+            else:
+                painter.drawImage(target, image)
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.Base))
@@ -147,4 +176,75 @@ class PhotoTileDelegate(QStyledItemDelegate):
             bold.setBold(True)
             painter.setFont(bold)
             painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), f"{score:.1f}")
+        painter.restore()
+
+
+LABEL_COLORS: Final = {
+    "red": QColor("#d2504a"),
+    "yellow": QColor("#d8b53c"),
+    "green": QColor("#58a55c"),
+    "blue": QColor("#4a7fd2"),
+    "purple": QColor("#9260c7"),
+}
+VERDICT_WORDS: Final = {
+    "keeper": "Proposed",
+    "alternate": "Alternate",
+    "below_threshold": "Below",
+}
+
+
+class LibraryTileDelegate(PhotoTileDelegate):
+    """A photo tile with the decision on it: flag, stars, colour label, verdict, stack, hearts."""
+
+    def paint(self, painter: QPainter | None, option: QStyleOptionViewItem, index: Index) -> None:
+        """The tile, then the decision marks over it."""
+        super().paint(painter, option, index)
+        if painter is None:
+            return
+        photo: dict[str, Any] = index.data(PhotoRole) or {}
+        stack = index.data(StackRole)
+        cell = option.rect.adjusted(4, 4, -4, -4)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        label = LABEL_COLORS.get(str(photo.get("color_label")))
+        if label is not None:  # a colour strip along the tile's foot, as Lightroom has it
+            painter.fillRect(QRect(cell.left() + 6, cell.bottom() - 5, cell.width() - 12, 4), label)
+        flag = photo.get("flag") or {"approved": "pick", "rejected": "reject"}.get(
+            str(photo.get("approval")), "none"
+        )
+        top = QRect(cell.left() + 12, cell.top() + 12, 22, 22)
+        if flag != "none":
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#3e9b58") if flag == "pick" else QColor("#c2463e"))
+            painter.drawEllipse(top)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(top, int(Qt.AlignmentFlag.AlignCenter), "✓" if flag == "pick" else "✕")
+        if flag == "reject":  # a rejected frame reads as set aside
+            painter.fillRect(cell.adjusted(8, 8, -8, -44), QColor(0, 0, 0, 110))
+        stars = int(photo.get("stars") or 0)
+        metrics = painter.fontMetrics()
+        footer = QRect(cell.left() + 8, cell.bottom() - 23, cell.width() - 16, 16)
+        painter.setPen(QColor("#e0b341"))
+        if stars:
+            painter.drawText(footer, int(Qt.AlignmentFlag.AlignLeft), "★" * stars)
+        verdict = VERDICT_WORDS.get(str(photo.get("selection")))
+        if photo.get("status") == "failed":
+            verdict = "Unreadable"
+        if verdict:
+            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(footer, int(Qt.AlignmentFlag.AlignRight), verdict)
+        badges = []
+        if stack is not None:
+            badges.append(f"▣ {stack[0]}")
+        if photo.get("favorites"):
+            badges.append(f"♥ {photo['favorites']}")
+        if badges:
+            text = "  ".join(badges)
+            width = metrics.horizontalAdvance(text) + 14
+            box = QRectF(cell.right() - 12 - width, cell.top() + 12, width, 20)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 170))
+            painter.drawRoundedRect(box, 10, 10)
+            painter.setPen(QColor("#f1f1f1"))
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
         painter.restore()

@@ -30,6 +30,7 @@ class Notice:
     kind: str
     title: str
     message: str
+    count: int = 0  # how many things it is about (new photos for an approval notice)
 
 
 class Notifier:
@@ -118,7 +119,9 @@ class Notifier:
             return
         waiting = self._queue_count if self._queue_count is not None else count
         new = "1 new photo" if count == 1 else f"{count} new photos"
-        self._emit(Notice("approval", "Photos to approve", f"{new}; {waiting} waiting in total"))
+        self._emit(
+            Notice("approval", "Photos to approve", f"{new}; {waiting} waiting in total", count)
+        )
 
     def _flush_failures(self) -> None:
         failures, self._failures = self._failures, []

@@ -27,10 +27,11 @@ from .views.activity import ActivityView
 from .views.approvals import ApprovalsView
 from .views.clients import ClientsView
 from .views.jobs import JobsView
+from .views.library import LibraryView
 from .views.overview import OverviewView
 from .views.sessions import SessionsView
 
-PAGES: Final = ("overview", "approvals", "jobs", "sessions", "clients", "activity")
+PAGES: Final = ("overview", "library", "approvals", "jobs", "sessions", "clients", "activity")
 
 
 class MainWindow(QMainWindow):
@@ -82,20 +83,20 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        self.banners = BannerArea()
-        column.addWidget(self.banners)
         self.pages = QStackedWidget()
         column.addWidget(self.pages, 1)
+        self.banners = BannerArea(right)  # an overlay: notices never move the pages
         root.addWidget(right, 1)
         self.setCentralWidget(central)
 
         self.overview = OverviewView(models, settings, phone_url)
+        self.library = LibraryView(models)
         self.approvals = ApprovalsView(models)
         self.jobs = JobsView(models)
         self.sessions = SessionsView(models, settings)
         self.clients = ClientsView(models)
         self.activity = ActivityView(models)
-        for page in (self.overview, self.approvals, self.jobs, self.sessions,
+        for page in (self.overview, self.library, self.approvals, self.jobs, self.sessions,
                      self.clients, self.activity):  # fmt: skip
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
     def _page_shown(self, row: int) -> None:
         if PAGES[row] == "approvals":
             self.approvals.grid.setFocus()
+        elif PAGES[row] == "library":
+            self.library.set_mode(self.library.mode)
 
     def _update_status(self) -> None:
         m = self.models

@@ -1,29 +1,48 @@
-"""The live event stream: a bounded model of the newest events, filterable by channel."""
+"""The live event stream: a bounded model of the newest events, in words, by channel.
+
+Each event reads as a sentence ("Approved IMG_4136.jpg (Smith wedding)") with the photo's
+thumbnail; the raw payload stays in the Details column and its tooltip.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final
 
 from PyQt6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSize,
     QSortFilterProxyModel,
     Qt,
 )
+from PyQt6.QtGui import QPixmap
 
 from bridge_server.broker import PublishedEvent
 
 from ..formatting import literal_tooltip, local_time
+from ..thumbnails import ImageCache
 from ..timers import make_timer
 from .table import HeaderedTableModel
 
 MAX_EVENTS: Final = 2000
+MAX_ICONS: Final = 400
 FLUSH_MS: Final = 150
-COLUMNS: Final = ("Time", "Seq", "Channel", "Event", "Details")
+COLUMNS: Final = ("Time", "Seq", "Channel", "What happened", "Details")
+WORDS_COLUMN: Final = 3
+DETAILS_COLUMNS: Final = (1, 2, 4)  # shown behind the view's "Details" toggle
 ChannelRole: Final = Qt.ItemDataRole.UserRole + 1
+ICON: Final = QSize(40, 30)
+
+Words = Callable[[PublishedEvent], tuple[str, str | None]]  # sentence, photo id
+
+
+def _type_only(event: PublishedEvent) -> tuple[str, str | None]:
+    return event.type.replace("_", " ").capitalize(), event.payload.get("photo_id")
+
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -45,9 +64,22 @@ class ActivityModel(HeaderedTableModel):
 
     column_titles = COLUMNS
 
-    def __init__(self, parent: QObject | None = None, limit: int = MAX_EVENTS) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        limit: int = MAX_EVENTS,
+        *,
+        words: Words = _type_only,
+        thumbnails: ImageCache | None = None,
+    ) -> None:
         super().__init__(parent)
         self._limit = limit
+        self._words = words
+        self._said: dict[int, tuple[str, str | None]] = {}  # seq -> words (said once)
+        self._thumbs = thumbnails
+        self._icons: dict[str, QPixmap] = {}
+        if thumbnails is not None:
+            thumbnails.image_ready.connect(self._thumbnail_ready)
         self._events: deque[PublishedEvent] = deque()
         self._pending: list[PublishedEvent] = []
         self._timer = make_timer(self, FLUSH_MS, single_shot=True)
@@ -70,14 +102,49 @@ class ActivityModel(HeaderedTableModel):
                 return event.seq
             if col == 2:
                 return event.channel
-            if col == 3:
-                return event.type
-            return summarize(event.payload)
+            if col == WORDS_COLUMN:
+                return self.words(event)[0]
+            return f"{event.type}  {summarize(event.payload)}"
         if role == ChannelRole:
             return event.channel
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4:
-            return literal_tooltip(json.dumps(event.payload, indent=2)[:2000])
+        if role == Qt.ItemDataRole.DecorationRole and index.column() == WORDS_COLUMN:
+            return self._icon(self.words(event)[1])
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (WORDS_COLUMN, 4):
+            return literal_tooltip(f"{event.type}\n" + json.dumps(event.payload, indent=2)[:2000])
         return None
+
+    def words(self, event: PublishedEvent) -> tuple[str, str | None]:
+        """The event's sentence and photo (worked out once per event)."""
+        said = self._said.get(event.seq)
+        if said is None:
+            said = self._said[event.seq] = self._words(event)
+        return said
+
+    def _icon(self, photo_id: str | None) -> QPixmap | None:
+        if not photo_id or self._thumbs is None:
+            return None
+        icon = self._icons.get(photo_id)
+        if icon is None:
+            image = self._thumbs.get(photo_id, None)
+            if image is None:
+                return None
+            icon = QPixmap.fromImage(
+                image.scaled(
+                    ICON,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            if len(self._icons) > MAX_ICONS:
+                self._icons.clear()
+            self._icons[photo_id] = icon
+        return icon
+
+    def _thumbnail_ready(self, photo_id: str) -> None:
+        rows = [r for r, e in enumerate(self._events) if self.words(e)[1] == photo_id]
+        for row in rows:
+            index = self.index(row, WORDS_COLUMN)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def add(self, event: PublishedEvent) -> None:
         """Queue an event; it appears within FLUSH_MS."""
@@ -99,7 +166,7 @@ class ActivityModel(HeaderedTableModel):
         if overflow > 0:
             self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
             for _ in range(overflow):
-                self._events.popleft()
+                self._said.pop(self._events.popleft().seq, None)
             self.endRemoveRows()
         first = len(self._events)
         self.beginInsertRows(QModelIndex(), first, first + len(pending) - 1)

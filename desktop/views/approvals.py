@@ -1,5 +1,6 @@
 """Approvals: the queue as a thumbnail grid, a large preview with scores and reasons, and the
-burst alternates of the photo in view. Keyboard first: P/→ approve, X/← reject, U undo."""
+burst alternates of the photo in view. Keyboard first: P approves, X rejects, U or Ctrl+Z undoes,
+Ctrl+Shift+Z redoes; arrows only move."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ from ..tasks import run_service
 from ..theme import icon
 from .common import page_layout, plain_label, row_layout
 
-APPROVE_KEYS: Final = {Qt.Key.Key_P, Qt.Key.Key_Right}
-REJECT_KEYS: Final = {Qt.Key.Key_X, Qt.Key.Key_Left}
-UNDO_KEYS: Final = {Qt.Key.Key_U}
+APPROVE_KEYS: Final = {Qt.Key.Key_P}
+REJECT_KEYS: Final = {Qt.Key.Key_X}
+UNDO_KEYS: Final = {Qt.Key.Key_U}  # arrows are not decision keys: they only move
+REGROUP_MS: Final = 400  # analysis settles this long before the burst in view is re-read
 FACTOR_NAMES: Final = {"sharpness": "Focus", "exposure": "Exposure", "noise": "Noise",
                        "eyes": "Eyes", "compression": "Compression"}  # fmt: skip
 
@@ -47,6 +49,7 @@ class DecisionGrid(QListView):
     approve_pressed = pyqtSignal()
     reject_pressed = pyqtSignal()
     undo_pressed = pyqtSignal()
+    redo_pressed = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,8 +64,13 @@ class DecisionGrid(QListView):
         self.setObjectName("photoGrid")
 
     def keyPressEvent(self, e: QKeyEvent | None) -> None:
-        """Decision keys first; everything else (arrows up/down, Home, End...) moves."""
-        if e is not None and not (e.modifiers() & Qt.KeyboardModifier.ControlModifier):
+        """Decision keys first; everything else (arrows, Home, End...) moves."""
+        if e is not None and e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            if e.key() == Qt.Key.Key_Z:
+                shift = e.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                (self.redo_pressed if shift else self.undo_pressed).emit()
+                return
+        elif e is not None:
             key = Qt.Key(e.key())
             if key in APPROVE_KEYS:
                 self.approve_pressed.emit()
@@ -218,11 +226,12 @@ class ApprovalsView(QWidget):
         super().__init__(parent)
         self.models = models
         self._current: dict[str, Any] | None = None
+        self._restore_to: str | None = None  # undo restored this photo: select it when it is back
         layout = page_layout(
             self,
             "Approvals",
-            "P or → approves, X or ← rejects, U undoes the last decision. "
-            "Shift- or Ctrl-click to decide several at once.",
+            "P approves, X rejects, U or Ctrl+Z undoes the last decision, Ctrl+Shift+Z redoes; "
+            "arrows only move. Shift- or Ctrl-click to decide several at once.",
         )
         self.approve_button = QPushButton(icon("approve"), " Approve  (P)")
         self.approve_button.setObjectName("approve")
@@ -294,6 +303,16 @@ class ApprovalsView(QWidget):
         self.grid.approve_pressed.connect(self.approve_selected)
         self.grid.reject_pressed.connect(self.reject_selected)
         self.grid.undo_pressed.connect(self.undo)
+        self.grid.redo_pressed.connect(models.desk.stack.redo)
+        models.desk.restored.connect(self._restored)
+        # Regrouping publishes no event of its own: when analysis moves on, re-read the photo
+        # in view and its burst (the panel follows a burst that grows while it is shown).
+        self._regroup = QTimer(self)
+        self._regroup.setSingleShot(True)
+        self._regroup.setInterval(REGROUP_MS)
+        self._regroup.timeout.connect(self._reread_current)
+        models.photo_event.connect(self._photo_event)
+        models.stopping.connect(self._regroup.stop)
         self.approve_button.clicked.connect(self.approve_selected)
         self.reject_button.clicked.connect(self.reject_selected)
         self.undo_button.clicked.connect(self.undo)
@@ -340,6 +359,7 @@ class ApprovalsView(QWidget):
     # --- keeping the view current ---------------------------------------------------------
 
     def _rows_changed(self, *_args: object) -> None:
+        self._select_restored()
         count = self.models.queue.rowCount()
         self.grid_stack.setCurrentWidget(self.grid if count else self.empty)
         self.count.setText(
@@ -409,7 +429,48 @@ class ApprovalsView(QWidget):
         self._alternates_visible(bool(others))
 
     def _alternates_visible(self, visible: bool) -> None:
-        self.alternates_box.setVisible(visible)
+        # The column keeps its place (hiding it would give the grid a column, then take it back).
+        self.alternates.setVisible(visible)
+        if not visible:
+            self.alternates_label.setText("No burst alternates")
+
+    def _photo_event(self, kind: str, _payload: dict[str, Any]) -> None:
+        if kind in ("photo_analyzed", "photo_selected") and self._current is not None:
+            self._regroup.start()
+
+    def _reread_current(self) -> None:
+        if self._current is None:
+            return
+        run_service(
+            photos.get_photo(self.models.ctx, self._current["photo_id"]),
+            self._current_reread,
+            what="Loading alternates",
+        )
+
+    def _current_reread(self, photo: dict[str, Any]) -> None:
+        if self._current is None or self._current["photo_id"] != photo["photo_id"]:
+            return
+        self._current = photo
+        group = photo.get("group_id")
+        if group:
+            run_service(
+                photos.list_photos(self.models.ctx, group_id=group, limit=50),
+                partial(self._alternates_result, photo["photo_id"]),
+                what="Loading alternates",
+            )
+
+    def _restored(self, photo_id: str) -> None:
+        # Undo puts the photo back in the queue: select it once its row is there again.
+        self._restore_to = photo_id
+        self._select_restored()
+
+    def _select_restored(self) -> None:
+        if self._restore_to is None:
+            return
+        row = self.models.queue.row_of(self._restore_to)
+        if row is not None:
+            self._restore_to = None
+            self._select_row(row)
 
     def _preview_ready(self, photo_id: str) -> None:
         if self._current is not None and self._current["photo_id"] == photo_id:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QSortFilterProxyModel, Qt, pyqtSignal
 from PyQt6.QtGui import QHideEvent, QShowEvent
-from PyQt6.QtWidgets import QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..controller import BridgeModels
+from ..models.clients import DETAILS_COLUMNS
 from ..models.table import KeyRole, SortRole
 from ..theme import icon
 from ..timers import make_timer
@@ -32,7 +41,11 @@ class ClientsView(QWidget):
         pair = QPushButton(icon("pair"), " Pair a phone…")
         pair.setObjectName("primary")
         pair.clicked.connect(self.pair_requested)
-        layout.addLayout(row_layout(self.count, self.disconnect_button, pair, stretch_at=1))
+        self.details = QCheckBox("Details")
+        self.details.setToolTip("Type, address, channels, queue and device ids")
+        layout.addLayout(
+            row_layout(self.count, self.details, self.disconnect_button, pair, stretch_at=2)
+        )
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.proxy = QSortFilterProxyModel(self)
@@ -40,8 +53,10 @@ class ClientsView(QWidget):
         self.proxy.setSortRole(SortRole)
         self.table = data_table()
         self.table.setModel(self.proxy)
-        for col, width in enumerate((100, 170, 120, 110, 260, 70, 80)):
+        for col, width in enumerate((420, 100, 170, 120, 110, 260, 70, 80)):
             self.table.setColumnWidth(col, width)
+        self.details.toggled.connect(self._show_details)
+        self._show_details(False)
         splitter.addWidget(self.table)
 
         devices = QWidget()
@@ -76,6 +91,10 @@ class ClientsView(QWidget):
         self._ticker.timeout.connect(models.refresh_clients)
         self._update_buttons()
         self._update_count()
+
+    def _show_details(self, shown: bool) -> None:
+        for column in DETAILS_COLUMNS:
+            self.table.setColumnHidden(column, not shown)
 
     def showEvent(self, a0: QShowEvent | None) -> None:
         """Refresh the counters every second while visible."""

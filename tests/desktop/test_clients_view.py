@@ -33,8 +33,16 @@ def test_lists_a_connected_client_and_disconnects_it_with_4009(desk: Desk) -> No
             assert row["client_type"] == "lightroom"
             assert row["client_name"] == "Studio Mac"
             assert row["address"] == "127.0.0.1"
-            texts = [model.index(model.rows().index(row), c).data() for c in range(8)]
+            texts = [model.index(model.rows().index(row), c).data() for c in range(9)]
             assert "Studio Mac" in texts and "jobs, photos" in texts
+            # In words first; the jargon is behind Details.
+            assert texts[0] in (
+                "Studio Mac, connected just now, following the photos",
+                "Studio Mac, connected 1 min, following the photos",
+            )
+            assert view.table.isColumnHidden(7)
+            view.details.setChecked(True)
+            assert not view.table.isColumnHidden(7)
             assert desk.window.overview.clients.value.text() == "1"
 
             assert view.select_client(client_id)

@@ -41,8 +41,42 @@ def test_activity_lists_events_filtered_by_channel(desk: Desk) -> None:
         view.channel.setCurrentIndex(view.channel.findData("photos"))
         channels = {view.proxy.index(r, 2).data() for r in range(view.proxy.rowCount())}
         assert channels == {"photos"}
-        kinds = {view.proxy.index(r, 3).data() for r in range(view.proxy.rowCount())}
-        assert {"photo_imported", "photo_analyzed", "photo_selected"} <= kinds
+        details = {view.proxy.index(r, 4).data().split()[0] for r in range(view.proxy.rowCount())}
+        assert {"photo_imported", "photo_analyzed", "photo_selected"} <= details
+
+    desk.run(scenario(), timeout=120)
+
+
+def test_activity_speaks_words_with_the_photo(desk: Desk) -> None:
+    async def scenario() -> None:
+        await import_and_settle(desk)
+        view, models = desk.window.activity, desk.models
+        photo_id = models.queue.photo_ids()[0]
+        name = models.jobs.photo_names[photo_id]
+        models.approve([photo_id])
+        desk.window.show_page("activity")
+        wanted = f"Approved {name} (Sample photos)"
+
+        def rows() -> list[tuple[str, object]]:
+            models.activity.flush()
+            return [
+                (view.proxy.index(r, 3).data(), view.proxy.index(r, 3).data(1))
+                for r in range(view.proxy.rowCount())
+            ]
+
+        await desk.until(lambda: any(text == wanted for text, _ in rows()), what=wanted)
+        texts = [text for text, _ in rows()]
+        assert any(t.startswith("Imported ") and t.endswith("(Sample photos)") for t in texts)
+        assert not [t for t in texts if "photo_id=" in t or "None" in t or "{" in t], texts
+        # The photo's thumbnail stands beside what happened to it.
+        await desk.until(
+            lambda: any(text == wanted and icon is not None for text, icon in rows()),
+            what="the thumbnail",
+        )
+        # Ids and raw data are behind the Details toggle.
+        assert view.table.isColumnHidden(4) and view.table.isColumnHidden(1)
+        view.details.setChecked(True)
+        assert not view.table.isColumnHidden(4)
 
     desk.run(scenario(), timeout=120)
 
