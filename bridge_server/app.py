@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from .broker import EventBroker
 from .config import Settings
@@ -16,9 +19,14 @@ from .services.queue_status import QueueStatusPublisher
 from .services.system import SystemMonitor
 from .store.db import Database
 from .store.event_log import EventLog
+from .studio.settings import StudioUnavailable, check_studio_settings
 from .web.app import make_app
 from .web.ws import ClientConnection
 from .web.ws_messages import CLOSE_GOING_AWAY
+
+if TYPE_CHECKING:  # imported when used: the embedded bridge never loads the Redis client
+    from .studio.backplane import RedisBackplane
+    from .studio.members import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +34,15 @@ log = logging.getLogger(__name__)
 class BridgeServer:
     """The bridge on the current loop: store, broker, pipeline, HTTP and WebSocket server."""
 
-    def __init__(self, settings: Settings, *, serve_http: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, serve_http: bool = True, worker_name: str = ""
+    ) -> None:
         self.settings = settings
         self.serve_http = serve_http
+        # A studio worker (`autodev-bridge-worker`): runs jobs, serves nothing, watches nothing.
+        self.worker_name = worker_name
+        self._backplane: RedisBackplane | None = None
+        self._heartbeat: Heartbeat | None = None
         self.ctx: BridgeContext | None = None
         self._event_log: EventLog | None = None
         self._runner: web.AppRunner | None = None
@@ -54,24 +68,31 @@ class BridgeServer:
     async def start(self) -> None:
         """Open the store, restore the broker, start the pipeline and listen."""
         settings = self.settings
-        db = Database(settings.database_path)
-        await db.migrate()
-        self._event_log = EventLog(db, settings.event_history_size)
-        boot = await self._event_log.open()
-        broker = EventBroker(
-            history_size=settings.event_history_size,
-            next_seq=boot.next_seq,
-            history=boot.history,
-            unrecoverable_below=boot.unrecoverable_below,
-            sink=self._event_log,
-            epoch=boot.epoch,
-        )
+        check_studio_settings(settings)
+        db = Database(settings.database_path, settings.database_url)
+        try:
+            try:
+                await db.migrate()
+            except (OSError, DBAPIError) as exc:
+                if not settings.studio:
+                    raise
+                raise StudioUnavailable(f"PostgreSQL is unreachable: {exc}") from exc
+            broker = await self._open_broker(db)
+        except BaseException:
+            await self._close_backplane()
+            await db.close()
+            raise
         ctx = BridgeContext(settings=settings, db=db, broker=broker, pairing=PairingCodes())
-        ctx.queue_status = QueueStatusPublisher(db, broker)
+        ctx.backplane = self._backplane
+        if self.worker_name:
+            ctx.instance_name = self.worker_name
+        else:
+            ctx.queue_status = QueueStatusPublisher(db, broker)
         self.ctx = ctx
         await self._start_pipeline(ctx)
-        self._monitor = SystemMonitor(ctx)
-        await self._monitor.start()
+        if not self.worker_name:
+            self._monitor = SystemMonitor(ctx)
+            await self._monitor.start()
         if self.serve_http:
             app = make_app(ctx)
             self._runner = web.AppRunner(
@@ -85,10 +106,63 @@ class BridgeServer:
             if sockets:
                 self.port = sockets[0].getsockname()[1]
             log.info("Bridge listening on %s:%d", settings.host, self.port)
-        await ctx.queue_status.publish_now()
+        if ctx.queue_status is not None:
+            await ctx.queue_status.publish_now()
+        if self._backplane is not None:
+            from .studio.members import Heartbeat
+
+            self._heartbeat = Heartbeat(ctx, self._backplane, self._member_info)
+            self._heartbeat.start()
+
+    async def _open_broker(self, db: Database) -> EventBroker:
+        """The in-process broker, numbered by the local event log or by the studio's stream."""
+        settings = self.settings
+        if settings.studio:
+            from .studio.backplane import RedisBackplane
+
+            self._backplane = RedisBackplane(
+                settings.redis_url, settings.studio_key, db, settings.event_history_size
+            )
+            history, last, epoch = await self._backplane.open()
+            broker = EventBroker(
+                history_size=settings.event_history_size,
+                next_seq=last + 1,
+                history=history,
+                epoch=epoch,
+            )
+            self._backplane.start(broker)
+            return broker
+        self._event_log = EventLog(db, settings.event_history_size)
+        boot = await self._event_log.open()
+        return EventBroker(
+            history_size=settings.event_history_size,
+            next_seq=boot.next_seq,
+            history=boot.history,
+            unrecoverable_below=boot.unrecoverable_below,
+            sink=self._event_log,
+            epoch=boot.epoch,
+        )
+
+    async def _close_backplane(self) -> None:
+        backplane, self._backplane = self._backplane, None
+        if backplane is not None:
+            with contextlib.suppress(Exception):  # stopping must go on without Redis
+                await backplane.close()
+
+    def _member_info(self) -> dict[str, object]:
+        """What this instance tells the studio about itself (the Clients view's studio list)."""
+        ctx = self.context
+        scheduler = self.pipeline.scheduler
+        return {
+            "role": "worker" if self.worker_name else "bridge",
+            "url": "" if self.worker_name else f"http://{self.settings.host}:{self.port}/",
+            "running_jobs": scheduler.running_count,
+            "capacity": scheduler.capacity,
+            "clients": len(ctx.clients),
+        }
 
     async def _start_pipeline(self, ctx: BridgeContext) -> None:
-        self._pipeline = Pipeline(ctx)
+        self._pipeline = Pipeline(ctx, worker=bool(self.worker_name))
         await self._pipeline.start()
 
     async def stop(self) -> None:
@@ -104,6 +178,8 @@ class BridgeServer:
         if self._site is not None:
             await self._site.stop()  # the listening socket closes; open connections stay
             self._site = None
+        if self._heartbeat is not None:
+            await self._heartbeat.stop()
         if self._pipeline is not None:
             await self._pipeline.stop()
         if self._monitor is not None:
@@ -112,6 +188,7 @@ class BridgeServer:
             ctx.queue_status.close()
         if self._event_log is not None:
             await self._event_log.close(ctx.broker.issued_seq)
+        await self._close_backplane()
         closing = [
             c.flush_and_close(CLOSE_GOING_AWAY, "Server shutting down")
             for c in ctx.clients.all()

@@ -5,10 +5,15 @@ the event log (which persists in batches off the hot path), keeps it for replay 
 same text to every subscriber of its channel. An event whose number is not yet covered by the
 durable reservation is held back (in order) until it is, so no number a client has seen can be
 issued again after a crash; with the reservation renewed ahead, that is rare.
+
+In studio mode a backplane (`studio.backplane`) numbers the events instead: `publish()` hands
+the event to it, and every instance shows what it reads back from the shared stream, in the
+stream's order, through `show()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import deque
@@ -78,6 +83,13 @@ class SequenceSink(Protocol):
         """Call `on_reserved()` whenever the reservation rose."""
 
 
+class Backplane(Protocol):
+    """Numbers events for several instances at once and hands them back to each (studio mode)."""
+
+    def send(self, event: Event, timestamp: str) -> asyncio.Future[int]:
+        """Queue an event for the shared stream; the future gets its sequence number."""
+
+
 Listener = Callable[[PublishedEvent], None]
 
 
@@ -122,8 +134,13 @@ class EventBroker:
         self._by_channel: dict[str, set[Subscriber]] = {c: set() for c in ALL_CHANNELS}
         self._channels_of: dict[Subscriber, frozenset[str]] = {}
         self._listeners: list[Listener] = []
+        self._backplane: Backplane | None = None
         if sink is not None:
             sink.bind(self.release_held)
+
+    def attach(self, backplane: Backplane) -> None:
+        """Number and deliver every event through `backplane` from now on (studio mode)."""
+        self._backplane = backplane
 
     @property
     def last_seq(self) -> int:
@@ -136,7 +153,15 @@ class EventBroker:
         return self._next_seq - 1
 
     def publish(self, event: Event) -> PublishedEvent:
-        """Number, serialize once, persist, remember and fan out an event. Never waits."""
+        """Number, serialize once, persist, remember and fan out an event. Never waits.
+
+        With a backplane, the event goes to the shared stream and is shown when read back;
+        the returned copy has no number yet (seq 0): use `publish_confirmed` to learn it.
+        """
+        if self._backplane is not None:
+            timestamp = now_iso()
+            self._backplane.send(event, timestamp)
+            return PublishedEvent(0, event.type, event.channel, timestamp, event.payload, "")
         seq = self._next_seq
         self._next_seq = seq + 1
         timestamp = now_iso()
@@ -153,6 +178,29 @@ class EventBroker:
                 return published
         self._show(published)
         return published
+
+    async def publish_confirmed(self, event: Event) -> PublishedEvent:
+        """Publish and wait for the event's sequence number (immediate without a backplane)."""
+        if self._backplane is None:
+            return self.publish(event)
+        timestamp = now_iso()
+        seq = await self._backplane.send(event, timestamp)
+        message = {"type": event.type, "timestamp": timestamp, "seq": seq, "channel": event.channel}
+        message.update((k, v) for k, v in event.payload.items() if k not in message)
+        return PublishedEvent(
+            seq, event.type, event.channel, timestamp, event.payload, serialize(message)
+        )
+
+    def show(self, published: PublishedEvent) -> None:
+        """Deliver an event read back from the shared stream (studio mode), once, in order."""
+        if published.seq <= self._visible_seq:
+            return  # already shown: a reader that re-read after reconnecting
+        self._next_seq = published.seq + 1
+        self._show(published)
+
+    def mark_unrecoverable(self, below: int) -> None:
+        """Resumes from before `below` cannot be trusted (the shared stream lost events)."""
+        self._unrecoverable_below = max(self._unrecoverable_below, below)
 
     def release_held(self) -> None:
         """Show held events, in order, as far as the reservation now covers them."""

@@ -10,6 +10,7 @@ import sys
 
 from .config import Settings, SettingsError, load_settings
 from .instance import AlreadyRunning, InstanceLock
+from .studio.settings import StudioUnavailable
 
 log = logging.getLogger("autodev")
 
@@ -21,7 +22,29 @@ def server_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="port (default 5100; 0 picks a free one)")
     parser.add_argument("--data-dir", help="keep database, settings and caches in this folder")
     parser.add_argument("--log-level", default="INFO")
+    add_studio_options(parser)
+    parser.add_argument(
+        "--no-local-jobs",
+        dest="local_jobs",
+        action="store_const",
+        const=False,
+        help="studio mode: leave analysis and export to the studio's workers",
+    )
     return parser
+
+
+def add_studio_options(parser: argparse.ArgumentParser) -> None:
+    """The studio-mode options bridges and workers share (docs/operations.md)."""
+    studio = parser.add_argument_group("studio mode")
+    studio.add_argument("--database-url", help="shared PostgreSQL, postgresql://user:pw@host/db")
+    studio.add_argument("--redis-url", help="Redis for the shared event stream, redis://host:6379")
+    studio.add_argument("--studio-key", help="prefix of this studio's Redis keys")
+    studio.add_argument(
+        "--path-map",
+        action="append",
+        metavar="FROM=TO",
+        help="read originals recorded under FROM from TO on this machine (repeatable)",
+    )
 
 
 def setup_logging(level: str) -> None:
@@ -33,7 +56,16 @@ def setup_logging(level: str) -> None:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings file plus command-line overrides."""
-    return load_settings(args.data_dir, host=args.host, port=args.port)
+    return load_settings(
+        args.data_dir,
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        studio_key=args.studio_key,
+        path_map=args.path_map,
+        local_jobs=args.local_jobs,
+    )
 
 
 def listening_url(settings: Settings, port: int) -> str:
@@ -76,8 +108,11 @@ def serve(settings: Settings) -> int:
         return 1
     try:
         asyncio.run(run_headless(settings, lock))
-    except OSError as exc:
+    except (OSError, SettingsError) as exc:
         print(f"autodev-bridge: cannot start the server: {exc}", file=sys.stderr)
+        return 1
+    except StudioUnavailable as exc:
+        print(f"autodev-bridge: {exc}", file=sys.stderr)
         return 1
     finally:
         lock.release()

@@ -16,7 +16,9 @@ SETTINGS_FILE: Final = "settings.json"
 DEFAULT_PORT: Final = 5100
 
 # Settings whose change only takes effect after the server restarts.
-RESTART_REQUIRED: Final = frozenset({"host", "port", "allow_remote"})
+RESTART_REQUIRED: Final = frozenset(
+    {"host", "port", "allow_remote", "database_url", "redis_url", "studio_key", "path_map"}
+)
 
 IMPORT_MODES: Final = ("reference", "copy", "move")
 
@@ -101,6 +103,19 @@ class Settings:
     workers: int = 0  # 0: one per core
     disk_warning_mb: int = 2_048
     memory_warning_percent: float = 90.0
+    # Studio mode (docs/operations.md): empty keeps the embedded SQLite file and in-process
+    # broker. `database_url` is a PostgreSQL URL shared by every bridge and worker of a studio;
+    # `redis_url` the Redis whose stream carries their events.
+    database_url: str = ""
+    redis_url: str = ""
+    # The prefix of this studio's Redis keys: two studios (or two tests) on one Redis never mix.
+    studio_key: str = "autodev"
+    # "FROM=TO" pairs: an original recorded as FROM/… is read here as TO/… (a NAS elsewhere).
+    path_map: list[str] = field(default_factory=list)
+    # Whether this bridge runs jobs itself; a studio desk may leave them to its workers.
+    local_jobs: bool = True
+    # Seconds a studio worker owns a running job without renewing its lease.
+    job_lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.data_dir:
@@ -114,6 +129,11 @@ class Settings:
     def database_path(self) -> Path:
         """The SQLite file."""
         return Path(self.data_dir) / "bridge.sqlite3"
+
+    @property
+    def studio(self) -> bool:
+        """Whether this bridge shares its store and events with other machines."""
+        return bool(self.database_url)
 
     @property
     def cache_dir(self) -> Path:

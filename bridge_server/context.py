@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -9,6 +11,7 @@ from .broker import EventBroker
 from .clients import ClientRegistry
 from .config import Settings
 from .store.db import Database
+from .studio.pathmap import map_path, parse_path_map
 
 if TYPE_CHECKING:
     from .pipeline.coalesce import KeyedCoalescer
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from .services.profiles import Rescorer
     from .services.queue_status import QueueStatusPublisher
     from .services.system import SystemMonitor
+    from .studio.backplane import RedisBackplane
 
 
 class JobRunner(Protocol):
@@ -53,3 +57,14 @@ class BridgeContext:
     thumbnails: ThumbnailCache | None = None
     rescorer: Rescorer | None = None  # recomputes scores when the learned profile changes
     metadata: KeyedCoalescer | None = None  # writes decisions into sidecars and exports' XMP
+    # Studio mode: the shared event stream, and the name jobs record as their worker.
+    backplane: RedisBackplane | None = None
+    instance_name: str = field(default_factory=lambda: f"{socket.gethostname()}/{os.getpid()}")
+    path_map: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path_map = parse_path_map(self.settings.path_map)
+
+    def local_path(self, path: str) -> str:
+        """Where an original recorded as `path` is found on this machine (the path map)."""
+        return map_path(self.path_map, path)

@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from bridge_server.app import BridgeServer
 from bridge_server.config import Settings
 from tests.helpers import make_settings
+from tests.studio_services import postgres_url, redis_url, studio, studio_key  # noqa: F401
 
 
 @pytest.fixture

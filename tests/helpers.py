@@ -130,7 +130,7 @@ async def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1)
 
 
 async def jobs_settled(server: BridgeServer) -> bool:
-    """True when no job is pending or running."""
+    """True when no job is pending or running (and, in studio mode, every event is shown)."""
     from sqlalchemy import func, select
 
     from bridge_server.store.enums import ACTIVE_JOB_STATUSES
@@ -145,7 +145,14 @@ async def jobs_settled(server: BridgeServer) -> bool:
             )
         ).scalar_one()
         total = (await s.execute(select(func.count()).select_from(Job))).scalar_one()
-    return total > 0 and active == 0 and not server.pipeline.busy
+    return total > 0 and active == 0 and not server.pipeline.busy and events_shown(server)
+
+
+def events_shown(server: BridgeServer) -> bool:
+    """Every event this bridge published has reached its own listeners (a studio's events
+    make a round trip through Redis first)."""
+    backplane = server.context.backplane
+    return backplane is None or backplane.drained
 
 
 def copy_photos(photo_set: dict[str, Path], names: list[str], dest: Path) -> list[Path]:

@@ -52,7 +52,8 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
                 # Decided meanwhile: the result it was decided on stands.
                 analysis = photo.analysis or {}
                 return {"ai_score": photo.ai_score, "reasons": analysis.get("reasons", [])}
-            path, exif, session_id = photo.file_path, dict(photo.exif or {}), photo.session_id
+            path, exif = ctx.local_path(photo.file_path), dict(photo.exif or {})
+            session_id = photo.session_id
             name = photo.file_name
             decided = photo.status == PhotoStatus.ANALYZED
         run.announce("analyzing", 10.0, f"Analysing {name}")

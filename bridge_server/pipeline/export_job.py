@@ -72,7 +72,7 @@ async def export_handler(run: JobRun) -> dict[str, Any]:
             if photo.captured_at is not None
             else 1
         )
-        src, file_name = photo.file_path, photo.file_name
+        src, file_name = ctx.local_path(photo.file_path), photo.file_name
         fields = fields_of(photo)
         stem = format_filename(
             str(preset.get("filename_template") or "{original}"),

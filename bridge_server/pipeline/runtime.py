@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..broker import PublishedEvent
 from ..context import BridgeContext
 from ..services.jobs import PRIORITY_HIGH
 from ..services.sessions import refresh_session
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 class Pipeline:
     """Everything that processes photos, started and stopped with the bridge."""
 
-    def __init__(self, ctx: BridgeContext) -> None:
+    def __init__(self, ctx: BridgeContext, *, worker: bool = False) -> None:
         self.ctx = ctx
+        # A studio worker only runs jobs: imports (hot folders, file intents) belong to bridges.
+        self.worker = worker
         self.pool = PixelPool(ctx.settings.worker_count)
         self.selection = selection_coordinator(ctx)
         # Session progress and completion, recounted once per burst of finished jobs.
@@ -50,6 +53,7 @@ class Pipeline:
             },
             concurrency=self.pool.workers,
             after_job=self._after_job,
+            claims=worker or ctx.settings.local_jobs,
         )
         self.metadata = metadata_coordinator(ctx)
         self.watcher = HotFolderWatcher(ctx.settings.hot_folders, self._import_from_hot_folder)
@@ -62,17 +66,29 @@ class Pipeline:
         """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers.
 
         Photos analysed by an older analysis version are queued for re-analysis (low priority).
+        A studio worker only runs jobs: imports, hot folders and re-queuing belong to bridges.
         """
-        await recover_file_intents(self.ctx)  # before anything can import or run a job
+        if not self.worker:
+            await recover_file_intents(self.ctx)  # before anything can import or run a job
         self.profile.start()
         for photo_id in await unsynced_photos(self.ctx):  # decisions a crash left unwritten
             self.metadata.schedule(photo_id)
         await self.scheduler.start()
-        outdated = await queue_outdated_analyses(self.ctx)
-        if outdated:
-            log.info("Re-analysing %d photo(s) analysed by an older analysis version", outdated)
-        self.watcher.start()
+        if not self.worker:
+            outdated = await queue_outdated_analyses(self.ctx)
+            if outdated:
+                log.info("Re-analysing %d photo(s) analysed by an older analysis version", outdated)
+            self.watcher.start()
+        if self.ctx.backplane is not None:
+            self.ctx.broker.add_listener(self._on_studio_event)
         self.pool.start_in_background()
+
+    def _on_studio_event(self, event: PublishedEvent) -> None:
+        """A job queued on another machine: look for work now rather than at the next poll."""
+        if event.type == "job_created" or (
+            event.type == "job_progress" and event.payload.get("stage") == "queued"
+        ):
+            self.scheduler.wake()
 
     async def set_hot_folders(self, folders: list[str]) -> None:
         """Watch these folders from now on (the settings change applies at once)."""

@@ -2,11 +2,17 @@
 
 Jobs live in the store, so a restart (even after a kill) loses none: jobs found `running` at
 start-up were interrupted and run again; their handlers are idempotent.
+
+In studio mode (PostgreSQL, several bridges and workers) a job is claimed with `SELECT … FOR
+UPDATE SKIP LOCKED` and a lease the claimant renews while it works; a job whose lease ran out
+(its worker died) is requeued by whoever notices first, and only such jobs are. Every write of
+a run is guarded by its claim, so a worker that lost its lease cannot overwrite the new run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
 from ..context import BridgeContext
+from ..ids import new_id
 from ..services import transitions
 from ..services.jobs import jobs_changed
 from ..services.transitions import Transition
@@ -35,6 +42,7 @@ PROGRESS_INTERVAL: Final = 0.25  # at most four progress events a second per job
 STOP_GRACE_SECONDS: Final = 10.0
 SETTLE_RETRY_FIRST: Final = 0.5  # retrying a job's final write: first delay, then doubling
 SETTLE_RETRY_MAX: Final = 30.0
+POLL_SECONDS: Final = 1.0  # studio mode: how often a claimant looks for jobs queued elsewhere
 
 
 class JobCancelled(Exception):
@@ -60,6 +68,7 @@ class JobRun:
     photo_id: str | None
     params: dict[str, Any]
     attempt: int
+    claim_id: str = ""
     cancelled: bool = False
     _last_progress: float = field(default=0.0)
 
@@ -90,16 +99,22 @@ class JobRun:
         rows = await transitions.apply(
             s,
             transitions.JOB_PROGRESSED,
-            Job.id == self.job_id,
+            self.mine(),
             values={"stage": stage, "progress": percent},
         )
         if not rows:
             self.cancelled = True
             raise JobCancelled(self.job_id)
 
+    def mine(self) -> Any:
+        """SQL: the job row, as long as this run's claim holds it."""
+        if not self.claim_id:
+            return Job.id == self.job_id
+        return (Job.id == self.job_id) & (Job.claim_id == self.claim_id)
+
     def still_running(self) -> Any:
-        """SQL: this job is still running (a guard for the handler's own writes)."""
-        return exists().where(Job.id == self.job_id, Job.status == JobStatus.RUNNING)
+        """SQL: this job is still running under this claim (a guard for the handler's writes)."""
+        return exists().where(self.mine(), Job.status == JobStatus.RUNNING)
 
     def announce(self, stage: str, percent: float, message: str) -> None:
         """Publish progress without writing it (a step the job record need not keep)."""
@@ -120,8 +135,15 @@ class JobScheduler:
         handlers: dict[JobKind, JobHandler],
         concurrency: int,
         after_job: AfterJob | None = None,
+        *,
+        claims: bool = True,
     ) -> None:
         self._ctx = ctx
+        # Studio mode: leases and SKIP LOCKED claims on the shared PostgreSQL store.
+        self._leased = ctx.db.shared
+        self._lease = timedelta(seconds=max(1.0, ctx.settings.job_lease_seconds))
+        self._claims = claims  # False: this bridge leaves jobs to the studio's workers
+        self._lease_task: asyncio.Task[None] | None = None
         self._handlers = handlers
         self._after_job = after_job
         self._concurrency = max(1, concurrency)
@@ -157,6 +179,11 @@ class JobScheduler:
         self.wake()
 
     @property
+    def capacity(self) -> int:
+        """Jobs this scheduler may run at once (0 when it leaves jobs to the studio's workers)."""
+        return self._concurrency if self._claims else 0
+
+    @property
     def running_count(self) -> int:
         """Jobs running now."""
         return len(self._running)
@@ -164,23 +191,71 @@ class JobScheduler:
     # --- life ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Requeue jobs a previous run left running, then start dispatching."""
+        """Requeue jobs a previous run left running, then start dispatching.
+
+        On a shared store only jobs whose lease ran out are requeued: the others belong to a
+        worker that is alive elsewhere.
+        """
+        requeued = await self._requeue_interrupted()
+        if requeued:
+            log.info("Requeued %d job(s) interrupted by the last stop", requeued)
+        loop = asyncio.get_running_loop()
+        self._loop_task = loop.create_task(self._dispatch(), name="job-dispatch")
+        if self._leased:
+            self._lease_task = loop.create_task(self._keep_leases(), name="job-leases")
+        self.wake()
+
+    async def _requeue_interrupted(self) -> int:
+        where = []
+        if self._leased:
+            where.append(or_(Job.lease_until.is_(None), Job.lease_until < utcnow()))
         async with self._ctx.db.session() as s, s.begin():
             requeued = await transitions.apply(
                 s,
                 transitions.JOB_REQUEUED,
-                values={"stage": "queued", "progress": 0.0, "started_at": None},
+                *where,
+                values={
+                    "stage": "queued",
+                    "progress": 0.0,
+                    "started_at": None,
+                    "claim_id": None,
+                    "lease_until": None,
+                },
             )
             for job in requeued:
                 await transitions.photo_follows_job(
                     s, job.kind, job.photo_id, JobStatus.PENDING, None
                 )
-        if requeued:
-            log.info("Requeued %d job(s) interrupted by the last stop", len(requeued))
-        self._loop_task = asyncio.get_running_loop().create_task(
-            self._dispatch(), name="job-dispatch"
-        )
-        self.wake()
+        for job in requeued if self._leased else ():
+            self._ctx.broker.publish(
+                events.job_progress(job.id, "queued", 0.0, f"Requeued: {job.worker} stopped")
+            )
+        return len(requeued)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of the jobs running here; requeue jobs whose worker is gone."""
+        interval = self._lease.total_seconds() / 3
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            try:
+                await self._renew_leases()
+                if await self._requeue_interrupted():
+                    jobs_changed(self._ctx)
+            except Exception:  # the store is away: the next round tries again
+                log.exception("Renewing job leases failed")
+
+    async def _renew_leases(self) -> None:
+        runs = [run for run, _task in self._running.values()]
+        if not runs:
+            return
+        until = utcnow() + self._lease
+        async with self._ctx.db.session() as s, s.begin():
+            for run in runs:
+                kept = await transitions.apply(
+                    s, transitions.JOB_PROGRESSED, run.mine(), values={"lease_until": until}
+                )
+                if not kept:  # cancelled, or our lease lapsed and another worker has it
+                    run.cancelled = True
 
     async def stop(self) -> None:
         """Start nothing new; give running jobs time to finish, then leave them to requeue."""
@@ -190,6 +265,9 @@ class JobScheduler:
             self._timer.cancel()
         if self._loop_task is not None:
             await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
         tasks = [task for _, task in self._running.values()]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
@@ -201,7 +279,12 @@ class JobScheduler:
 
     async def _dispatch(self) -> None:
         while not self._stopping:
-            await self._wake.wait()
+            if self._leased:
+                # Other machines queue jobs too: look again at least once a second.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            else:
+                await self._wake.wait()
             self._wake.clear()
             if self._stopping:
                 break
@@ -214,25 +297,29 @@ class JobScheduler:
 
     async def _start_runnable(self) -> None:
         free = self._concurrency - len(self._running)
-        if self._paused or free <= 0:
+        if self._paused or free <= 0 or not self._claims:
             return
         now = utcnow()
-        async with self._ctx.db.session() as s, s.begin():
-            candidates = (
-                (
-                    await s.execute(
-                        select(Job)
-                        .where(
-                            Job.status == JobStatus.PENDING,
-                            or_(Job.not_before.is_(None), Job.not_before <= now),
-                        )
-                        .order_by(Job.priority, Job.created_at, Job.id)
-                        .limit(free)
-                    )
-                )
-                .scalars()
-                .all()
+        query = (
+            select(Job)
+            .where(
+                Job.status == JobStatus.PENDING,
+                or_(Job.not_before.is_(None), Job.not_before <= now),
             )
+            .order_by(Job.priority, Job.created_at, Job.id)
+            .limit(free)
+        )
+        if self._leased:
+            # Rows another worker is claiming right now are skipped, not waited for.
+            query = query.with_for_update(skip_locked=True)
+        claim_id = new_id("c")
+        claim = {
+            "worker": self._ctx.instance_name,
+            "claim_id": claim_id,
+            "lease_until": now + self._lease if self._leased else None,
+        }
+        async with self._ctx.db.session() as s, s.begin():
+            candidates = (await s.execute(query)).scalars().all()
             started: list[Job] = []
             for candidate in candidates:
                 # Only the writer whose conditional update matched starts the job; a cancel
@@ -241,13 +328,20 @@ class JobScheduler:
                     s,
                     transitions.JOB_STARTED,
                     Job.id == candidate.id,
-                    values={"stage": "starting", "started_at": now, "finished_at": None},
+                    values={
+                        "stage": "starting",
+                        "started_at": now,
+                        "finished_at": None,
+                        **claim,
+                    },
                 )
             snapshot = [
                 (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count) for j in started
             ]
         for job_id, kind, photo_id, params, attempt in snapshot:
-            run = JobRun(self._ctx, job_id, kind, photo_id, params, attempt)
+            run = JobRun(
+                self._ctx, job_id, kind, photo_id, params, attempt, claim_id=claim_id
+            )
             task = asyncio.get_running_loop().create_task(self._run(run), name=f"job-{job_id}")
             self._running[job_id] = (run, task)
             self._ctx.broker.publish(events.job_started(job_id, photo_id, kind.value))
@@ -316,7 +410,7 @@ class JobScheduler:
         while True:
             try:
                 async with self._ctx.db.session() as s, s.begin():
-                    rows = await transitions.apply(s, t, Job.id == run.job_id, values=values)
+                    rows = await transitions.apply(s, t, run.mine(), values=values)
                     if rows:
                         await transitions.photo_follows_job(
                             s, run.kind, run.photo_id, t.target, values.get("error")

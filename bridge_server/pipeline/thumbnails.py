@@ -36,7 +36,7 @@ class ThumbnailCache:
             raise InvalidArguments(f"'size' must be one of: {', '.join(SIZES)}")
         async with self._ctx.db.session() as s:
             photo = await get_or_404(s, Photo, photo_id, "photo")
-            source = photo.file_path
+            source = self._ctx.local_path(photo.file_path)
         paths = thumbnail_paths(str(self.directory), photo_id)
         target = Path(paths[size])
         if await asyncio.to_thread(target.exists):

@@ -1,4 +1,4 @@
-"""The async engine over SQLite in WAL mode, and schema migration at start-up."""
+"""The async engine (SQLite in WAL mode, or PostgreSQL in studio mode) and schema migration."""
 
 from __future__ import annotations
 
@@ -42,15 +42,34 @@ def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def async_url(url: str) -> str:
+    """A PostgreSQL URL with the asyncpg driver (`postgresql://…` is accepted as written)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    return url
+
+
 class Database:
     """Owns the async engine and hands out sessions."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, url: str = "") -> None:
         self.path = path
-        self.engine: AsyncEngine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        event.listen(self.engine.sync_engine, "connect", _set_pragmas)
+        if url:
+            # Studio mode: one shared PostgreSQL; the local file is not used.
+            self.engine: AsyncEngine = create_async_engine(
+                async_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+            event.listen(self.engine.sync_engine, "connect", _set_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def shared(self) -> bool:
+        """True on PostgreSQL (several machines may write), False on the embedded SQLite file."""
+        return self.engine.dialect.name == "postgresql"
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration."""
@@ -60,6 +79,12 @@ class Database:
             cfg.attributes["connection"] = sync_conn
             command.upgrade(cfg, "head")
 
+        if self.shared:
+            async with self.engine.begin() as conn:
+                # Two machines starting at once must not both run a migration.
+                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(5100)")
+                await conn.run_sync(upgrade)
+            return
         async with self.engine.connect() as conn:
             # A batch migration rebuilds a table (copy, drop, rename): with foreign keys on,
             # dropping the old `photos` would cascade-delete every job and export. SQLite

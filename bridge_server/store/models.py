@@ -170,6 +170,7 @@ class Job(Base):
         Index("ix_jobs_runnable", "status", "priority", "created_at"),
         Index("ix_jobs_photo", "photo_id"),
         Index("ix_jobs_order", "priority", "created_at", "id"),
+        Index("ix_jobs_lease", "status", "lease_until"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -189,6 +190,13 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who runs (or last ran) the job: a bridge or an `autodev-bridge-worker`, by name.
+    worker: Mapped[str | None] = mapped_column(String(100))
+    # One value per claim: a worker whose lease lapsed and was claimed again cannot write over
+    # the new claim's work, even if it is the same worker.
+    claim_id: Mapped[str | None] = mapped_column(String(32))
+    # In studio mode a running job belongs to its worker until then; renewed while it works.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Export(Base):

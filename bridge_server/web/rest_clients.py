@@ -88,7 +88,7 @@ async def broadcast(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     event = build_event(parse_body(body))
     broker = request.app[CTX].broker
-    published = broker.publish(event)
+    published = await broker.publish_confirmed(event)
     return json_response(
         {
             "success": True,

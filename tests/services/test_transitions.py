@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from bridge_server.app import BridgeServer
@@ -42,8 +43,19 @@ class Recorder:
         ]
 
 
-async def _start(tmp_path: Path, **overrides: Any) -> BridgeServer:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The embedded store, or studio mode on PostgreSQL and Redis: transitions work on both."""
+    if request.param == "sqlite":
+        return {}
+    return dict(request.getfixturevalue("studio"))
+
+
+async def _start(
+    tmp_path: Path, store: dict[str, Any] | None = None, **overrides: Any
+) -> BridgeServer:
     values: dict[str, Any] = {"selection_threshold": 1.0, "burst_hash_distance": 0}
+    values.update(store or {})
     values.update(overrides)
     server = BridgeServer(make_settings(tmp_path / "data", **values))
     await server.start()
@@ -62,9 +74,9 @@ async def _count(server: BridgeServer, query: Any) -> int:
 
 
 async def test_approving_one_photo_from_two_clients_and_rest_at_once_makes_one_export(
-    tmp_path, http, photo_set
+    tmp_path, http, photo_set, store
 ):
-    server = await _start(tmp_path)
+    server = await _start(tmp_path, store)
     try:
         url = base_url(server)
         recorder = Recorder(server.context.broker)
@@ -113,9 +125,9 @@ async def test_approving_one_photo_from_two_clients_and_rest_at_once_makes_one_e
 
 
 async def test_a_cancel_racing_the_start_of_its_job_wins_or_loses_cleanly(
-    tmp_path, http, photo_set
+    tmp_path, http, photo_set, store
 ):
-    server = await _start(tmp_path)
+    server = await _start(tmp_path, store)
     try:
         url = base_url(server)
         recorder = Recorder(server.context.broker)
@@ -155,12 +167,12 @@ async def _settled_or_empty(server: BridgeServer) -> bool:
 
 
 async def test_a_job_cancelled_by_another_writer_is_never_reported_completed(
-    tmp_path, http, photo_set
+    tmp_path, http, photo_set, store
 ):
     """A second bridge process (here: a second engine on the same file) cancels a job this
     scheduler is running: the scheduler's writes match no row and it publishes nothing."""
-    server = await _start(tmp_path)
-    other = Database(server.settings.database_path)
+    server = await _start(tmp_path, store)
+    other = Database(server.settings.database_path, server.settings.database_url)
     try:
         recorder = Recorder(server.context.broker)
         elsewhere = BridgeContext(
@@ -197,9 +209,9 @@ async def _false(value: bool) -> bool:
 
 
 async def test_cancelling_a_running_analysis_leaves_a_settled_photo_and_completes_the_session(
-    tmp_path, http, photo_set
+    tmp_path, http, photo_set, store
 ):
-    server = await _start(tmp_path)
+    server = await _start(tmp_path, store)
     try:
         url = base_url(server)
         client = await connect(http, server)
@@ -226,9 +238,9 @@ async def test_cancelling_a_running_analysis_leaves_a_settled_photo_and_complete
 
 
 async def test_approving_twice_is_a_repeat_and_approving_an_unanalysed_photo_a_conflict(
-    tmp_path, http, photo_set
+    tmp_path, http, photo_set, store
 ):
-    server = await _start(tmp_path)
+    server = await _start(tmp_path, store)
     try:
         url = base_url(server)
         assert (await http.post(f"{url}/api/processing/pause")).status == 200
@@ -375,8 +387,10 @@ async def test_the_last_queue_status_equals_the_store_even_if_a_change_lands_mid
         await server.stop()
 
 
-async def test_an_illegal_transition_is_a_conflict_and_changes_nothing(tmp_path, http, photo_set):
-    server = await _start(tmp_path)
+async def test_an_illegal_transition_is_a_conflict_and_changes_nothing(
+    tmp_path, http, photo_set, store
+):
+    server = await _start(tmp_path, store)
     try:
         url = base_url(server)
         copy_photos(photo_set, ["rocket"], tmp_path / "shoot")

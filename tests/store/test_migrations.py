@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -75,3 +76,37 @@ async def test_upgrading_a_library_keeps_its_jobs_and_exports(tmp_path: Path) ->
     with sqlite3.connect(path) as conn:
         counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES]
     assert dict(zip(TABLES, counts, strict=True)) == {"photos": 1, "jobs": 1, "exports": 1}
+
+
+async def test_the_whole_chain_runs_on_postgresql_and_matches_the_models(postgres_url: str):
+    """Studio mode: every migration (every branch's too, once merged) runs on PostgreSQL."""
+    from bridge_server.store.db import Database
+
+    db = Database(Path("unused"), postgres_url)
+    try:
+        await db.migrate()
+
+        def check(conn: Any) -> None:
+            context = MigrationContext.configure(conn)
+            diff = compare_metadata(context, Base.metadata)
+            assert diff == [], diff
+            cfg = alembic_config()
+            assert (
+                context.get_current_revision()
+                == ScriptDirectory.from_config(cfg).get_current_head()
+            )
+
+        def step(conn: Any, target: str, up: bool) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            (command.upgrade if up else command.downgrade)(cfg, target)
+
+        async with db.engine.begin() as conn:
+            await conn.run_sync(check)
+            await conn.run_sync(step, "base", False)
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            assert set(tables) <= {"alembic_version"}, tables
+            await conn.run_sync(step, "head", True)
+            await conn.run_sync(check)
+    finally:
+        await db.close()

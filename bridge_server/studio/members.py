@@ -1,0 +1,95 @@
+"""Who is in the studio: every bridge and worker refreshes a short-lived Redis key with its load.
+
+A key expires TTL seconds after its instance stopped refreshing it, so a killed machine drops
+out of the list by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from ..timeutil import now_iso
+
+if TYPE_CHECKING:
+    from ..context import BridgeContext
+    from .backplane import RedisBackplane
+
+log = logging.getLogger(__name__)
+
+INTERVAL: Final = 2.0  # seconds between refreshes
+TTL: Final = 10  # seconds a member stays listed without a refresh
+
+
+def member_key(prefix: str, name: str) -> str:
+    """The Redis key of one member."""
+    return f"{prefix}:member:{name}"
+
+
+class Heartbeat:
+    """Refreshes this instance's member key until stopped, then removes it."""
+
+    def __init__(
+        self,
+        ctx: BridgeContext,
+        backplane: RedisBackplane,
+        info: Callable[[], dict[str, object]],
+    ) -> None:
+        self._ctx = ctx
+        self._redis = backplane.redis
+        self._key = member_key(ctx.settings.studio_key, ctx.instance_name)
+        self._info = info
+        self._started = now_iso()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin refreshing."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="studio-heartbeat")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception as exc:  # Redis away: the backplane reports it
+                log.debug("Studio heartbeat failed: %s", exc)
+            await asyncio.sleep(INTERVAL)
+
+    async def beat(self) -> None:
+        """Write this instance's entry now."""
+        entry = {
+            "name": self._ctx.instance_name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": self._started,
+            "seen": time.time(),
+            **self._info(),
+        }
+        await self._redis.set(self._key, json.dumps(entry), ex=TTL)
+
+    async def stop(self) -> None:
+        """Stop refreshing and leave the list at once."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        try:
+            await self._redis.delete(self._key)
+        except Exception as exc:  # it expires by itself
+            log.debug("Could not remove the studio member key: %s", exc)
+
+
+async def list_members(ctx: BridgeContext) -> list[dict[str, Any]]:
+    """Every live bridge and worker of this studio, bridges first, by name."""
+    backplane = ctx.backplane
+    if backplane is None:
+        return []
+    redis = backplane.redis
+    keys = [k async for k in redis.scan_iter(match=member_key(ctx.settings.studio_key, "*"))]
+    values = await redis.mget(keys) if keys else []
+    members = [json.loads(v) for v in values if v]
+    return sorted(members, key=lambda m: (m.get("role") != "bridge", str(m.get("name"))))
