@@ -199,3 +199,40 @@ def post_json(url: str, body: Any) -> tuple[int, Any]:
     )
     with urllib.request.urlopen(request, timeout=60) as resp:  # loopback only
         return resp.status, json.loads(resp.read())
+
+
+WORKER_RUNNING = re.compile(r"AutoDev Bridge worker (\S+) running")
+
+
+def start_worker(
+    data_dir: Path, name: str, *extra: str, jobs: int = 1, lease_seconds: float = 3.0
+) -> AppProcess:
+    """`autodev-bridge-worker` as a separate "machine", returned once it runs (studio mode:
+    `extra` carries --database-url, --redis-url, --studio-key and any --path-map)."""
+    worker = AppProcess(
+        [
+            sys.executable,
+            "-m",
+            "bridge_server.worker_cli",
+            "--name",
+            name,
+            "--jobs",
+            str(jobs),
+            "--lease-seconds",
+            str(lease_seconds),
+            "--data-dir",
+            data_dir,
+            "--log-level",
+            "WARNING",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+    )
+    worker.wait_for_line(WORKER_RUNNING, timeout=120)
+    return worker
+
+
+def kill_worker(worker: AppProcess) -> None:
+    """SIGKILL a worker mid-work; its pool processes must follow it."""
+    kill_app(worker.proc)

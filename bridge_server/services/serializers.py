@@ -105,6 +105,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
+        "worker": job.worker,
     }
 
 

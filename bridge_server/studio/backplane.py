@@ -159,7 +159,10 @@ class RedisBackplane:
         await self._wait_until(lambda: self._last_read >= self._last_sent, deadline)
         self._closing = True
         self._wake.set()
-        for task in self._tasks:
+        # The reader leaves by itself within one blocking read; cancelling a Redis command
+        # midway is the last resort.
+        _done, pending = await asyncio.wait(self._tasks, timeout=READ_BLOCK_MS / 1000 + 1.0)
+        for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._renewing is not None:

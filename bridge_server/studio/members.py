@@ -7,6 +7,7 @@ out of the list by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -47,18 +48,21 @@ class Heartbeat:
         self._info = info
         self._started = now_iso()
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def start(self) -> None:
         """Begin refreshing."""
         self._task = asyncio.get_running_loop().create_task(self._run(), name="studio-heartbeat")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 await self.beat()
             except Exception as exc:  # Redis away: the backplane reports it
                 log.debug("Studio heartbeat failed: %s", exc)
-            await asyncio.sleep(INTERVAL)
+            # Never cancelled inside a Redis command: the stop is awaited here instead.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), INTERVAL)
 
     async def beat(self) -> None:
         """Write this instance's entry now."""
@@ -74,8 +78,8 @@ class Heartbeat:
 
     async def stop(self) -> None:
         """Stop refreshing and leave the list at once."""
+        self._stop.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         try:
             await self._redis.delete(self._key)

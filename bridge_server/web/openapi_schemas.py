@@ -427,6 +427,7 @@ JOB: Final = _obj(
         "status": enum_schema(JobStatus),
         "progress": {"type": "number", "minimum": 0, "maximum": 100},
         "stage": STR,
+        "worker": OPT_STR,  # the bridge or studio worker that runs or last ran it
     }
 )
 CLIENT: Final = _obj(
