@@ -120,9 +120,12 @@ def job_created(job_id: str, photo_id: str | None, priority: int, kind: str) -> 
     )
 
 
-def job_started(job_id: str, photo_id: str | None, kind: str) -> Event:
-    """A worker began a job."""
-    return make_event("job_started", {"job_id": job_id, "photo_id": photo_id, "kind": kind})
+def job_started(job_id: str, photo_id: str | None, kind: str, worker: str | None = None) -> Event:
+    """A worker began a job (`worker`: which bridge or studio worker runs it)."""
+    payload: dict[str, Any] = {"job_id": job_id, "photo_id": photo_id, "kind": kind}
+    if worker is not None:
+        payload["worker"] = worker
+    return make_event("job_started", payload)
 
 
 def job_progress(job_id: str, stage: str, progress: float, message: str) -> Event:

@@ -16,6 +16,7 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
 from bridge_server.services import approvals, jobs, pairing, photos, sessions, system
+from bridge_server.studio.members import list_members, studio_summary
 from bridge_server.web.ws_messages import CLOSE_BY_OPERATOR
 
 from . import importing
@@ -25,7 +26,7 @@ from .desk_decisions import DeskDecisions, with_change
 from .event_words import describe_event
 from .models.activity import ActivityModel
 from .models.approvals import ApprovalQueueModel
-from .models.clients import ClientsModel, DevicesModel
+from .models.clients import ClientsModel, DevicesModel, StudioModel
 from .models.jobs import JobsModel
 from .models.library import LibraryModel, LibraryQuery, Page
 from .models.sessions import SessionsModel
@@ -94,6 +95,8 @@ class BridgeModels(QObject):
         self.sessions = SessionsModel(self)
         self.clients = ClientsModel(self)
         self.devices = DevicesModel(self)
+        self.studio = StudioModel(self)
+        self.studio_status = ""  # studio mode: what the Clients view says about the studio
         self.activity = ActivityModel(self, words=self._event_words, thumbnails=self.thumbnails)
         self.queue_counts: dict[str, int] = dict.fromkeys(
             ("pending", "processing", "completed", "failed", "total"), 0
@@ -254,6 +257,23 @@ class BridgeModels(QObject):
                 row["device_name"] = names[row["device_id"]]
         self.clients.sync(rows)
         self.overview_changed.emit()
+
+    def refresh_studio(self) -> None:
+        """Studio mode: re-read the studio's bridges and workers (a no-op otherwise)."""
+        backplane = self.ctx.backplane
+        if backplane is None:
+            return
+
+        def show(members: list[dict[str, Any]]) -> None:
+            self.studio.sync(members)
+            self.studio_status = studio_summary(members, backplane.status())
+            self.overview_changed.emit()
+
+        def unreachable(exc: BaseException) -> None:
+            self.studio_status = studio_summary([], {"ok": False, "error": str(exc)})
+            self.overview_changed.emit()
+
+        run_service(list_members(self.ctx), show, unreachable, what="")
 
     # --- events ---------------------------------------------------------------------------
 

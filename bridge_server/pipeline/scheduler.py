@@ -339,12 +339,12 @@ class JobScheduler:
                 (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count) for j in started
             ]
         for job_id, kind, photo_id, params, attempt in snapshot:
-            run = JobRun(
-                self._ctx, job_id, kind, photo_id, params, attempt, claim_id=claim_id
-            )
+            run = JobRun(self._ctx, job_id, kind, photo_id, params, attempt, claim_id=claim_id)
             task = asyncio.get_running_loop().create_task(self._run(run), name=f"job-{job_id}")
             self._running[job_id] = (run, task)
-            self._ctx.broker.publish(events.job_started(job_id, photo_id, kind.value))
+            self._ctx.broker.publish(
+                events.job_started(job_id, photo_id, kind.value, self._ctx.instance_name)
+            )
         if snapshot:
             jobs_changed(self._ctx)
         await self._arm_timer()

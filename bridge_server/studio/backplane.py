@@ -292,8 +292,10 @@ class RedisBackplane:
         run_id = str(info["run_id"])
         async with self._db.session() as s:
             known = await s.get(Meta, RUN_ID_KEY)
-        if known is not None and known.value == run_id and await self._redis.exists(
-            self._reserved_key
+        if (
+            known is not None
+            and known.value == run_id
+            and await self._redis.exists(self._reserved_key)
         ):
             self._run_id = run_id  # another instance already aligned this server
             return

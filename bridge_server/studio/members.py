@@ -87,6 +87,22 @@ class Heartbeat:
             log.debug("Could not remove the studio member key: %s", exc)
 
 
+def studio_summary(members: list[dict[str, Any]], backplane: dict[str, Any]) -> str:
+    """One line for the desktop: who is in the studio, or what is down and what it means."""
+    if not backplane.get("ok"):
+        return (
+            f"Studio event stream (Redis) unreachable: {backplane.get('error')}. Decisions are "
+            "stored in PostgreSQL; live updates resume when Redis is back."
+        )
+    bridges = sum(1 for m in members if m.get("role") == "bridge")
+    workers = len(members) - bridges
+    running = sum(int(m.get("running_jobs") or 0) for m in members)
+    return (
+        f"Studio: {bridges} bridge{'s' if bridges != 1 else ''}, "
+        f"{workers} worker{'s' if workers != 1 else ''}, {running} job(s) running"
+    )
+
+
 async def list_members(ctx: BridgeContext) -> list[dict[str, Any]]:
     """Every live bridge and worker of this studio, bridges first, by name."""
     backplane = ctx.backplane

@@ -443,6 +443,13 @@ CLIENT: Final = _obj(
         "messages_sent": INT,
     }
 )
+STUDIO: Final = _obj(
+    {
+        "studio": {"type": "boolean"},
+        "stream": {"type": ["object", "null"]},
+        "members": {"type": "array", "items": {"type": "object"}},
+    }
+)
 CLIENTS: Final = _obj(
     {
         "success": {"const": True},

@@ -11,6 +11,7 @@ from ..clients import ClientHandle
 from ..roles import DEFAULT_DEVICE_ROLE, OPERATOR_ONLY, STAFF, Role
 from ..services import pairing
 from ..services.errors import NotFound, Unauthorized
+from ..studio.members import list_members
 from ..validation import get_str, parse_enum, require_str
 from .broadcast import build_event, parse_body
 from .context_keys import CTX, DEVICE_ID, FAILURES
@@ -23,6 +24,7 @@ from .openapi_schemas import (
     CLIENTS,
     PAIRING_COMPLETE,
     STATS,
+    STUDIO,
 )
 from .routes import route
 from .security import lan_addresses
@@ -73,6 +75,28 @@ def visible_clients(request: web.Request) -> list[ClientHandle]:
         return clients
     device_id = request.get(DEVICE_ID)
     return [c for c in clients if device_id is not None and c.device_id == device_id]
+
+
+@route(
+    "GET",
+    "/api/studio",
+    "Studio mode: the bridges and workers sharing this library, with their load",
+    response=STUDIO,
+    roles=OPERATOR_ONLY,
+)
+async def studio_members(request: web.Request) -> web.Response:
+    """Live members (empty outside studio mode) and whether the event stream is reachable."""
+    ctx = request.app[CTX]
+    backplane = ctx.backplane
+    if backplane is None:
+        return json_response({"studio": False, "stream": None, "members": []})
+    try:
+        members = await list_members(ctx)
+    except Exception as exc:  # Redis away: say so, as the desktop does
+        return json_response(
+            {"studio": True, "stream": {"ok": False, "error": str(exc)}, "members": []}
+        )
+    return json_response({"studio": True, "stream": backplane.status(), "members": members})
 
 
 @route(

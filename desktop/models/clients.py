@@ -73,6 +73,20 @@ class ClientsModel(KeyedTableModel):
         return super().sort_key(row, column)
 
 
+class StudioModel(KeyedTableModel):
+    """Studio mode: every live bridge and worker sharing this library, with its load."""
+
+    key = "name"
+    columns = (
+        ("Name", lambda r: r.get("name") or ""),
+        ("Role", lambda r: str(r.get("role") or "").capitalize()),
+        ("Host", lambda r: r.get("host") or ""),
+        ("Jobs", lambda r: f"{int(r.get('running_jobs') or 0)} of {int(r.get('capacity') or 0)}"),
+        ("Clients", lambda r: int(r.get("clients") or 0) if r.get("role") == "bridge" else ""),
+        ("Since", lambda r: local_time(r.get("started_at"), seconds=False)),
+    )
+
+
 class DevicesModel(KeyedTableModel):
     """Paired devices (phones) that hold a token."""
 

@@ -21,9 +21,12 @@ COLUMNS: Final = (
     "Stage",
     "Started",
     "Duration",
+    "Worker",
     "Error",
 )
-(PHOTO, KIND, PRIORITY, STATUS, PROGRESS, STAGE, STARTED, DURATION, ERROR) = range(len(COLUMNS))
+(PHOTO, KIND, PRIORITY, STATUS, PROGRESS, STAGE, STARTED, DURATION, WORKER, ERROR) = range(
+    len(COLUMNS)
+)
 PRIORITY_NAMES: Final = {1: "High", 2: "Normal", 3: "Low"}
 STATUSES: Final = ("pending", "running", "completed", "failed", "cancelled")
 FLUSH_MS: Final = 250
@@ -97,6 +100,8 @@ class JobsModel(HeaderedTableModel, PagedRows):
             if not job.get("started_at"):
                 return ""
             return duration(elapsed(job.get("started_at"), job.get("finished_at")))
+        if col == WORKER:
+            return job.get("worker") or ""
         if col == ERROR:
             return job.get("error") or ""
         return None
@@ -228,6 +233,7 @@ class JobsModel(HeaderedTableModel, PagedRows):
                 "finished_at": None,
                 "stage": "starting",
                 "error": None,
+                "worker": p.get("worker"),
             }
         elif event.type == "job_progress":
             changes = {"stage": p.get("stage", ""), "progress": float(p.get("progress", 0))}

@@ -74,7 +74,9 @@ class ClientsView(QWidget):
         self.devices_table.setColumnWidth(1, 140)
         devices_layout.addWidget(self.devices_table)
         splitter.addWidget(devices)
-        splitter.setSizes([420, 220])
+        if models.ctx.backplane is not None:
+            splitter.addWidget(self._studio_pane())
+        splitter.setSizes([420, 220, 220])
         layout.addWidget(splitter, 1)
 
         self.disconnect_button.clicked.connect(self.disconnect_selected)
@@ -89,6 +91,7 @@ class ClientsView(QWidget):
         # Queue depth and messages sent change without a registry notification.
         self._ticker = make_timer(self, REFRESH_MS)
         self._ticker.timeout.connect(models.refresh_clients)
+        self._ticker.timeout.connect(models.refresh_studio)  # a no-op outside studio mode
         self._update_buttons()
         self._update_count()
 
@@ -96,10 +99,32 @@ class ClientsView(QWidget):
         for column in DETAILS_COLUMNS:
             self.table.setColumnHidden(column, not shown)
 
+    def _studio_pane(self) -> QWidget:
+        """Studio mode: the bridges and workers sharing this library, with their load."""
+        pane = QWidget()
+        pane_layout = QVBoxLayout(pane)
+        pane_layout.setContentsMargins(0, 8, 0, 0)
+        pane_layout.setSpacing(8)
+        title = QLabel("Studio")
+        title.setObjectName("sectionLabel")
+        self.studio_status = plain_label()
+        self.studio_status.setObjectName("muted")
+        self.studio_status.setWordWrap(True)
+        pane_layout.addLayout(row_layout(title, self.studio_status, stretch_at=1))
+        self.studio_table = data_table()
+        self.studio_table.setModel(self.models.studio)
+        self.studio_table.setColumnWidth(0, 200)
+        pane_layout.addWidget(self.studio_table)
+        self.models.overview_changed.connect(
+            lambda: self.studio_status.setText(self.models.studio_status)
+        )
+        return pane
+
     def showEvent(self, a0: QShowEvent | None) -> None:
         """Refresh the counters every second while visible."""
         self._ticker.start()
         self.models.refresh_clients()
+        self.models.refresh_studio()
         super().showEvent(a0)
 
     def hideEvent(self, a0: QHideEvent | None) -> None:

@@ -15,7 +15,7 @@ from ..timers import make_timer
 from .common import data_table, page_layout, plain_label, row_layout
 
 WIDTHS = {"Photo": 200, "Kind": 80, "Priority": 80, "Status": 100, "Progress": 170,
-          "Stage": 120, "Started": 90, "Duration": 90}  # fmt: skip
+          "Stage": 120, "Started": 90, "Duration": 90, "Worker": 140}  # fmt: skip
 
 
 class JobsView(QWidget):

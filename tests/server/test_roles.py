@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("DELETE", "/api/devices/{device_id}"): DESK,
     ("GET", "/api/websocket/clients"): STAFF,
     ("GET", "/api/websocket/stats"): DESK,
+    ("GET", "/api/studio"): DESK,
     ("POST", "/api/websocket/broadcast"): DESK,
     ("POST", "/api/websocket/disconnect/{client_id}"): DESK,
     ("GET", "/api/sessions"): STAFF,
