@@ -39,6 +39,24 @@ class Unauthorized(ServiceError):
     status = 401
 
 
+class StoreUnavailable(ServiceError):
+    """The database cannot be reached (studio mode: the shared PostgreSQL is down)."""
+
+    code = "store_unavailable"
+    status = 503
+
+
+def store_unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """The refusal for a failure to reach the database, or None for any other failure."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, (OSError, InterfaceError, OperationalError)):
+        return StoreUnavailable(
+            "The library database cannot be reached; nothing was changed. Try again shortly."
+        )
+    return None
+
+
 class Forbidden(ServiceError):
     """Credentials fine, operation not allowed for this caller."""
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..roles import Role
 from ..services import pairing
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, store_unavailable
 from .context_keys import CLIENT_ADDRESS, CTX, DEVICE_ID, FAILURES, HOSTS, PROXIES, ROLE
 from .http_util import error_response
 from .routes import declared_route, forbidden_message
@@ -54,7 +54,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             exc.status, "invalid_request"
         )
         return error_response(exc.status, code, exc.reason)
-    except Exception:
+    except Exception as exc:
+        if (refusal := store_unavailable(exc)) is not None:
+            log.warning("%s %s: database unreachable: %s", request.method, request.path, exc)
+            return error_response(refusal.status, refusal.code, refusal.message)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Internal error; see the server log")
 

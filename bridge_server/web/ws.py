@@ -25,7 +25,7 @@ from ..ids import new_id
 from ..roles import Role
 from ..services import pairing, proofing_links
 from ..services.commands import COMMANDS
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, store_unavailable
 from ..timeutil import now_iso
 from ..validation import is_valid_unicode, loads_json
 from . import ws_messages as m
@@ -475,7 +475,11 @@ class ClientConnection:
         except ServiceError as exc:
             self.send(m.result_error(command_id, exc.code, exc.message))
             return
-        except Exception:
+        except Exception as exc:
+            if (refusal := store_unavailable(exc)) is not None:
+                log.warning("Command %s: database unreachable: %s", name, exc)
+                self.send(m.result_error(command_id, refusal.code, refusal.message))
+                return
             log.exception("Command %s failed", name)
             self.send(m.result_error(command_id, "internal_error", "The command failed"))
             return
