@@ -416,12 +416,12 @@ class JobScheduler:
                             s, run.kind, run.photo_id, t.target, values.get("error")
                         )
                 return bool(rows)
-            except DBAPIError as exc:
+            except (DBAPIError, OSError) as exc:  # OSError: the shared database is unreachable
                 log.warning(
                     "Could not record job %s as %s (%s); retrying in %.1f s",
                     run.job_id,
                     t.target.value,
-                    exc.orig if exc.orig is not None else exc,
+                    getattr(exc, "orig", None) or exc,
                     delay,
                 )
                 await asyncio.sleep(delay)
