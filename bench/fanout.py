@@ -772,7 +772,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=300, help="for `one`: events (300)")
     parser.add_argument("--procs", type=int, default=2, help="client processes (2)")
     parser.add_argument("--repeat", type=int, default=1, help="run the scenarios N times (1)")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=0,
+        help="studio mode: `one` on one bridge alone, then with the clients spread over N "
+        "studio bridges (PostgreSQL + Redis; bench/studio.py)",
+    )
     args = parser.parse_args(argv)
+    if args.instances:
+        from bench import studio
+
+        asyncio.run(
+            studio.fanout_instances(
+                args.clients, args.rate, args.events, args.procs, args.instances
+            )
+        )
+        return 0
     if not 1 <= args.repeat <= 10:
         parser.error("need 1 <= --repeat <= 10")
     if not 1 <= args.clients <= 5000 or args.rate <= 0 or not 1 <= args.events <= 100_000:

@@ -13,6 +13,7 @@
 Usage (from the repo root):
     .venv/bin/python bench/pipeline.py                       # 40 photos, workers = cores
     .venv/bin/python bench/pipeline.py --photos 20 --cache /tmp/photos --stages 3 --profile
+    .venv/bin/python bench/pipeline.py --worker-hosts 2      # studio workers (bench/studio.py)
 Every loop is bounded in count and time; the run stops by itself.
 """
 
@@ -448,7 +449,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help=f"skip the first-proposal run ({ARRIVALS} arrivals, {BACKLOG}-photo import)",
     )
+    parser.add_argument(
+        "--worker-hosts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="studio mode: N autodev-bridge-worker processes analyse (bench/studio.py)",
+    )
     args = parser.parse_args(argv)
+    if args.worker_hosts:
+        from bench import studio
+
+        print(_common.machine_line(), flush=True)
+        paths = ensure_photos(args.cache, args.photos, args.workers)
+        studio.print_worker_hosts(
+            asyncio.run(studio.pipeline_worker_hosts(paths, args.worker_hosts)), args.worker_hosts
+        )
+        print(_common.machine_line(), flush=True)
+        return 0
     if not 1 <= args.photos <= 1000 or not 1 <= args.repeat <= 10 or args.workers < 1:
         parser.error("need 1 <= --photos <= 1000, 1 <= --repeat <= 10, --workers >= 1")
 
