@@ -11,8 +11,9 @@ import qasync
 from PyQt6.QtWidgets import QApplication
 
 from bridge_server.cli import listening_url
-from bridge_server.config import Settings
+from bridge_server.config import Settings, SettingsError
 from bridge_server.instance import InstanceLock
+from bridge_server.studio.settings import StudioUnavailable
 
 from .app import DesktopApp
 from .launcher import DESKTOP_FILE_ID
@@ -55,7 +56,7 @@ def run_desktop(
     try:
         with loop:
             loop.run_until_complete(desktop.run(minimized=minimized, on_started=started))
-    except OSError as exc:
+    except (OSError, StudioUnavailable, SettingsError) as exc:
         print(f"autodev-bridge: cannot start the server: {exc}", file=sys.stderr)
         return 1
     finally:
