@@ -89,6 +89,9 @@ class Backplane(Protocol):
     def send(self, event: Event, timestamp: str) -> asyncio.Future[int]:
         """Queue an event for the shared stream; the future gets its sequence number."""
 
+    async def wait_drained(self, timeout: float) -> None:
+        """Wait until every event sent so far was shown back to this instance."""
+
 
 Listener = Callable[[PublishedEvent], None]
 
@@ -190,6 +193,12 @@ class EventBroker:
         return PublishedEvent(
             seq, event.type, event.channel, timestamp, event.payload, serialize(message)
         )
+
+    async def shown(self, timeout: float = 2.0) -> None:
+        """Return once every event published so far was shown to this instance's subscribers
+        (at once without a backplane; studio mode: after the stream's round trip)."""
+        if self._backplane is not None:
+            await self._backplane.wait_drained(timeout)
 
     def show(self, published: PublishedEvent) -> None:
         """Deliver an event read back from the shared stream (studio mode), once, in order."""

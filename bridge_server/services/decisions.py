@@ -9,13 +9,11 @@ pipeline/export_withdrawal.py); a rejected photo keeps its stars.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -25,6 +23,7 @@ from ..pipeline.export_withdrawal import begin_withdrawal, withdraw
 from ..pipeline.library_files import finish_even_if_cancelled
 from ..store.enums import Approval, ColorLabel, Flag, JobKind, JobStatus, PhotoStatus
 from ..store.models import FileIntent, Job, Photo
+from ..store.portable import json_canonical, json_value
 from ..timeutil import utcnow
 from ..validation import get_int, get_str, parse_enum, text_problem
 from . import transitions
@@ -295,8 +294,8 @@ _FLAG_STEPS: Final = {Flag.PICK: _pick, Flag.REJECT: _reject, Flag.NONE: _unflag
 
 
 def _json(value: Any) -> Any:
-    """A JSON value as SQLite's canonical text, to compare stored JSON with a new value."""
-    return func.json(literal(json.dumps(value)))
+    """A JSON value in canonical form (SQLite and PostgreSQL), to compare with stored JSON."""
+    return json_value(value)
 
 
 async def _set_rating(s: AsyncSession, photo_id: str, decision: Decision, out: _Outcome) -> None:
@@ -312,7 +311,7 @@ async def _set_rating(s: AsyncSession, photo_id: str, decision: Decision, out: _
     if decision.keywords is not None:
         words = list(decision.keywords)
         values["keywords"] = words
-        differs.append(func.json(Photo.keywords) != _json(words))
+        differs.append(json_canonical(Photo.keywords) != _json(words))
     if decision.stars is not None or not isinstance(decision.color_label, _Keep):
         values["rated_at"] = utcnow()  # a new opinion for the learned profile (keywords: none)
     values.update(_NEW_METADATA)

@@ -17,11 +17,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import Select, exists, func, literal, literal_column, select, tuple_
+from sqlalchemy import Select, func, literal, literal_column, select, tuple_
 
 from ..context import BridgeContext
 from ..store.enums import FLAG_APPROVAL, Approval, ColorLabel, Flag, PhotoStatus, Selection, Verdict
 from ..store.models import Photo, UTCDateTime
+from ..store.portable import array_has_any
 from .errors import InvalidArguments
 from .queries import verdict_filter
 from .serializers import photo_dict
@@ -128,10 +129,8 @@ def _filters(q: LibraryQuery) -> list[Any]:
     if q.color_label is not None:
         where.append(Photo.color_label == q.color_label.value)
     if q.problem is not None:
-        flags = func.json_each(Photo.analysis, "$.flags").table_valued("value")
-        where.append(
-            exists(select(1).select_from(flags).where(flags.c.value.in_(PROBLEMS[q.problem])))
-        )
+        # Portable JSON (store/portable.py): the same filter on SQLite and PostgreSQL.
+        where.append(array_has_any(Photo.analysis, "flags", PROBLEMS[q.problem]))
     if q.favorite is not None:
         where.append((Photo.client_favorites > 0) == q.favorite)
     if q.status is not None:

@@ -365,6 +365,11 @@ class RedisBackplane:
         """Everything this instance published has been sent and shown back to its broker."""
         return not self._outbox and not self._sending and self._last_read >= self._last_sent
 
+    async def wait_drained(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) until what this instance published is shown back here."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        await self._wait_until(lambda: self.drained, deadline)
+
     def status(self) -> dict[str, Any]:
         """Backplane health for system status and the desktop."""
         return {"ok": self.error is None, "error": self.error, "queued": len(self._outbox)}

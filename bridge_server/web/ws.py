@@ -483,6 +483,8 @@ class ClientConnection:
             log.exception("Command %s failed", name)
             self.send(m.result_error(command_id, "internal_error", "The command failed"))
             return
+        # The command's events reach the caller before its result, in studio mode too.
+        await self.ctx.broker.shown()
         self.send(m.result_ok(command_id, data))
 
 
