@@ -18,10 +18,12 @@ from tests.server.test_resume import (  # noqa: F401 (collected here, on the stu
     test_resume_from_the_future_is_not_recovered,
     test_resume_only_replays_requested_channels,
 )
+
+# Not here: test_events_only_reach_subscribed_channels subscribes to every channel and expects
+# the next event to be its own; two bridges' periodic system_status make that a race.
 from tests.server.test_ws_protocol import (  # noqa: F401
     test_command_result_and_errors,
     test_error_codes,
-    test_events_only_reach_subscribed_channels,
     test_handshake_register_subscribe_and_receive,
     test_ping_pong,
     test_string_channels_is_not_a_list_of_letters,
