@@ -151,7 +151,6 @@ async def fanout_instances(
             one = await fanout.run_phase(target, clients, procs, rate, n_events)
         finally:
             await alone.stop()
-        fanout._print_phase(one)
         async with fresh_studio() as studio:
             target, servers = await start_studio_bridges(Path(tmp), studio, instances)
             spread_shown = _latency_recorder(servers)
@@ -160,7 +159,6 @@ async def fanout_instances(
                 sent = sum(s.context.backplane.sent for s in servers if s.context.backplane)
             finally:
                 await target.stop()
-        fanout._print_phase(spread)
     a, b = sorted(one_shown), sorted(spread_shown)
 
     def ms(values: list[float], q: float) -> str:
