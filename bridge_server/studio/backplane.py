@@ -122,7 +122,9 @@ class RedisBackplane:
         self._closing = False
         self._sending = False
         self._progress = asyncio.Event()  # something was sent or read (close waits on it)
-        self.error: str | None = None  # why Redis is unusable now, for the desktop and status
+        # Why sending or reading fails now (each cleared by its own next success).
+        self._send_error: str | None = None
+        self._read_error: str | None = None
         self.sent = 0  # events this instance appended (bench: cost per event)
 
     # --- start and stop ---------------------------------------------------------------------
@@ -203,11 +205,11 @@ class RedisBackplane:
             self._sending = True
             try:
                 await self._send_batch()
-                self.error, delay = None, RETRY_FIRST
+                self._send_error, delay = None, RETRY_FIRST
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis or PostgreSQL away: keep the events, try again
-                self.error = f"{type(exc).__name__}: {exc}"
+                self._send_error = f"{type(exc).__name__}: {exc}"
                 log.warning("Backplane: sending failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
@@ -331,11 +333,11 @@ class RedisBackplane:
                     count=READ_BATCH,
                     block=READ_BLOCK_MS,
                 )
-                delay = RETRY_FIRST
+                delay, self._read_error = RETRY_FIRST, None
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.error = f"{type(exc).__name__}: {exc}"
+                self._read_error = f"{type(exc).__name__}: {exc}"
                 log.warning("Backplane: reading failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
@@ -369,6 +371,11 @@ class RedisBackplane:
         """Wait (at most `timeout` s) until what this instance published is shown back here."""
         deadline = asyncio.get_running_loop().time() + timeout
         await self._wait_until(lambda: self.drained, deadline)
+
+    @property
+    def error(self) -> str | None:
+        """Why Redis is unusable now (None when sending and reading both work)."""
+        return self._send_error or self._read_error
 
     def status(self) -> dict[str, Any]:
         """Backplane health for system status and the desktop."""
