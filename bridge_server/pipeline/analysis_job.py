@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -21,6 +21,7 @@ from ..services import transitions
 from ..services.jobs import PRIORITY_LOW, add_job, announce_jobs
 from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, PhotoStatus
 from ..store.models import Job, Photo
+from ..store.portable import json_number
 from . import worker
 from .coalesce import KeyedCoalescer
 from .scheduler import JobCancelled, JobRun, PermanentJobError
@@ -131,7 +132,7 @@ async def queue_outdated_analyses(ctx: BridgeContext) -> int:
     Decisions stay as they are (a decided photo's analysis is refreshed in place); a photo that
     already has an analysis job waiting or running gets no second one.
     """
-    version = func.coalesce(func.json_extract(Photo.analysis, "$.version"), 0)
+    version = func.coalesce(json_number(Photo.analysis, literal("$.version")), 0)
     busy = exists().where(
         Job.photo_id == Photo.id,
         Job.kind == JobKind.ANALYZE,

@@ -6,13 +6,15 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import func
+from sqlalchemy import literal
 
 from ..store.models import Photo
+from ..store.portable import json_at
 
 
 def _at(path: str) -> Any:
-    return func.json_extract(Photo.analysis, path)
+    # Portable (store/portable.py): SQLite's json_extract, PostgreSQL's #>> in studio mode.
+    return json_at(Photo.analysis, literal(path))
 
 
 # The analysis' own score (Photo.ai_score may carry the learned one) and the features' inputs.

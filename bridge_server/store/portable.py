@@ -70,3 +70,45 @@ def _has_any_pg(element: json_array_has_any, compiler: SQLCompiler, **kw: Any) -
         f"jsonb_exists_any(CAST(CAST({column} AS TEXT) AS JSONB) -> {key}, "
         f"ARRAY[{', '.join(values)}]::TEXT[])"
     )
+
+
+class json_at(FunctionElement[Any]):
+    """The value at a `$.a.b` path of a JSON column: SQLite's json_extract (numbers as numbers,
+    objects as JSON text); on PostgreSQL the text of the value (`#>>`)."""
+
+    name = "json_at"
+    inherit_cache = True
+    type = NullType()
+
+
+class json_number(FunctionElement[Any]):
+    """The number at a `$.a.b` path of a JSON column (for comparisons in SQL), or NULL."""
+
+    name = "json_number"
+    inherit_cache = True
+    type = NullType()
+
+
+def _pg_path(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    column, path = list(element.clauses)
+    keys = str(path.value).removeprefix("$.").split(".")
+    return (
+        f"(CAST(CAST({compiler.process(column, **kw)} AS TEXT) AS JSONB) "
+        f"#>> '{{{','.join(keys)}}}')"
+    )
+
+
+@compiles(json_at, "sqlite")
+@compiles(json_number, "sqlite")
+def _at_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_extract({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_at, "postgresql")
+def _at_pg(element: json_at, compiler: SQLCompiler, **kw: Any) -> str:
+    return _pg_path(element, compiler, **kw)
+
+
+@compiles(json_number, "postgresql")
+def _number_pg(element: json_number, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({_pg_path(element, compiler, **kw)} AS DOUBLE PRECISION)"
