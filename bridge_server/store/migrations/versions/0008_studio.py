@@ -1,7 +1,7 @@
 """jobs record their worker, claim and lease (studio mode: workers on any machine)
 
 Revision ID: 0008_studio
-Revises: 0007_library_indexes
+Revises: 0006_proofing
 Create Date: 2026-11-29 09:45:00
 
 Existing rows keep NULL in all three: a job never claimed under a lease has none to expire.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_studio"
-down_revision = "0007_library_indexes"
+down_revision = "0006_proofing"
 branch_labels = None
 depends_on = None
 
