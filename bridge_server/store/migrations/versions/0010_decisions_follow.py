@@ -31,6 +31,22 @@ _JOB_KIND_OLD = _text_enum("job_kind", "analyze", "export", "train_profile")
 _JOB_KIND_NEW = _text_enum("job_kind", "analyze", "export", "train_profile", "reselect")
 
 
+def _change_enum(table: str, column: str, old: sa.Enum, new: sa.Enum) -> None:
+    """Widen or narrow a text enum's CHECK constraint.
+
+    SQLite can only rebuild the table. PostgreSQL cannot drop a table other tables reference
+    (sessions is referenced by photos), and needs no rebuild: the constraint is swapped in place.
+    """
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(table, recreate="always") as batch:
+            batch.alter_column(column, existing_type=old, type_=new)
+        return
+    assert new.name is not None
+    values = ", ".join(f"'{v}'" for v in new.enums)
+    op.drop_constraint(new.name, table, type_="check")
+    op.create_check_constraint(new.name, table, f"{column} IN ({values})")
+
+
 def upgrade() -> None:
     op.add_column(
         "photos", sa.Column("metadata_rev", sa.Integer(), nullable=False, server_default="0")
@@ -39,23 +55,19 @@ def upgrade() -> None:
         "photos",
         sa.Column("metadata_synced_rev", sa.Integer(), nullable=False, server_default="0"),
     )
-    with op.batch_alter_table("sessions", recreate="always") as batch:
-        batch.alter_column("status", existing_type=_SESSION_OLD, type_=_SESSION_NEW)
+    _change_enum("sessions", "status", _SESSION_OLD, _SESSION_NEW)
     op.execute(
         "UPDATE sessions SET status = 'empty' WHERE status = 'active' "
         "AND NOT EXISTS (SELECT 1 FROM photos WHERE photos.session_id = sessions.id)"
     )
-    with op.batch_alter_table("jobs", recreate="always") as batch:
-        batch.alter_column("kind", existing_type=_JOB_KIND_OLD, type_=_JOB_KIND_NEW)
+    _change_enum("jobs", "kind", _JOB_KIND_OLD, _JOB_KIND_NEW)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM jobs WHERE kind = 'reselect'")
-    with op.batch_alter_table("jobs", recreate="always") as batch:
-        batch.alter_column("kind", existing_type=_JOB_KIND_NEW, type_=_JOB_KIND_OLD)
+    _change_enum("jobs", "kind", _JOB_KIND_NEW, _JOB_KIND_OLD)
     op.execute("UPDATE sessions SET status = 'active' WHERE status = 'empty'")
-    with op.batch_alter_table("sessions", recreate="always") as batch:
-        batch.alter_column("status", existing_type=_SESSION_NEW, type_=_SESSION_OLD)
+    _change_enum("sessions", "status", _SESSION_NEW, _SESSION_OLD)
     with op.batch_alter_table("photos") as batch:
         batch.drop_column("metadata_synced_rev")
         batch.drop_column("metadata_rev")
