@@ -39,17 +39,27 @@ def parse_object(raw: Any) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else {}
 
 
+def parse_number(raw: Any) -> float | None:
+    """A JSON number as extracted: a number (SQLite) or its text (PostgreSQL's #>>)."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
 def feature_input(values: Sequence[Any]) -> dict[str, Any]:
     """The analysis subset `imaging.profile.features` reads, from FEATURE_COLUMNS' values."""
     score, factors, blur, clipped, level, background, hints = values
     return {
-        "ai_score": float(score) if score is not None else 1.0,
+        "ai_score": parse_number(score) or 1.0,
         "factors": parse_object(factors),
         "metrics": {
-            "focus_blur": blur,
-            "subject_highlights_clipped": clipped,
-            "mean_level": level,
-            "background_detail": background,
+            "focus_blur": parse_number(blur),
+            "subject_highlights_clipped": parse_number(clipped),
+            "mean_level": parse_number(level),
+            "background_detail": parse_number(background),
         },
         "context_hints": parse_object(hints),
     }

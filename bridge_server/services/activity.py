@@ -49,9 +49,11 @@ def types_pattern() -> str:
 
 def parse_types(raw: str | None) -> frozenset[str]:
     """`types=a,b` as a set of known event types (default: the Activity set)."""
-    if raw is None or not raw.strip():
+    if raw is None or raw == "":
         return ACTIVITY_TYPES
-    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+    # Exactly the documented form (names joined by commas): a stray character is an error,
+    # not a silent "all types".
+    names = frozenset(raw.split(","))
     unknown = sorted(n for n in names if n not in EVENT_CHANNELS and n not in ACTIVITY_TYPES)
     if unknown:
         raise InvalidArguments(f"Unknown event type(s) in 'types': {unknown[:5]}")

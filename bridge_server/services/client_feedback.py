@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.sqlite import insert
 
 from .. import events
 from ..audience import ProofingScope
 from ..context import BridgeContext
 from ..ids import new_id
 from ..store.models import ClientComment, ClientFavorite, Photo
+from ..store.portable import dialect_insert
 from ..timeutil import utcnow
 from .errors import InvalidArguments
 from .proofing_gallery import comment_dict, level_of, visible_photo
@@ -31,7 +31,7 @@ async def set_favorite(
         if favorite:
             changed = (
                 await s.execute(
-                    insert(ClientFavorite)
+                    dialect_insert(s, ClientFavorite)
                     .values(
                         photo_id=photo_id,
                         device_id=scope.device_id,

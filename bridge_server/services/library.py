@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import Select, func, literal, literal_column, select, tuple_
+from sqlalchemy import Boolean, Select, func, literal, literal_column, select, tuple_
 
 from ..context import BridgeContext
 from ..store.enums import FLAG_APPROVAL, Approval, ColorLabel, Flag, PhotoStatus, Selection, Verdict
@@ -219,9 +219,9 @@ def _decode_cursor(cursor: str, sort: SortOrder) -> list[Any]:
             raise bad
         row: list[Any] = []
         if score:
-            row += [literal(int(score[0])), literal(float(score[1]))]
+            row += [literal(bool(score[0]), Boolean()), literal(float(score[1]))]
         row += [
-            literal(int(missing)),
+            literal(bool(missing), Boolean()),  # `x IS NULL` is a boolean on PostgreSQL
             literal(datetime.fromisoformat(when), UTCDateTime()),
             literal(str(name)),
             literal(str(photo_id)),

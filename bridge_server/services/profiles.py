@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..context import BridgeContext
 from ..imaging import profile as prof
 from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, JobStatus, PhotoStatus
 from ..store.models import CullingProfile, Job, Photo
+from ..store.portable import dialect_insert
 from ..timeutil import iso, utcnow
 from .errors import Conflict, InvalidArguments
 from .jobs import PRIORITY_LOW, add_job, announce_jobs
@@ -47,7 +47,7 @@ def decided(since: Any) -> Any:
 async def load(s: AsyncSession, photographer: str) -> CullingProfile:
     """The photographer's profile row, created empty the first time."""
     await s.execute(
-        insert(CullingProfile)
+        dialect_insert(s, CullingProfile)
         .values(photographer=photographer, profiles={}, revision=0, examples=0, note="")
         .on_conflict_do_nothing(index_elements=["photographer"])
     )

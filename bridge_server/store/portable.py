@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Boolean, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -112,3 +114,10 @@ def _at_pg(element: json_at, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(json_number, "postgresql")
 def _number_pg(element: json_number, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({_pg_path(element, compiler, **kw)} AS DOUBLE PRECISION)"
+
+
+def dialect_insert(s: AsyncSession, entity: Any) -> Any:
+    """An INSERT with the dialect's `on_conflict_do_nothing` (SQLite's or PostgreSQL's)."""
+    if s.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 
 from bridge_server.config import Settings
 from bridge_server.ids import new_id
+from bridge_server.imaging.analysis import ANALYSIS_VERSION
 from bridge_server.store.db import Database
 from bridge_server.store.enums import JobKind, JobStatus, PhotoStatus
 from bridge_server.store.models import Job, Photo, Session
@@ -45,6 +46,8 @@ async def _seed(data_dir: Path) -> None:
                 "content_hash": f"{k:064d}",
                 "file_size": 1,
                 "status": PhotoStatus.ANALYZED,
+                # Analysed by today's version: no re-analysis job is queued at start.
+                "analysis": {"version": ANALYSIS_VERSION},
             }
         )
         jobs.append(
