@@ -11,6 +11,7 @@ from bridge_server.app import BridgeServer
 from bridge_server.roles import Role
 from bridge_server.services import pairing
 from tests.helpers import base_url, connect, make_settings
+from tests.server.test_roles import join_as_guest
 
 
 async def pair(http, server: BridgeServer, name: str = "Pixel", role: Role = Role.APPROVER) -> dict:
@@ -79,7 +80,7 @@ async def test_a_phone_sees_only_its_own_connection(strict_bridge, http):
     assert listing["total"] == 1
     assert [c["device_id"] for c in listing["clients"]] == [mine["device_id"]]
     assert "tablet" not in str(listing) and other["device_id"] not in str(listing)
-    guest = await pair(http, strict_bridge, "Guest", Role.CLIENT)
+    guest = {"token": await join_as_guest(http, strict_bridge)}  # a proofing guest's token
     resp = await http.get(f"{url}/api/websocket/clients", headers=bearer(guest))
     assert resp.status == 403
     strict_bridge.settings.require_token_on_loopback = False  # now the desktop asks
