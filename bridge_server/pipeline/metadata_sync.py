@@ -141,11 +141,14 @@ def _prepare(export: ExportedFile, fields: Fields) -> tuple[str, str, int] | Non
         with open(export.path, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
+        remove_quietly(staged)  # a stage left by a kill is never used now
         return None
     if hashlib.sha256(data).hexdigest() != export.content_hash:
+        remove_quietly(staged)
         return None  # changed or replaced since the export: the photographer's file now
     new = rewrite_jpeg_xmp(data, fields.rating, fields.label, fields.keywords)
     if new == data:
+        remove_quietly(staged)
         return None
     with open(staged, "wb") as fh:
         fh.write(new)
