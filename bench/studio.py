@@ -163,6 +163,7 @@ async def fanout_instances(
 
     def ms(values: list[float], q: float) -> str:
         return f"{_common.percentile(values, q) * 1000:.2f}"
+
     print(
         _common.table(
             ["metric", "one bridge", f"{instances} studio bridges"],

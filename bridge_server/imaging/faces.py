@@ -47,4 +47,3 @@ def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     boxes = [tuple(round(float(v) / scale) for v in box) for box in found]
     boxes.sort(key=lambda b: b[2] * b[3], reverse=True)
     return [(b[0], b[1], b[2], b[3]) for b in boxes]
-

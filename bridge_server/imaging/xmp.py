@@ -100,6 +100,10 @@ def _merge(root: ET.Element, rating: int, label: str | None, keywords: list[str]
             desc.attrib.pop(tag, None)
             for child in desc.findall(tag):
                 desc.remove(child)
+    # Our own attributes are set again after the rating, so the attribute order (and so the
+    # bytes) of a packet that already says this is unchanged: no needless rewrite.
+    target.attrib.pop(_OUR_LABEL, None)
+    target.attrib.pop(_OUR_KEYWORDS, None)
     target.set(_RATING, str(rating))
     if label:
         target.set(_LABEL, label)

@@ -110,9 +110,7 @@ class Pipeline:
     @property
     def busy(self) -> bool:
         """Whether selection, a session refresh, the profile or a metadata write is pending."""
-        return (
-            self.selection.busy or self.sessions.busy or self.profile.busy or self.metadata.busy
-        )
+        return self.selection.busy or self.sessions.busy or self.profile.busy or self.metadata.busy
 
     async def _after_job(self, run: JobRun) -> None:
         """A finished job may complete its session (or move its progress)."""
@@ -129,9 +127,7 @@ class Pipeline:
         # A new arrival is what the photographer is waiting for: its analysis goes ahead of any
         # import's backlog. The session is named for the day the photos were shot.
         name = await shoot_session_name(self.ctx, folder, files)
-        report = await import_paths(
-            self.ctx, [str(f) for f in files], name, priority=PRIORITY_HIGH
-        )
+        report = await import_paths(self.ctx, [str(f) for f in files], name, priority=PRIORITY_HIGH)
         log.info(
             "Hot folder %s: %d imported, %d duplicates",
             folder,

@@ -359,4 +359,3 @@ async def reselect_handler(run: JobRun) -> dict[str, Any]:
         "proposed_after": after,
         "newly_proposed": entered,
     }
-

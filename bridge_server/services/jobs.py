@@ -97,7 +97,7 @@ async def list_jobs(
     if photo_id is not None:
         filters.append(Job.photo_id == photo_id)
     order = (Job.priority, Job.created_at, Job.id)
-    async with ctx.db.session() as s:
+    async with ctx.db.snapshot() as s:
         if status is not None:
             rows, total = await paginate(
                 s, select(Job).where(*filters).order_by(*order), limit, offset

@@ -196,9 +196,7 @@ SESSION_REOPENED = _t(
     (SessionStatus.COMPLETED, SessionStatus.EMPTY),
     SessionStatus.ACTIVE,
 )
-SESSION_EMPTIED = _t(
-    "session_empty", Session.status, (SessionStatus.ACTIVE,), SessionStatus.EMPTY
-)
+SESSION_EMPTIED = _t("session_empty", Session.status, (SessionStatus.ACTIVE,), SessionStatus.EMPTY)
 
 ALL: tuple[Transition, ...] = (
     ANALYSIS_STARTED,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -104,6 +106,22 @@ class Database:
     def session(self) -> AsyncSession:
         """A new ORM session (use as `async with db.session() as s`)."""
         return self.sessions()
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session whose statements all see one snapshot of the database.
+
+        A page read in two statements (running jobs, then the rest) would otherwise show a job
+        that finished in between twice, or one that started in between not at all.
+        """
+        async with self.sessions() as s:
+            if self.shared:
+                await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            else:
+                # pysqlite begins no transaction before a SELECT; in WAL mode a deferred one
+                # keeps the snapshot of its first read until it ends (rolled back on close).
+                await s.execute(text("BEGIN"))
+            yield s
 
     async def close(self) -> None:
         """Dispose of the engine, closing every connection."""

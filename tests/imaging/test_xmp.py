@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bridge_server.imaging.errors import ExportError
-from bridge_server.imaging.xmp import build_packet, read_fields, sidecar_path, write_sidecar
+from bridge_server.imaging.xmp import (
+    build_packet,
+    read_fields,
+    rewrite_jpeg_xmp,
+    sidecar_path,
+    write_sidecar,
+)
 
 DARKTABLE_SIDECAR = """<?xml version="1.0" encoding="UTF-8"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
@@ -118,3 +126,20 @@ def _exiftool(exe: str, path: str, *extra: str) -> dict[str, object]:
         timeout=60,
     ).stdout
     return dict(json.loads(out)[0])
+
+
+@pytest.mark.parametrize(
+    "fields", [(0, None, []), (5, "Green", ["wedding"]), (-1, "Red", ["a", "b"]), (3, None, [])]
+)
+def test_an_export_that_already_says_the_decision_is_not_rewritten(
+    fields: tuple[int, str | None, list[str]],
+) -> None:
+    """Right after an export, the metadata sync finds the file already says the decision and
+    leaves it byte for byte (no needless rewrite, no staged copy a stop could strand)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), "grey").save(buffer, "JPEG", xmp=build_packet(*fields))
+    exported = buffer.getvalue()
+    assert rewrite_jpeg_xmp(exported, *fields) == exported
+    changed = rewrite_jpeg_xmp(exported, 4, "Blue", ["kept"])
+    assert changed != exported
+    assert rewrite_jpeg_xmp(changed, 4, "Blue", ["kept"]) == changed

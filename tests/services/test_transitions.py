@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 
 from bridge_server.app import BridgeServer
 from bridge_server.broker import EventBroker, PublishedEvent
@@ -18,6 +18,7 @@ from bridge_server.services import jobs as job_service
 from bridge_server.services.errors import Conflict
 from bridge_server.services.queries import job_counts
 from bridge_server.store.db import Database
+from bridge_server.store.enums import JobKind, JobStatus
 from bridge_server.store.models import Job, Photo, Session
 from tests.helpers import base_url, connect, copy_photos, jobs_settled, make_settings, wait_for
 
@@ -409,5 +410,43 @@ async def test_an_illegal_transition_is_a_conflict_and_changes_nothing(
             raise AssertionError("cancelling a completed job must be a conflict")
         again = await (await http.get(f"{url}/api/jobs/{job['job_id']}")).json()
         assert again["status"] == "completed"
+    finally:
+        await server.stop()
+
+
+async def test_the_jobs_list_shows_each_job_once_while_jobs_start_and_finish(tmp_path, store):
+    """A job that starts or finishes while a page is read is listed once: never twice (as
+    running and as finished), never missing (between the two walks of the list)."""
+    server = await _start(tmp_path, store, local_jobs=False)  # only this test moves the jobs
+    try:
+        db = server.context.db
+        async with db.session() as s, s.begin():
+            jobs = [job_service.add_job(s, JobKind.TRAIN_PROFILE, None, 3) for _ in range(12)]
+        ids = sorted(j.id for j in jobs)
+        moving = True
+        next_status = case(
+            (Job.status == JobStatus.PENDING, JobStatus.RUNNING),
+            (Job.status == JobStatus.RUNNING, JobStatus.COMPLETED),
+            else_=JobStatus.PENDING,
+        )
+
+        async def churn() -> None:
+            # Another machine's workers, as the store sees them: statuses change all the time.
+            while moving:
+                for job_id in ids:
+                    async with db.session() as s, s.begin():
+                        await s.execute(
+                            update(Job).where(Job.id == job_id).values(status=next_status)
+                        )
+
+        churner = asyncio.create_task(churn())
+        try:
+            for _ in range(150):
+                items, total = await job_service.list_jobs(server.context, limit=100)
+                assert sorted(i["job_id"] for i in items) == ids
+                assert total == len(ids)
+        finally:
+            moving = False
+            await churner
     finally:
         await server.stop()
