@@ -40,7 +40,9 @@ def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    # A writer waits for another's commit rather than fail: under load a transaction that spans
+    # a few awaits can hold the lock for seconds, and a failed write is lost work.
+    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
