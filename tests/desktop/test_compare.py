@@ -66,12 +66,12 @@ def test_picking_an_alternate_says_the_best_stays_picked(desk: Desk) -> None:
         burst = [p for p in rows if p["group_id"] and (p["group_size"] or 0) > 1]
         best = next(p for p in burst if p["is_group_best"])
         other = next(p for p in burst if p["group_id"] == best["group_id"] and p is not best)
-        library.select_photo(best["photo_id"])
+        assert library.select_photo(best["photo_id"])
         QTest.keyClick(library.grid, Qt.Key.Key_P)
-        await desk.until(lambda: desk.models.desk.pending() is None)
-        library.select_photo(other["photo_id"])
+        await desk.until(lambda: desk.models.desk.pending() is None, timeout=30)
+        assert library.select_photo(other["photo_id"])
         QTest.keyClick(library.grid, Qt.Key.Key_C)  # compare opens the burst
-        await desk.until(lambda: library.mode == "compare", what="the burst compared")
+        await desk.until(lambda: library.mode == "compare", timeout=30, what="the burst compared")
         assert {p["photo_id"] for p in library.compare.photos()} >= {
             best["photo_id"],
             other["photo_id"],
@@ -80,6 +80,7 @@ def test_picking_an_alternate_says_the_best_stays_picked(desk: Desk) -> None:
         QTest.keyClick(library.compare, Qt.Key.Key_P)
         await desk.until(
             lambda: f"{best['file_name']} stays picked" in library.status.text(),
+            timeout=30,
             what="what stays picked is said",
         )
         assert (await photo_service.get_photo(desk.ctx, best["photo_id"]))["flag"] == "pick"
