@@ -1,6 +1,6 @@
 """The culling keys, as Lightroom Classic has them; arrows are not here: arrows only move.
 
-P pick · X reject · U unflag · 0–5 stars · 6 red, 7 yellow, 8 green, 9 blue label
+P pick · X reject · U unflag · 0–5 stars · 6 red, 7 yellow, 8 green, 9 blue label · K keywords
 Z zoom to 100 % (again: fit) · E or Enter loupe · G grid · C compare
 Ctrl+Z undo · Ctrl+Shift+Z (or Ctrl+Y) redo
 """
@@ -31,7 +31,7 @@ MOVE_KEYS: Final = frozenset(
 
 # What the keys say on screen (README and docs/desktop.md list the same).
 KEY_HELP: Final = (
-    "P pick · X reject · U unflag · 0–5 stars · 6–9 red, yellow, green, blue · "
+    "P pick · X reject · U unflag · 0–5 stars · 6–9 red, yellow, green, blue · K keywords · "
     "arrows move · Z 100 % · E loupe · G grid · C compare · Ctrl+Z undo · Ctrl+Shift+Z redo"
 )
 
@@ -40,7 +40,7 @@ KEY_HELP: Final = (
 class CullAction:
     """What a key asks for: a decision, a view change, or undo/redo."""
 
-    kind: str  # flag | stars | label | view | undo | redo
+    kind: str  # flag | stars | label | keywords | view | undo | redo
     value: Any = None
 
 
@@ -62,6 +62,8 @@ def action_for(key: int, modifiers: Qt.KeyboardModifier) -> CullAction | None:
         return CullAction("stars", STAR_KEYS[Key(key)])
     if key in LABEL_KEYS:
         return CullAction("label", LABEL_KEYS[Key(key)])
+    if key == Key.Key_K:
+        return CullAction("keywords")
     if key in VIEW_KEYS:
         return CullAction("view", VIEW_KEYS[Key(key)])
     return None

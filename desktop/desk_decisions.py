@@ -1,4 +1,4 @@
-"""The desk's own decisions on a real undo stack: flag, stars and colour label, per photo.
+"""The desk's own decisions on a real undo stack: flag, stars, colour label, keywords, per photo.
 
 Every change is one QUndoCommand holding the photo's decision before and after; a batch (a
 multi-selection) is one macro, so one Ctrl+Z takes all of it back. Undo and redo re-apply a
@@ -26,7 +26,7 @@ FLAG_WORDS: Final = {"pick": "Picked", "reject": "Rejected", "none": "Unflagged"
 LABELS: Final = ("red", "yellow", "green", "blue", "purple")
 UNDO_LIMIT: Final = 500
 
-Decision = dict[str, Any]  # {"flag": ..., "stars": ..., "color_label": ...}
+Decision = dict[str, Any]  # {"flag": ..., "stars": ..., "color_label": ..., "keywords": [...]}
 
 
 def decision_of(photo: dict[str, Any]) -> Decision:
@@ -36,6 +36,7 @@ def decision_of(photo: dict[str, Any]) -> Decision:
         "flag": flag,
         "stars": int(photo.get("stars") or 0),
         "color_label": photo.get("color_label"),
+        "keywords": [str(w) for w in photo.get("keywords") or []],
     }
 
 
@@ -54,6 +55,8 @@ def doing(change: Decision) -> str:
     """What storing the change is called in an error message: 'Approving failed: ...'."""
     if "flag" in change:
         return {"pick": "Approving", "reject": "Rejecting"}.get(change["flag"], "Unflagging")
+    if "keywords" in change:
+        return "Changing keywords"
     return "Rating" if "stars" in change else "Labelling"
 
 
@@ -66,6 +69,9 @@ def describe_change(name: str, change: Decision) -> str:
         if not stars:
             return f"No stars on {name}"
         return f"{stars} star{'s' if stars != 1 else ''} on {name}"
+    if "keywords" in change:
+        words = ", ".join(map(str, change["keywords"]))
+        return f"Keywords on {name}: {words}" if words else f"No keywords on {name}"
     label = change.get("color_label")
     return f"{str(label).capitalize()} label on {name}" if label else f"No label on {name}"
 
@@ -125,6 +131,20 @@ class DeskDecisions(QObject):
             return 1
         self.stack.beginMacro(describe_change(f"{len(targets)} photos", change))
         for photo in targets:
+            self.stack.push(DecisionCommand(self, photo, change))
+        self.stack.endMacro()
+        return len(targets)
+
+    def decide_each(self, changes: list[tuple[dict[str, Any], Decision]], text: str) -> int:
+        """A change of its own for each photo (keywords added to each), as one undo step."""
+        targets = [(p, c) for p, c in changes if any(decision_of(p)[k] != v for k, v in c.items())]
+        if not targets:
+            return 0
+        if len(targets) == 1:
+            self.stack.push(DecisionCommand(self, *targets[0]))
+            return 1
+        self.stack.beginMacro(text)
+        for photo, change in targets:
             self.stack.push(DecisionCommand(self, photo, change))
         self.stack.endMacro()
         return len(targets)

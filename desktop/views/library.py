@@ -26,6 +26,7 @@ from ..controller import BridgeModels
 from ..cull_keys import KEY_HELP, MOVE_KEYS, CullAction, action_for
 from ..delegates import LIBRARY_TILE, LibraryTileDelegate
 from ..desk_decisions import decision_of, describe_change
+from ..dialogs.keywords import KeywordsDialog
 from ..models.approvals import PhotoIdRole, PhotoRole
 from ..models.library import LibraryModel, LibraryQuery, StackRole, stack_key
 from ..tasks import run_service
@@ -81,6 +82,7 @@ class LibraryView(QWidget):
         self._keep: str | None = None  # photo to reselect once the reloaded pages arrive
         self._started = False
         self._stack_query: LibraryQuery | None = None  # the shoot's query while a stack is open
+        self.keywords_dialog: KeywordsDialog | None = None  # K, while it is open
         layout = page_layout(self, "Library", KEY_HELP, spacing=8)
         self.filters = LibraryFilters(models)
         layout.addWidget(self.filters)
@@ -361,6 +363,8 @@ class LibraryView(QWidget):
                 stack.redo()
         elif action.kind == "view":
             self._view_action(str(action.value))
+        elif action.kind == "keywords":
+            self.edit_keywords()
         else:
             self._decide(action)
 
@@ -399,6 +403,31 @@ class LibraryView(QWidget):
             self._say_what_stays(photos)
         if self.auto_advance.isChecked() and len(photos) == 1 and self.mode != "compare":
             self.step(1)
+
+    def edit_keywords(self) -> KeywordsDialog | None:
+        """K: the keywords of the photos in hand, as one undo step when accepted."""
+        photos = self.target_photos()
+        if not photos:
+            return None
+        known = {
+            str(w)
+            for photo_id in self.model.photo_ids()
+            for w in (self.model.photo(photo_id) or {}).get("keywords") or []
+        }
+
+        def done(changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+            name = photos[0].get("file_name", "") if len(photos) == 1 else f"{len(photos)} photos"
+            text = (
+                describe_change(str(name), changes[0][1])
+                if len(photos) == 1
+                else (f"Keywords on {name}")
+            )
+            changed = self.models.desk.decide_each(changes, text)
+            self.status.setText(text if changed else "No change")
+
+        self.keywords_dialog = KeywordsDialog(photos, known, done, self)
+        self.keywords_dialog.open()
+        return self.keywords_dialog
 
     def _say_what_stays(self, photos: list[dict[str, Any]]) -> None:
         # Picking an alternate demotes nothing: say which frames of its burst stay picked.

@@ -130,13 +130,16 @@ class LoupeView(QWidget):
 
 
 def caption_line(photo: dict[str, Any]) -> str:
-    """'IMG_4136.jpg · 12:04:31 · score 4.2 · eyes closed, soft'."""
+    """'IMG_4136.jpg · 12:04:31 · score 4.2 · keywords: bride · eyes closed, soft'."""
     parts = [str(photo.get("file_name", ""))]
     captured = photo.get("captured_at")
     if captured:
         parts.append(str(captured)[11:19])
     if photo.get("ai_score") is not None:
         parts.append(f"score {float(photo['ai_score']):.1f}")
+    keywords = photo.get("keywords") or []
+    if keywords:
+        parts.append("keywords: " + ", ".join(map(str, keywords)))
     reasons = (photo.get("analysis_results") or {}).get("reasons") or []
     if reasons:
         parts.append(", ".join(map(str, reasons[:3])))

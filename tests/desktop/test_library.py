@@ -218,3 +218,62 @@ def test_lowering_the_threshold_shows_more_proposals_in_the_grid(qloop, tmp_path
     finally:
         desk.run(desk.app.stop())
         desk.window.deleteLater()
+
+
+def test_k_edits_keywords_of_one_photo_or_adds_to_a_selection_as_one_undo_step(
+    desk: Desk,
+) -> None:
+    async def scenario() -> None:
+        await _open_library(desk)
+        library = desk.window.library
+        library.auto_advance.setChecked(False)
+        first, second = library.model.photo_ids()[:2]
+        assert library.select_photo(first)
+        QTest.keyClick(library.grid, Qt.Key.Key_K)
+        dialog = library.keywords_dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.line.setText("bride, first dance, , Bride")  # blanks and a repeat are dropped
+        dialog.apply()
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        assert (await photo_service.get_photo(desk.ctx, first))["keywords"] == [
+            "bride",
+            "first dance",
+        ]
+        await desk.until(
+            lambda: (library.model.photo(first) or {}).get("keywords") == ["bride", "first dance"],
+            what="the grid follows",
+        )
+        assert library.status.text().endswith(": bride, first dance")
+
+        # Two photos: the line shows what they share (nothing); a word added goes on each,
+        # and the first keeps its own.
+        selection = library.grid.selectionModel()
+        selection.clearSelection()
+        for photo_id in (first, second):
+            index = library.model.index(library.model.row_of(photo_id))
+            selection.select(index, selection.SelectionFlag.Select)
+        QTest.keyClick(library.grid, Qt.Key.Key_K)
+        dialog = library.keywords_dialog
+        assert dialog.line.text() == ""
+        dialog.line.setText("x" * 300)  # too long: said in the dialog, nothing stored
+        dialog.apply()
+        assert dialog.isVisible() and "at most" in dialog.problem.text()
+        dialog.line.setText("reception")
+        dialog.apply()
+        await desk.until(lambda: library.models.desk.pending() is None, what="stored")
+        assert (await photo_service.get_photo(desk.ctx, first))["keywords"] == [
+            "bride",
+            "first dance",
+            "reception",
+        ]
+        assert (await photo_service.get_photo(desk.ctx, second))["keywords"] == ["reception"]
+
+        QTest.keyClick(library.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        await desk.until(lambda: library.models.desk.pending() is None, what="undone")
+        assert (await photo_service.get_photo(desk.ctx, first))["keywords"] == [
+            "bride",
+            "first dance",
+        ]
+        assert (await photo_service.get_photo(desk.ctx, second))["keywords"] == []
+
+    desk.run(scenario(), timeout=120)
