@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections import deque
 from typing import Any
 
@@ -88,6 +90,7 @@ class ClientConnection:
         self.pending_bytes = 0
         self.peak_pending_frames = 0  # the most ever queued at once
         self._peak_timer: asyncio.TimerHandle | None = None
+        self._link_timer: asyncio.TimerHandle | None = None  # a guest's link runs out
         self._writing = False
         self._ready = asyncio.Event()
         self._closing = False
@@ -302,6 +305,8 @@ class ClientConnection:
             register_timer.cancel()
             if self._peak_timer is not None:
                 self._peak_timer.cancel()
+            if self._link_timer is not None:
+                self._link_timer.cancel()
             self._closing = True
             ctx.broker.remove(self)
             ctx.clients.remove(self)
@@ -310,6 +315,11 @@ class ClientConnection:
             if self._writer is not None:
                 self._writer.cancel()
                 await asyncio.gather(self._writer, return_exceptions=True)
+
+    def _link_expired(self) -> None:
+        self._link_timer = None
+        self.send(m.error_message("auth_failed", "This proofing link has expired"))
+        self.close_soon(m.CLOSE_AUTH, "Proofing link expired", flush=True)
 
     def _register_timeout(self) -> None:
         if not self.registered:
@@ -381,6 +391,11 @@ class ClientConnection:
                     self.send(m.error_message("auth_failed", exc.message))
                     self.close_soon(m.CLOSE_AUTH, "Proofing link expired or withdrawn", flush=True)
                     return
+                # The guest's socket ends with its link, not only its deliveries.
+                left = max(0.0, self.audience.expires_at - time.time())
+                if math.isfinite(left):
+                    loop = asyncio.get_running_loop()
+                    self._link_timer = loop.call_later(left, self._link_expired)
             self.device_id = device.id
             self.role = role
         self.client_type, self.client_name = client_type, client_name

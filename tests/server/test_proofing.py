@@ -3,6 +3,7 @@ never anything else; hearts and comments reach the photographer; dead links are 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -282,6 +283,35 @@ async def test_a_revoked_or_expired_link_is_refused_and_its_guests_are_cut_off(
         assert {link["state"] for link in links} == {"revoked", "expired"}
         # An unknown secret is refused the same way (and counts as a failed attempt).
         assert (await join(http, server, "not-a-link", "Mallory")).status == 401
+    finally:
+        await server.stop()
+
+
+async def test_a_guest_socket_is_closed_when_its_link_runs_out(tmp_path, http, photo_set):
+    """Expiry cuts an open socket as a withdrawal does: an error that says why, then 4001."""
+    server = await start(tmp_path)
+    try:
+        copy_photos(photo_set, SHOOT[:1], tmp_path / "shoot")
+        session_id, _ = await import_shoot(http, server, tmp_path / "shoot", SHOOT[:1], "Shoot")
+        link = await share(http, server, session_id, "picks")
+        async with server.context.db.session() as s, s.begin():
+            await s.execute(
+                update(ProofingLink)
+                .where(ProofingLink.id == link["link_id"])
+                .values(expires_at=utcnow() + timedelta(seconds=2))
+            )
+        token = await guest_token(http, server, link["secret"], "Anna")
+        guest = await connect(http, server, token=token, client_type="proofing")
+        await guest.subscribe(["proofing"])
+        error = await asyncio.wait_for(guest.recv_type("error", timeout=30), timeout=30)
+        assert error["code"] == "auth_failed" and "expired" in error["error"]
+        assert await guest.expect_close(timeout=30) == 4001
+        client_id = guest.hello["client_id"]
+
+        async def gone() -> bool:
+            return server.context.clients.get(client_id) is None
+
+        await wait_for(gone, timeout=10)
     finally:
         await server.stop()
 
