@@ -91,3 +91,8 @@ def _save_full(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:
     buffer = io.BytesIO()
     im.save(buffer, "JPEG", quality=FULL_QUALITY, icc_profile=icc)
     fh.write(buffer.getbuffer())
+
+
+def cached_files(out_dir: str, stem: str) -> list[str]:
+    """Every file the cache may hold for a photo: its previews and its full rendition."""
+    return [*thumbnail_paths(out_dir, stem).values(), full_rendition_path(out_dir, stem)]

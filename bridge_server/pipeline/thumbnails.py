@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Final
 
 from ..context import BridgeContext
+from ..imaging.atomic import remove_quietly
 from ..imaging.errors import ImageError
 from ..imaging.formats import is_jpeg
-from ..imaging.thumbnails import THUMBNAIL_SIZES, thumbnail_paths
+from ..imaging.thumbnails import THUMBNAIL_SIZES, cached_files, thumbnail_paths
 from ..services.errors import Conflict, InvalidArguments
 from ..services.queries import get_or_404
 from ..store.models import Photo
@@ -76,3 +77,15 @@ class ThumbnailCache:
         except (ImageError, FileNotFoundError) as exc:
             raise Conflict(f"No full-size image for {photo_id}: {exc}") from None
         return Path(made)
+
+    async def forget(self, photo_ids: list[str]) -> None:
+        """Remove the cached previews of photos the library no longer has (off the loop)."""
+        directory = str(self.directory)
+
+        def remove_all() -> None:
+            for photo_id in photo_ids:
+                for path in cached_files(directory, photo_id):
+                    remove_quietly(path)
+
+        if photo_ids:
+            await asyncio.to_thread(remove_all)

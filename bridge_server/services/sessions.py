@@ -209,7 +209,8 @@ async def update_session(
 
 async def delete_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
     """Remove a session and everything the app knows about its photos (decisions, jobs,
-    export records); never a file: originals, library copies and exports stay on disk.
+    export records, cached previews); never a photographer's file: originals, library copies
+    and exports stay on disk.
 
     Refused (409) while an import into it or an export withdrawal is under way. Its waiting
     and running jobs end as cancelled (`job_failed`), then `session_deleted` is published.
@@ -237,6 +238,7 @@ async def delete_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
             values={"stage": "cancelled", "error": SESSION_DELETED, "finished_at": utcnow()},
         )
         name = session.name
+        photo_ids = list((await s.execute(photos_of)).scalars())
         # The photos, their jobs and exports go with the session (ON DELETE CASCADE).
         deleted = (
             await s.execute(delete(Session).where(Session.id == session_id).returning(Session.id))
@@ -254,6 +256,8 @@ async def delete_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
     if active:
         jobs_changed(ctx)
     ctx.broker.publish(events.session_deleted(session_id, name, counts["total"]))
+    if ctx.thumbnails is not None:
+        await ctx.thumbnails.forget(photo_ids)  # cached previews are the app's, not the user's
     async with ctx.db.session() as s:
         waiting = await approval_queue_count(s)
     ctx.broker.publish(events.approval_queue_updated(waiting, session_id))

@@ -62,6 +62,13 @@ async def test_deleting_a_session_removes_its_rows_and_never_a_file(tmp_path, ht
         (done,) = recorder.of("export_completed", photo_id=picked)
         # What the desk's confirmation shows before: how many photos the app will forget.
         assert (await _session(http, server, sid))["total_photos"] == len(SHOOT)
+        for photo_id in report["imported"]:  # the grid has shown them: previews are cached
+            async with http.get(f"{url}/api/photos/{photo_id}/thumbnail?size=small") as resp:
+                assert resp.status == 200
+        cache = server.context.settings.cache_dir / "thumbnails"
+        assert {p.name.split("_small")[0] for p in cache.glob("*_small.jpg")} >= set(
+            report["imported"]
+        )
 
         watcher = await connect(http, server)
         await watcher.subscribe(["sessions"])
@@ -81,6 +88,12 @@ async def test_deleting_a_session_removes_its_rows_and_never_a_file(tmp_path, ht
         assert (event["session_id"], event["total_photos"]) == (sid, len(SHOOT))
         assert all(p.is_file() for p in originals)
         assert Path(done["output_path"]).is_file()
+        left = [
+            p.name
+            for p in cache.iterdir()
+            if any(p.name.startswith(f"{i}_") for i in report["imported"])
+        ]
+        assert left == [], "the deleted photos' cached previews are removed"
         async with http.get(f"{url}/api/sessions/{sid}") as resp:
             assert resp.status == 404
         photos = await (await http.get(f"{url}/api/photos", params={"session_id": sid})).json()
