@@ -165,7 +165,7 @@ async def set_decision(ctx: BridgeContext, photo_id: str, decision: Decision) ->
         seen_before = await current_level(s, photo_id) if decision.flag is not None else None
         # The preset first: a pick in the same request exports with the chosen preset.
         if not isinstance(decision.preset, _Keep):
-            await _set_preset(s, photo_id, decision.preset, outcome)
+            await _set_preset(ctx, s, photo_id, decision.preset, outcome)
         if decision.flag is not None:
             await _FLAG_STEPS[decision.flag](ctx, s, photo_id, decision, outcome)
         if decision.rates:
@@ -326,12 +326,21 @@ async def _set_rating(s: AsyncSession, photo_id: str, decision: Decision, out: _
     )
 
 
-async def _set_preset(s: AsyncSession, photo_id: str, preset: str | None, out: _Outcome) -> None:
+async def _set_preset(
+    ctx: BridgeContext, s: AsyncSession, photo_id: str, preset: str | None, out: _Outcome
+) -> None:
     photo = await transitions.set_values(
         s, Photo, photo_id, {"export_preset": preset}, Photo.export_preset.is_distinct_from(preset)
     )
-    if photo is not None:
-        out.events.append(events.photo_preset_changed(photo_id, photo.session_id, preset))
+    if photo is None:
+        return
+    out.events.append(events.photo_preset_changed(photo_id, photo.session_id, preset))
+    if photo.approval == Approval.APPROVED:
+        # A pick already exported (or queued) with the old preset is exported again with the
+        # new one; an export not started yet is replaced. Files already written stay.
+        out.cancelled += await _cancel_pending_exports(s, photo_id)
+        chosen = preset or photo.selected_preset or _default_preset(ctx)
+        out.jobs.append(add_job(s, JobKind.EXPORT, photo_id, PRIORITY_NORMAL, {"preset": chosen}))
 
 
 def _any(conditions: list[Any]) -> Any:

@@ -35,14 +35,17 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+# A writer waits for another's commit rather than fail: under load a transaction that spans a few
+# awaits can hold the lock for seconds, and a failed write is work to redo.
+BUSY_TIMEOUT_MS = 30_000
+
+
 def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    # A writer waits for another's commit rather than fail: under load a transaction that spans
-    # a few awaits can hold the lock for seconds, and a failed write is lost work.
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 

@@ -197,6 +197,39 @@ async def test_bad_decisions_are_refused_clearly_and_change_nothing(tmp_path, ht
         await server.stop()
 
 
+async def test_changing_the_preset_of_an_exported_pick_exports_it_again_with_the_new_one(
+    tmp_path, http, photo_set
+):
+    server, shoot = await _analysed_shoot(tmp_path, http, photo_set)
+    try:
+        photo_id = shoot["astronaut"]["photo_id"]
+        presets = [p["name"] for p in server.context.settings.export_presets]
+        first = shoot["astronaut"]["selected_preset"] or presets[0]
+        other = next(name for name in presets if name != first)
+        recorder = Recorder(server.context.broker)
+        assert (await _patch(http, server, photo_id, {"flag": "pick"}))[0] == 200
+        await wait_for(lambda: jobs_settled(server))
+        [done] = recorder.of("export_completed", photo_id=photo_id)
+        assert done["preset_name"] == first
+
+        status, reply = await _patch(http, server, photo_id, {"preset": other})
+        assert status == 200 and reply["photo"]["export_preset"] == other, reply
+        await wait_for(lambda: jobs_settled(server))
+        again = recorder.of("export_completed", photo_id=photo_id, preset_name=other)
+        assert len(again) == 1, recorder.of("export_completed")
+        assert Path(done["output_path"]).is_file()  # the file already delivered stays
+        assert Path(again[0]["output_path"]).is_file()
+
+        # Back to the first preset: that export exists already, so nothing is written twice.
+        assert (await _patch(http, server, photo_id, {"preset": first}))[0] == 200
+        await wait_for(lambda: jobs_settled(server))
+        written = [*Path(done["output_path"]).parent.iterdir()]
+        written += [*Path(again[0]["output_path"]).parent.iterdir()]
+        assert sorted(map(str, written)) == sorted([done["output_path"], again[0]["output_path"]])
+    finally:
+        await server.stop()
+
+
 async def test_a_chosen_preset_is_the_one_the_pick_exports_with(tmp_path, http, photo_set):
     server, shoot = await _analysed_shoot(tmp_path, http, photo_set)
     try:

@@ -267,7 +267,7 @@ async def test_approving_twice_is_a_repeat_and_approving_an_unanalysed_photo_a_c
 
 
 async def test_a_job_whose_failure_could_not_be_written_is_failed_once_the_store_recovers(
-    tmp_path, caplog
+    tmp_path, caplog, monkeypatch
 ):
     """The write of a job's failure fails (the database is locked by another writer for
     longer than the busy timeout, as a full disk would make it fail); it is retried, the job
@@ -277,6 +277,7 @@ async def test_a_job_whose_failure_could_not_be_written_is_failed_once_the_store
     from bridge_server.services.sessions import refresh_session
     from bridge_server.store.enums import JobKind
 
+    monkeypatch.setattr("bridge_server.store.db.BUSY_TIMEOUT_MS", 2000)  # fail sooner than 30 s
     settings = make_settings(tmp_path / "data")
     db = Database(settings.database_path)
     await db.migrate()
