@@ -8,7 +8,7 @@ APP_STAMP := $(VENV)/.app-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
 BUNDLE_STAMP := $(VENV)/.bundle-$(HASH)
 
-.PHONY: run headless test lint system-deps bench bundle clean
+.PHONY: run headless test lint system-deps bench bench-culling bundle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/fanout.py --scenario all
 	$(BIN)/python bench/pipeline.py --stages 2
 	$(BIN)/python bench/library.py
+
+# The culling workspace's figures (issue 10): keys to painted previews, 100 % zoom, grid scroll.
+bench-culling: $(TEST_STAMP)
 	$(BIN)/python bench/culling.py
 
 clean:
