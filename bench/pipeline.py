@@ -122,9 +122,14 @@ def _ping(_n: int = 0) -> int:
 
 def baseline_decode(paths: list[Path], workers: int) -> tuple[float, float]:
     """Seconds to decode every file at full resolution on `workers` warmed-up processes, and
-    the worker CPU seconds that took."""
+    the worker CPU seconds that took. Its workers run at the bridge's backlog priority, so
+    both compete alike with whatever else the machine runs."""
+    from bridge_server.pipeline.pool import BACKLOG_NICE
+
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=os.nice, initargs=(BACKLOG_NICE,)
+    ) as ex:
         list(ex.map(_ping, range(workers * 2)))
         cpu = _pool_cpu(ex)
         started = time.perf_counter()

@@ -59,7 +59,7 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
             decided = photo.status == PhotoStatus.ANALYZED
         run.announce("analyzing", 10.0, f"Analysing {name}")
         try:
-            result = await ctx.pool.run(worker.analyze, path, exif or None)
+            result = await run.pixels(worker.analyze, path, exif or None)
         except (ImageError, FileNotFoundError) as exc:
             message = exc.message if isinstance(exc, ImageError) else f"File is gone: {path}"
             raise PermanentJobError(message, {"file_name": name}) from exc

@@ -81,11 +81,13 @@ def default_session_name(folder: Path | None, shoot_date: str | None = None) -> 
 
 async def shoot_session_name(ctx: BridgeContext, folder: Path | None, files: list[Path]) -> str:
     """The session name for these files: their folder and the day they were shot (the first
-    capture time among the first few files, read in the pool), not the day of the import."""
+    capture time among the first few files), not the day of the import."""
     times: list[str] = []
-    if ctx.pool is not None and files:
+    if files:
         sample = [str(f) for f in sorted(files)[:SHOOT_DATE_SAMPLE]]
-        times = await ctx.pool.run(worker.capture_times, sample)
+        # EXIF is file reading, not pixel work: a thread, so a hot-folder arrival's import
+        # does not wait for a worker busy with a backlog's analysis.
+        times = await asyncio.to_thread(worker.capture_times, sample)
     days = sorted(t[:10] for t in times if len(t) >= 10 and t[4] == "-" and t[7] == "-")
     return default_session_name(folder, days[0] if days else None)
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import DBAPIError
@@ -28,13 +28,15 @@ from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
 from ..services import transitions
-from ..services.jobs import jobs_changed
+from ..services.jobs import PRIORITY_HIGH, jobs_changed
 from ..services.transitions import Transition
 from ..store.enums import JobKind, JobStatus
 from ..store.models import Job
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_ATTEMPTS: Final = 3
 BACKOFF_SECONDS: Final = (1.0, 4.0, 16.0)
@@ -43,6 +45,10 @@ STOP_GRACE_SECONDS: Final = 10.0
 SETTLE_RETRY_FIRST: Final = 0.5  # retrying a job's final write: first delay, then doubling
 SETTLE_RETRY_MAX: Final = 30.0
 POLL_SECONDS: Final = 1.0  # studio mode: how often a claimant looks for jobs queued elsewhere
+# Jobs that may take the express worker when every other one is busy: a photo the
+# photographer is waiting for (a hot-folder arrival's analysis), never a backlog's.
+EXPRESS_KINDS: Final = frozenset({JobKind.ANALYZE})
+EXPRESS_PRIORITY: Final = PRIORITY_HIGH
 
 
 class JobCancelled(Exception):
@@ -70,6 +76,7 @@ class JobRun:
     attempt: int
     claim_id: str = ""
     cancelled: bool = False
+    express: bool = False  # runs on the pool's express worker (see `pool.PixelPool`)
     _last_progress: float = field(default=0.0)
 
     def check_cancelled(self) -> None:
@@ -115,6 +122,12 @@ class JobRun:
     def still_running(self) -> Any:
         """SQL: this job is still running under this claim (a guard for the handler's writes)."""
         return exists().where(self.mine(), Job.status == JobStatus.RUNNING)
+
+    async def pixels(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run pixel work for this job in the pool: on the express worker if it holds that."""
+        pool = self.ctx.pool
+        assert pool is not None
+        return await (pool.run_express(fn, *args) if self.express else pool.run(fn, *args))
 
     def announce(self, stage: str, percent: float, message: str) -> None:
         """Publish progress without writing it (a step the job record need not keep)."""
@@ -296,22 +309,36 @@ class JobScheduler:
                 self.wake()
 
     async def _start_runnable(self) -> None:
-        free = self._concurrency - len(self._running)
-        if self._paused or free <= 0 or not self._claims:
+        running = list(self._running.values())
+        free = self._concurrency - sum(1 for run, _t in running if not run.express)
+        express_free = not any(run.express for run, _t in running)
+        if self._paused or not self._claims or (free <= 0 and not express_free):
             return
         now = utcnow()
-        query = (
-            select(Job)
-            .where(
-                Job.status == JobStatus.PENDING,
-                or_(Job.not_before.is_(None), Job.not_before <= now),
-            )
-            .order_by(Job.priority, Job.created_at, Job.id)
-            .limit(free)
+        runnable = (
+            Job.status == JobStatus.PENDING,
+            or_(Job.not_before.is_(None), Job.not_before <= now),
         )
+        order = (Job.priority, Job.created_at, Job.id)
+        queries = []
+        if free > 0:
+            queries.append(select(Job).where(*runnable).order_by(*order).limit(free))
+        if express_free:
+            # The best waiting arrival, whether or not a regular slot is free: with one free
+            # it may take that slot, and the express worker then stays ready for the next.
+            queries.append(
+                select(Job)
+                .where(
+                    *runnable,
+                    Job.priority <= EXPRESS_PRIORITY,
+                    Job.kind.in_(EXPRESS_KINDS),
+                )
+                .order_by(*order)
+                .limit(1)
+            )
         if self._leased:
             # Rows another worker is claiming right now are skipped, not waited for.
-            query = query.with_for_update(skip_locked=True)
+            queries = [q.with_for_update(skip_locked=True) for q in queries]
         claim_id = new_id("c")
         claim = {
             "worker": self._ctx.instance_name,
@@ -319,12 +346,16 @@ class JobScheduler:
             "lease_until": now + self._lease if self._leased else None,
         }
         async with self._ctx.db.session() as s, s.begin():
-            candidates = (await s.execute(query)).scalars().all()
-            started: list[Job] = []
-            for candidate in candidates:
+            candidates: dict[str, tuple[Job, bool]] = {}
+            for lane, query in enumerate(queries):
+                express = lane == len(queries) - 1 and express_free
+                for job in (await s.execute(query)).scalars().all():
+                    candidates.setdefault(job.id, (job, express))
+            started: list[tuple[Job, bool]] = []
+            for candidate, express in candidates.values():
                 # Only the writer whose conditional update matched starts the job; a cancel
                 # (or another scheduler) that got there first wins.
-                started += await transitions.apply(
+                won = await transitions.apply(
                     s,
                     transitions.JOB_STARTED,
                     Job.id == candidate.id,
@@ -335,11 +366,16 @@ class JobScheduler:
                         **claim,
                     },
                 )
+                started += [(job, express) for job in won]
             snapshot = [
-                (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count) for j in started
+                (j.id, j.kind, j.photo_id, dict(j.params or {}), j.retry_count, express)
+                for j, express in started
             ]
-        for job_id, kind, photo_id, params, attempt in snapshot:
-            run = JobRun(self._ctx, job_id, kind, photo_id, params, attempt, claim_id=claim_id)
+        for job_id, kind, photo_id, params, attempt, express in snapshot:
+            run = JobRun(
+                self._ctx, job_id, kind, photo_id, params, attempt, claim_id=claim_id,
+                express=express,
+            )  # fmt: skip
             task = asyncio.get_running_loop().create_task(self._run(run), name=f"job-{job_id}")
             self._running[job_id] = (run, task)
             self._ctx.broker.publish(

@@ -1,20 +1,24 @@
 """A tethered shot: a complete JPEG is taken at once, a half-written one waits, and a new
-arrival's analysis goes ahead of an import's backlog."""
+arrival's analysis goes ahead of an import's backlog, on the express worker when every other
+worker is busy with it."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from bridge_server.app import BridgeServer
 from bridge_server.pipeline.importer import import_paths
+from bridge_server.pipeline.scheduler import JobRun
 from bridge_server.pipeline.watcher import STABLE_SECONDS, HotFolderWatcher, _stat_all
 from bridge_server.services.jobs import set_processing_paused
-from bridge_server.store.enums import JobKind
+from bridge_server.store.enums import JobKind, PhotoStatus, Selection
 from bridge_server.store.models import Job, Photo
-from tests.helpers import make_settings, wait_for
+from tests.helpers import jobs_settled, make_settings, wait_for
 
 
 async def _ignore(_folder: Path, _files: list[Path]) -> None:
@@ -105,4 +109,62 @@ async def test_a_hot_folder_arrival_is_analysed_before_an_imports_backlog(
         # Started first, though queued after all of the backlog.
         assert started[0] == job.photo_id
     finally:
+        await server.stop()
+
+
+async def test_an_arrival_is_analysed_and_proposed_while_every_worker_is_busy(
+    tmp_path: Path, photo_set
+) -> None:
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    backlog = tmp_path / "card"
+    backlog.mkdir()
+    for name in ("burst_1", "coffee"):
+        shutil.copyfile(photo_set[name], backlog / f"{name}.jpg")
+    server = BridgeServer(make_settings(tmp_path / "data", workers=1, hot_folders=[str(hot)]))
+    await server.start()
+    scheduler = server.pipeline.scheduler
+    analyze = scheduler._handlers[JobKind.ANALYZE]
+    gate = asyncio.Event()  # holds the only regular worker's job, as a long backlog photo would
+    lanes: dict[str, bool] = {}
+
+    async def held(run: JobRun) -> dict[str, Any]:
+        lanes[run.photo_id or ""] = run.express
+        if not run.express:
+            await gate.wait()
+        return await analyze(run)
+
+    scheduler._handlers[JobKind.ANALYZE] = held
+    try:
+        ctx = server.context
+        await import_paths(ctx, [str(backlog)], "Card")
+
+        async def worker_taken() -> bool:
+            return scheduler.running_count == 1
+
+        await wait_for(worker_taken, timeout=60)
+        shutil.copyfile(photo_set["astronaut"], hot / ".arrival.jpg")
+        (hot / ".arrival.jpg").rename(hot / "arrival.jpg")
+
+        async def arrival() -> Photo | None:
+            async with ctx.db.session() as s:
+                photo = (
+                    await s.execute(select(Photo).where(Photo.file_name == "arrival.jpg"))
+                ).scalar()
+            return photo if photo is not None and photo.selection != Selection.NONE else None
+
+        proposed = await wait_for(arrival, timeout=60)
+        # Analysed and proposed on the express worker while the backlog kept the other.
+        assert proposed.status == PhotoStatus.ANALYZED
+        assert lanes[proposed.id] is True
+        assert not gate.is_set() and scheduler.running_count == 1
+        assert sorted(lanes.values()) == [False, True]  # the backlog's second photo waited
+        gate.set()
+        await wait_for(lambda: jobs_settled(server), timeout=60)
+        async with ctx.db.session() as s:
+            statuses = (await s.execute(select(Photo.status))).scalars().all()
+        assert statuses == [PhotoStatus.ANALYZED] * 3
+        assert [express for pid, express in lanes.items() if pid != proposed.id] == [False] * 2
+    finally:
+        gate.set()
         await server.stop()
