@@ -27,7 +27,7 @@ import numpy as np
 from . import eyes as eye_mod
 from . import faces as face_mod
 from . import focus, metrics
-from .decode import full_res_noise_band, load_for_analysis
+from .decode import Decoded, full_res_noise_band, load_for_analysis
 from .exif import read_exif
 from .face_regions import FaceCrop, face_crops
 from .hashing import phash_hex
@@ -310,7 +310,13 @@ def _score(factors: dict[str, float]) -> tuple[float, list[dict[str, Any]]]:
 
 def analyze_file(path: str, exif: dict[str, Any] | None = None) -> dict[str, Any]:
     """Analyse one photo; JSON-serialisable result. Raises ImageError subclasses on bad files."""
-    decoded = load_for_analysis(path, WORK_EDGE)
+    return analyze_decoded(path, load_for_analysis(path, WORK_EDGE), exif)
+
+
+def analyze_decoded(
+    path: str, decoded: Decoded, exif: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Analyse one photo from its `load_for_analysis(path, WORK_EDGE)` decode."""
     gray = np.asarray(decoded.image)  # mode "L": luminance is all the metrics need
     lap = metrics.laplacian(gray)
     sharp = metrics.sharpness(gray, lap)

@@ -33,6 +33,11 @@ class Decoded:
     height: int
     format: str
     quantization: dict[int, list[int]] | None
+    # Asked for with colour=True: the same decode, upright RGB at its decoded size, for the
+    # previews (so they need no decode of their own), with what `_fit`s them alike.
+    colour: Image.Image | None = None
+    shown_size: tuple[int, int] = (0, 0)  # the decoded image's header size, upright
+    icc: bytes | None = None
 
 
 def _name(path: str) -> str:
@@ -155,7 +160,17 @@ def orient(im: Image.Image) -> Image.Image:
 
 def oriented_size(im: Image.Image) -> tuple[int, int]:
     """Full-resolution size as displayed, read from the header (before any draft)."""
-    w, h = im.info.get("raw_size") or im.size
+    return _upright(im, im.info.get("raw_size") or im.size)
+
+
+def shown_size(im: Image.Image) -> tuple[int, int]:
+    """The opened image's own size as displayed (a RAW's preview's, not its sensor's), read
+    before any draft: previews are sized from it whatever scale they were decoded at."""
+    return _upright(im, im.size)
+
+
+def _upright(im: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    w, h = size
     orientation = im.getexif().get(0x0112, 1)
     flip = im.info.get("raw_flip")
     if orientation in _SWAPPING_ORIENTATIONS or (orientation in (None, 1) and flip in (5, 6)):
@@ -196,6 +211,7 @@ def load_oriented(path: str, min_long_edge: int | None = None) -> tuple[Image.Im
     # The caller closes the source; it keeps the header data (EXIF, ICC profile, quantization).
     src = open_image(path)
     try:
+        src.info["shown_size"] = shown_size(src)
         request_draft(src, "RGB" if src.mode in ("RGB", "YCbCr") else None, min_long_edge)
         load_strict(src, path)
         return src, orient(src)
@@ -212,19 +228,31 @@ def to_mode(im: Image.Image, mode: str) -> Image.Image:
     return rgb if mode == "RGB" else rgb.convert(mode)
 
 
-def load_for_analysis(path: str, long_edge: int = 1024, mode: str = "L") -> Decoded:
-    """Decode at a working size: upright, long edge exactly long_edge (never upscaled)."""
-    # mode "L" (the default) lets libjpeg skip the chroma planes entirely.
+def load_for_analysis(
+    path: str, long_edge: int = 1024, mode: str = "L", colour: bool = False
+) -> Decoded:
+    """Decode at a working size: upright, long edge exactly long_edge (never upscaled).
+
+    With `colour`, the same decode also yields the upright RGB image at its decoded size
+    (`Decoded.colour`), for the previews.
+    """
+    # mode "L" (the default) lets libjpeg skip the chroma planes entirely. With colour, libjpeg
+    # gives YCbCr, whose Y plane is exactly what the "L" decode gives.
     src = open_image(path)
     with src:
         width, height = oriented_size(src)
+        shown = shown_size(src)
+        icc = src.info.get("icc_profile") if colour else None
         # A RAW preview's JPEG quality says nothing about the photo itself.
         quant = None if is_raw(path) else getattr(src, "quantization", None)
         quantization = {int(k): [int(v) for v in t] for k, t in quant.items()} if quant else None
         fmt = "RAW" if is_raw(path) else str(src.format)
-        request_draft(src, mode if src.mode in ("RGB", "YCbCr") else None, long_edge)
+        draft = "YCbCr" if colour and mode == "L" else mode
+        request_draft(src, draft if src.mode in ("RGB", "YCbCr") else None, long_edge)
         load_strict(src, path)
-        im = to_mode(orient(src), mode)
+        upright = orient(src)
+        rgb = to_mode(upright, "RGB") if colour else None
+        im = upright.getchannel(0) if draft == "YCbCr" == upright.mode else to_mode(upright, mode)
     if max(im.size) > long_edge:
         scale = long_edge / max(im.size)
         size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
@@ -233,7 +261,7 @@ def load_for_analysis(path: str, long_edge: int = 1024, mode: str = "L") -> Deco
             Image.Resampling.BOX if max(im.size) <= 2 * long_edge else Image.Resampling.BILINEAR
         )
         im = im.resize(size, resample, reducing_gap=2.0)
-    return Decoded(image=im, width=width, height=height, format=fmt, quantization=quantization)
+    return Decoded(im, width, height, fmt, quantization, rgb, shown, icc)
 
 
 def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:

@@ -33,11 +33,21 @@ def _fresh(paths: dict[str, str], src: str) -> bool:
         return False
 
 
-def _fit(im: Image.Image, edge: int) -> Image.Image:
-    if max(im.size) <= edge:
+def preview_size(shown: tuple[int, int], edge: int) -> tuple[int, int]:
+    """A preview's size: the image as shown, its long edge fitted to `edge` (never enlarged)."""
+    w, h = shown
+    if max(w, h) <= edge:
+        return w, h
+    scale = edge / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _fit(im: Image.Image, edge: int, shown: tuple[int, int]) -> Image.Image:
+    # Sized from the header, not from the decode: the same preview whatever DCT scale it
+    # was decoded at (on demand, or from the analysis' decode).
+    size = preview_size(shown, edge)
+    if im.size == size:
         return im
-    scale = edge / max(im.size)
-    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
     return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
@@ -51,11 +61,37 @@ def make_thumbnails(src: str, out_dir: str, stem: str) -> dict[str, str]:
     source, upright = load_oriented(src, THUMBNAIL_SIZES["large"])
     with source:
         icc = icc_for_mode(source.info.get("icc_profile"), "RGB")
-        large = _fit(to_mode(upright, "RGB"), THUMBNAIL_SIZES["large"])
-    small = _fit(large, THUMBNAIL_SIZES["small"])
+        shown = source.info["shown_size"]
+        large = _fit(to_mode(upright, "RGB"), THUMBNAIL_SIZES["large"], shown)
+    small = _fit(large, THUMBNAIL_SIZES["small"], shown)
     for name, im in (("large", large), ("small", small)):
         write_replacing(paths[name], partial(_save_jpeg, im, icc))
     return paths
+
+
+def thumbnails_from_decode(
+    colour: Image.Image,
+    shown: tuple[int, int],
+    icc: bytes | None,
+    out_dir: str,
+    stem: str,
+) -> dict[str, str]:
+    """Write the previews a decode made for something else (the analysis) is big enough for.
+
+    A size it would have to enlarge to is left to `make_thumbnails` on first request (the
+    large one of a camera photo, whose analysis decode is about 1,500 px wide).
+    """
+    paths = thumbnail_paths(out_dir, stem)
+    icc = icc_for_mode(icc, "RGB")
+    made: dict[str, str] = {}
+    for name, edge in THUMBNAIL_SIZES.items():
+        target = preview_size(shown, edge)
+        if colour.width < target[0] or colour.height < target[1]:
+            continue
+        os.makedirs(out_dir, exist_ok=True)
+        write_replacing(paths[name], partial(_save_jpeg, _fit(colour, edge, shown), icc))
+        made[name] = paths[name]
+    return made
 
 
 def _save_jpeg(im: Image.Image, icc: bytes | None, fh: BinaryIO) -> None:

@@ -29,8 +29,12 @@ from .scheduler import JobCancelled, JobRun, PermanentJobError
 UPGRADE = "analysis_upgrade"  # a re-analysis because the analysis version changed
 
 
-def make_analyze_handler(selection: KeyedCoalescer) -> Any:
-    """The handler for JobKind.ANALYZE, which triggers selection for the photo's session."""
+def make_analyze_handler(selection: KeyedCoalescer, previews: bool = True) -> Any:
+    """The handler for JobKind.ANALYZE, which triggers selection for the photo's session.
+
+    With `previews` (a bridge, not a studio's worker host) the analysis also writes the
+    previews its decode allows into the bridge's preview cache.
+    """
 
     async def analyze(run: JobRun) -> dict[str, Any]:
         ctx = run.ctx
@@ -59,7 +63,10 @@ def make_analyze_handler(selection: KeyedCoalescer) -> Any:
             decided = photo.status == PhotoStatus.ANALYZED
         run.announce("analyzing", 10.0, f"Analysing {name}")
         try:
-            result = await run.pixels(worker.analyze, path, exif or None)
+            cache = ctx.thumbnails.directory if previews and ctx.thumbnails else None
+            result = await run.pixels(
+                worker.analyze, path, exif or None, cache and str(cache), run.photo_id
+            )
         except (ImageError, FileNotFoundError) as exc:
             message = exc.message if isinstance(exc, ImageError) else f"File is gone: {path}"
             raise PermanentJobError(message, {"file_name": name}) from exc

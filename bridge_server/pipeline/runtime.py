@@ -46,7 +46,7 @@ class Pipeline:
         self.scheduler = JobScheduler(
             ctx,
             {
-                JobKind.ANALYZE: make_analyze_handler(self.selection),
+                JobKind.ANALYZE: make_analyze_handler(self.selection, previews=not worker),
                 JobKind.EXPORT: export_handler,
                 JobKind.TRAIN_PROFILE: self.profile.train,
                 JobKind.RESELECT: reselect_handler,

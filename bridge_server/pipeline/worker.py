@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
-from ..imaging.analysis import analyze_file
+from ..imaging.analysis import WORK_EDGE, analyze_decoded
+from ..imaging.decode import load_for_analysis
 from ..imaging.errors import ImageError
 from ..imaging.exif import read_exif
 from ..imaging.export_render import render_to_temp
 from ..imaging.hashing import sha256_file
 from ..imaging.profile import train_genres
-from ..imaging.thumbnails import make_full_rendition, make_thumbnails
+from ..imaging.thumbnails import make_full_rendition, make_thumbnails, thumbnails_from_decode
+
+log = logging.getLogger(__name__)
 
 
 def ping() -> int:
@@ -43,9 +47,24 @@ def capture_times(paths: list[str]) -> list[str]:
     return found
 
 
-def analyze(path: str, exif: dict[str, Any] | None) -> dict[str, Any]:
-    """The full analysis of one photo (raises ImageError for unreadable files)."""
-    return analyze_file(path, exif)
+def analyze(
+    path: str, exif: dict[str, Any] | None, preview_dir: str | None = None, stem: str = ""
+) -> dict[str, Any]:
+    """The full analysis of one photo (raises ImageError for unreadable files).
+
+    With `preview_dir`, the previews its decode is big enough for are written there too, so
+    the first grid view needs no decode of its own.
+    """
+    decoded = load_for_analysis(path, WORK_EDGE, colour=preview_dir is not None)
+    result = analyze_decoded(path, decoded, exif)
+    if preview_dir is not None and decoded.colour is not None:
+        try:
+            thumbnails_from_decode(
+                decoded.colour, decoded.shown_size, decoded.icc, preview_dir, stem
+            )
+        except OSError as exc:  # a cache: the first request makes the preview instead
+            log.warning("Preview of %s not written: %s", os.path.basename(path), exc)
+    return result
 
 
 def thumbnails(path: str, out_dir: str, stem: str) -> dict[str, str]:

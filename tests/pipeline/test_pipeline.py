@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 
 import pytest
+from PIL import Image
 
 from bridge_server.services import photos as photo_service
 from tests.helpers import base_url, connect, copy_photos, jobs_settled, wait_for
@@ -120,6 +122,26 @@ async def test_thumbnail_is_cached_with_headers(bridge, http, shoot):
     assert second.status == 304
     bad = await http.get(base_url(bridge) + f"/api/photos/{photo['photo_id']}/thumbnail?size=huge")
     assert bad.status == 400
+
+
+async def test_the_analysis_made_the_grid_preview_and_old_photos_still_get_one(bridge, http, shoot):
+    cache = bridge.context.thumbnails.directory
+    photo = shoot["photos"]["astronaut"]
+    small = cache / f"{photo['photo_id']}_small.jpg"
+    assert small.is_file()  # before any request: written from the analysis' decode
+    made_at = small.stat().st_mtime_ns
+    resp = await http.get(base_url(bridge) + photo["thumbnail_url"])
+    assert resp.status == 200 and await resp.read() == small.read_bytes()
+    assert small.stat().st_mtime_ns == made_at  # served as it was, not made again
+    # A photo analysed before previews came with the analysis: made on its first request.
+    older = shoot["photos"]["coffee"]
+    for made in cache.glob(f"{older['photo_id']}_*.jpg"):
+        made.unlink()
+    resp = await http.get(base_url(bridge) + older["thumbnail_url"])
+    assert resp.status == 200
+    with Image.open(io.BytesIO(await resp.read())) as im:
+        assert max(im.size) == min(320, max(older["width"], older["height"]))
+    assert (cache / f"{older['photo_id']}_small.jpg").is_file()
 
 
 async def test_approve_exports_with_xmp_and_completes_the_session(bridge, http, shoot, tmp_path):
