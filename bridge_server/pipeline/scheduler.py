@@ -383,6 +383,8 @@ class JobScheduler:
             )
         if snapshot:
             jobs_changed(self._ctx)
+        elif free <= 0:
+            return  # only the express lane was looked at: no regular slot to arm a retry for
         await self._arm_timer()
 
     async def _arm_timer(self) -> None:
