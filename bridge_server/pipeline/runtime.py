@@ -128,6 +128,8 @@ class Pipeline:
         # import's backlog. The session is named for the day the photos were shot.
         name = await shoot_session_name(self.ctx, folder, files)
         report = await import_paths(self.ctx, [str(f) for f in files], name, priority=PRIORITY_HIGH)
+        if report["imported"]:
+            self.scheduler.wake_express()  # the arrivals may take the express worker
         log.info(
             "Hot folder %s: %d imported, %d duplicates",
             folder,

@@ -166,6 +166,12 @@ class JobScheduler:
         self._running: dict[str, tuple[JobRun, asyncio.Task[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        # Whether an express job may be waiting: asked by `wake_express` (and at start, for
+        # jobs a restart requeued), answered when a look found none, so a backlog's every
+        # wake does not query for arrivals that are not there. Counters, so that an arrival
+        # asking while a look is under way is not answered by that look.
+        self._express_asked = 1
+        self._express_answered = 0
 
     # --- JobRunner protocol -------------------------------------------------------------
 
@@ -177,6 +183,11 @@ class JobScheduler:
     def wake(self) -> None:
         """Look for runnable jobs soon."""
         self._wake.set()
+
+    def wake_express(self) -> None:
+        """Look for runnable jobs soon, the express lane's too: an arrival was queued."""
+        self._express_asked += 1
+        self.wake()
 
     def cancel_running(self, job_id: str) -> bool:
         """Mark a running job cancelled; its handler stops at the next safe point."""
@@ -311,7 +322,8 @@ class JobScheduler:
     async def _start_runnable(self) -> None:
         running = list(self._running.values())
         free = self._concurrency - sum(1 for run, _t in running if not run.express)
-        express_free = not any(run.express for run, _t in running)
+        asked = self._express_asked
+        express_free = asked > self._express_answered and not any(r.express for r, _t in running)
         if self._paused or not self._claims or (free <= 0 and not express_free):
             return
         now = utcnow()
@@ -349,7 +361,10 @@ class JobScheduler:
             candidates: dict[str, tuple[Job, bool]] = {}
             for lane, query in enumerate(queries):
                 express = lane == len(queries) - 1 and express_free
-                for job in (await s.execute(query)).scalars().all():
+                found = (await s.execute(query)).scalars().all()
+                if express and not found:
+                    self._express_answered = asked  # none waiting; the next arrival asks again
+                for job in found:
                     candidates.setdefault(job.id, (job, express))
             started: list[tuple[Job, bool]] = []
             for candidate, express in candidates.values():
