@@ -332,7 +332,17 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
     from bridge_server.imaging import decode, focus, hashing, metrics
     from bridge_server.imaging.analysis import WORK_EDGE, _faces, _working_noise, analyze_file
     from bridge_server.imaging.exif import read_exif
+    from bridge_server.pipeline import worker
     from bridge_server.pipeline.worker import probe_file
+
+    previews = tempfile.mkdtemp(prefix="bench-previews-")
+
+    def analysis_job(p: str) -> Any:
+        # What the pool runs: the analysis plus the grid preview from the same decode.
+        return worker.analyze(p, None, previews, "p")
+
+    def colour_decode(p: str) -> Any:
+        return decode.load_for_analysis(p, WORK_EDGE, colour=True)
 
     def full_decode(p: str) -> Any:
         with Image.open(p) as im:
@@ -366,8 +376,10 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
         ("probe_file (import: sha256 + EXIF)", probe_file),
         ("  sha256_file", hashing.sha256_file),
         ("  read_exif", read_exif),
-        ("analyze_file (whole analysis job)", analyze_file),
+        ("worker.analyze (the pool's job: analysis + grid preview)", analysis_job),
+        ("  analyze_file (analysis alone, luma decode)", analyze_file),
         ("  load_for_analysis (DCT-scaled luma, 1024 px)", decode.load_for_analysis),
+        ("  load_for_analysis, colour=True (YCbCr + RGB copy)", colour_decode),
         ("  full_res_noise_band (noise, top 512 rows)", decode.full_res_noise_band),
         ("  faces, eyes, focus, exposure, phash (1024 px)", pixel_metrics),
         ("baseline: Image.open(p).load() (full RGB)", full_decode),
