@@ -34,7 +34,7 @@ class Decoded:
     format: str
     quantization: dict[int, list[int]] | None
     # Asked for with colour=True: the same decode, upright RGB at its decoded size, for the
-    # previews (so they need no decode of their own), with what `_fit`s them alike.
+    # previews (so they need no decode of their own), and the header facts they are made from.
     colour: Image.Image | None = None
     shown_size: tuple[int, int] = (0, 0)  # the decoded image's header size, upright
     icc: bytes | None = None

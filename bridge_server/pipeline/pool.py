@@ -4,7 +4,7 @@ Besides its workers (one per core) the pool keeps one express worker: a photo th
 photographer is waiting for (a hot-folder arrival) starts on it at once instead of queuing
 until a busy worker finishes a photo of the backlog. The regular workers run at a lower CPU
 priority (BACKLOG_NICE), so the express worker, and the app's own event loop, get the cores
-first whenever they want them; on a machine with nothing else to do the backlog loses nothing.
+first whenever they want them; the regular workers still get every core the others leave idle.
 """
 
 from __future__ import annotations
