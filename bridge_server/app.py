@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from .broker import EventBroker
+from .broker import EventBroker, PublishedEvent
 from .config import Settings
 from .context import BridgeContext
 from .pipeline.runtime import Pipeline
@@ -19,6 +19,7 @@ from .services.queue_status import QueueStatusPublisher
 from .services.system import SystemMonitor
 from .store.db import Database
 from .store.event_log import EventLog
+from .store.schema_version import at_newest_revision
 from .studio.settings import StudioUnavailable, check_studio_settings
 from .web.app import make_app
 from .web.ws import ClientConnection
@@ -45,6 +46,8 @@ class BridgeServer:
         self._heartbeat: Heartbeat | None = None
         self.ctx: BridgeContext | None = None
         self._event_log: EventLog | None = None
+        self._older_history: asyncio.Task[None] | None = None
+        self._restored_from = 0  # the oldest event the start restored (the rest loads later)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._monitor: SystemMonitor | None = None
@@ -72,7 +75,8 @@ class BridgeServer:
         db = Database(settings.database_path, settings.database_url)
         try:
             try:
-                await db.migrate()
+                if not await at_newest_revision(db):
+                    await db.migrate()
             except (OSError, DBAPIError) as exc:
                 if not settings.studio:
                     raise
@@ -108,6 +112,10 @@ class BridgeServer:
             log.info("Bridge listening on %s:%d", settings.host, self.port)
         if ctx.queue_status is not None:
             await ctx.queue_status.publish_now()
+        if not broker.history_complete:
+            self._older_history = asyncio.get_running_loop().create_task(
+                self._load_older_history(broker), name="event-log-older-history"
+            )
         if self._backplane is not None:
             from .studio.members import Heartbeat
 
@@ -134,6 +142,7 @@ class BridgeServer:
             return broker
         self._event_log = EventLog(db, settings.event_history_size)
         boot = await self._event_log.open()
+        self._restored_from = boot.history[0].seq if boot.history else 0
         return EventBroker(
             history_size=settings.event_history_size,
             next_seq=boot.next_seq,
@@ -141,7 +150,19 @@ class BridgeServer:
             unrecoverable_below=boot.unrecoverable_below,
             sink=self._event_log,
             epoch=boot.epoch,
+            history_complete=boot.complete,
         )
+
+    async def _load_older_history(self, broker: EventBroker) -> None:
+        """Bring the retained events the start did not restore into the broker's history."""
+        assert self._event_log is not None
+        older: list[PublishedEvent] = []
+        try:
+            older = await self._event_log.load_older(self._restored_from)
+        except Exception:  # resumes from before the loaded part are then answered unrecoverable
+            log.exception("Event log: loading the older retained events failed")
+        finally:
+            broker.add_older(older)
 
     async def _close_backplane(self) -> None:
         backplane, self._backplane = self._backplane, None
@@ -186,6 +207,9 @@ class BridgeServer:
             await self._monitor.stop()
         if ctx.queue_status is not None:
             ctx.queue_status.close()
+        if self._older_history is not None:
+            await asyncio.gather(self._older_history, return_exceptions=True)
+            self._older_history = None
         if self._event_log is not None:
             await self._event_log.close(ctx.broker.issued_seq)
         await self._close_backplane()

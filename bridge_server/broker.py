@@ -120,8 +120,11 @@ class EventBroker:
         unrecoverable_below: int = 0,
         sink: SequenceSink | None = None,
         epoch: str = "",
+        history_complete: bool = True,
     ) -> None:
         self._history: deque[PublishedEvent] = deque(history, maxlen=max(1, history_size))
+        # A start may restore only the newest events; `add_older` brings the rest later.
+        self._history_loaded = asyncio.Event()
         self._next_seq = next_seq
         self._visible_seq = next_seq - 1
         self._held: deque[PublishedEvent] = deque()
@@ -130,10 +133,11 @@ class EventBroker:
         # A resume from a seq below this cannot be trusted: events may have been lost in a crash
         # or dropped from the history.
         self._unrecoverable_below = unrecoverable_below
-        if self._history:
-            self._unrecoverable_below = max(self._unrecoverable_below, self._history[0].seq - 1)
-        else:
-            self._unrecoverable_below = max(self._unrecoverable_below, next_seq - 1)
+        # With the older events still on their way, nothing below them is lost yet.
+        if history_complete:
+            self._history_loaded.set()
+            first = self._history[0].seq if self._history else next_seq
+            self._unrecoverable_below = max(self._unrecoverable_below, first - 1)
         self._by_channel: dict[str, set[Subscriber]] = {c: set() for c in ALL_CHANNELS}
         self._channels_of: dict[Subscriber, frozenset[str]] = {}
         self._listeners: list[Listener] = []
@@ -288,6 +292,8 @@ class EventBroker:
         """
         if since > self.last_seq or since < self._unrecoverable_below:
             return None
+        if not self.history_complete and self._history and since < self._history[0].seq - 1:
+            return None  # older than what is loaded yet: callers await `history_loaded` first
         if limit is not None and self.last_seq - since > limit * SCAN_PER_REPLAYED:
             return None
         wanted = frozenset(channels)
@@ -302,6 +308,29 @@ class EventBroker:
                 result.append(event)
         result.reverse()
         return result
+
+    @property
+    def history_complete(self) -> bool:
+        """Whether every retained event is in memory (a start loads the oldest later)."""
+        return self._history_loaded.is_set()
+
+    async def history_loaded(self) -> None:
+        """Return once every retained event is in memory."""
+        await self._history_loaded.wait()
+
+    def add_older(self, older: list[PublishedEvent]) -> None:
+        """Put the retained events older than those held (oldest first) before them, as far
+        as the history has room; the history is complete from now on (also when `older` is
+        short because loading failed: resumes from before it are then unrecoverable)."""
+        assert self._history.maxlen is not None
+        room = self._history.maxlen - len(self._history)
+        if self._history:
+            first = self._history[0].seq
+            older = [event for event in older if event.seq < first]
+        self._history.extendleft(reversed(older[max(0, len(older) - room) :]))
+        if self._history:
+            self._unrecoverable_below = max(self._unrecoverable_below, self._history[0].seq - 1)
+        self._history_loaded.set()
 
     def history_page(
         self, before: int | None, limit: int, accept: Callable[[PublishedEvent], bool]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class Pipeline:
         ctx.pool = self.pool
         ctx.runner = self.scheduler
         ctx.thumbnails = ThumbnailCache(ctx)
+        self._catching_up: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers.
@@ -71,17 +73,29 @@ class Pipeline:
         if not self.worker:
             await recover_file_intents(self.ctx)  # before anything can import or run a job
         self.profile.start()
-        for photo_id in await unsynced_photos(self.ctx):  # decisions a crash left unwritten
-            self.metadata.schedule(photo_id)
-        await self.scheduler.start()
+        await self.scheduler.start()  # interrupted jobs are requeued before it returns
         if not self.worker:
-            outdated = await queue_outdated_analyses(self.ctx)
-            if outdated:
-                log.info("Re-analysing %d photo(s) analysed by an older analysis version", outdated)
             self.watcher.start()
         if self.ctx.backplane is not None:
             self.ctx.broker.add_listener(self._on_studio_event)
         self.pool.start_in_background()
+        # These read the whole library, so they run while the bridge already serves: neither
+        # is recovery a request could see half done (each photo's write is its own step).
+        self._catching_up = asyncio.get_running_loop().create_task(
+            self._catch_up(), name="pipeline-catch-up"
+        )
+
+    async def _catch_up(self) -> None:
+        """Write the decisions a crash left out of their files; redo older analyses."""
+        try:
+            for photo_id in await unsynced_photos(self.ctx):
+                self.metadata.schedule(photo_id)
+            if not self.worker:
+                outdated = await queue_outdated_analyses(self.ctx)
+                if outdated:
+                    log.info("Re-analysing %d photo(s) analysed by an older version", outdated)
+        except Exception:  # the next start tries again
+            log.exception("Start-up catch-up failed")
 
     def _on_studio_event(self, event: PublishedEvent) -> None:
         """A job queued on another machine: look for work now rather than at the next poll."""
@@ -100,6 +114,9 @@ class Pipeline:
     async def stop(self) -> None:
         """Stop watching, let running jobs reach a safe point, stop the workers."""
         await self.watcher.stop()
+        if self._catching_up is not None:
+            # Not cancelled: a commit in flight would land without its jobs announced.
+            await asyncio.gather(self._catching_up, return_exceptions=True)
         await self.profile.stop()
         await self.scheduler.stop()
         await self.selection.stop()
@@ -110,7 +127,14 @@ class Pipeline:
     @property
     def busy(self) -> bool:
         """Whether selection, a session refresh, the profile or a metadata write is pending."""
-        return self.selection.busy or self.sessions.busy or self.profile.busy or self.metadata.busy
+        catching_up = self._catching_up is not None and not self._catching_up.done()
+        return (
+            catching_up
+            or self.selection.busy
+            or self.sessions.busy
+            or self.profile.busy
+            or self.metadata.busy
+        )
 
     async def _after_job(self, run: JobRun) -> None:
         """A finished job may complete its session (or move its progress)."""

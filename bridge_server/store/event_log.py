@@ -42,6 +42,9 @@ RENEW_WITHIN: Final = BLOCK // 2
 RESERVE_RETRY: Final = 1.0  # seconds before a failed reservation write is tried again
 FLUSH_INTERVAL: Final = 0.25  # seconds; the reservation keeps a crash truthful
 FLUSH_BATCH: Final = 2_000
+# Events a start restores before it listens; the older retained ones load right after, so a
+# start does not grow with the history (a resume older than these waits for them).
+EAGER_HISTORY: Final = 2_000
 PRUNE_EVERY: Final = 200  # flushes
 CLOSE_PASSES: Final = 5  # flush-and-cover rounds at close while something keeps publishing
 
@@ -61,11 +64,32 @@ class BootState:
     history: list[PublishedEvent]
     unrecoverable_below: int
     epoch: str
+    complete: bool = True  # False: older retained events remain (`load_older`)
 
 
 def _to_published(row: Any) -> PublishedEvent:
     # The payload is parsed from the frame only if someone reads it (most are only replayed).
     return PublishedEvent(row.seq, row.type, row.channel, row.timestamp, None, row.data)
+
+
+async def _newest(s: AsyncSession, before: int | None, limit: int) -> list[PublishedEvent]:
+    """Up to `limit` stored events below `before` (None: the newest), oldest first."""
+    # Plain rows, not ORM objects: the history can be tens of thousands of events.
+    query = (
+        select(
+            EventRecord.seq,
+            EventRecord.type,
+            EventRecord.channel,
+            EventRecord.timestamp,
+            EventRecord.data,
+        )
+        .order_by(EventRecord.seq.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(EventRecord.seq < before)
+    rows = (await s.execute(query)).all()
+    return [_to_published(r) for r in reversed(rows)]
 
 
 class EventLog:
@@ -85,8 +109,8 @@ class EventLog:
         self._flushes = 0
         self._closing = False
 
-    async def open(self) -> BootState:
-        """Load the retained history, the epoch, and reserve the first block of numbers."""
+    async def open(self, eager: int = EAGER_HISTORY) -> BootState:
+        """Load the newest `eager` retained events, the epoch, and reserve the first block."""
         async with self._db.session() as s, s.begin():
             last_persisted = (await s.execute(select(func.max(EventRecord.seq)))).scalar() or 0
             reserved_row = await s.get(Meta, RESERVED_KEY)
@@ -98,21 +122,8 @@ class EventLog:
                 epoch_row = Meta(key=EPOCH_KEY, value=new_id("e"))
                 s.add(epoch_row)
             epoch = epoch_row.value
-            # Plain rows, not ORM objects: the history can be tens of thousands of events.
-            rows = (
-                await s.execute(
-                    select(
-                        EventRecord.seq,
-                        EventRecord.type,
-                        EventRecord.channel,
-                        EventRecord.timestamp,
-                        EventRecord.data,
-                    )
-                    .order_by(EventRecord.seq.desc())
-                    .limit(self._history_size)
-                )
-            ).all()
-        history = [_to_published(r) for r in reversed(rows)]
+            wanted = min(eager, self._history_size)
+            history = await _newest(s, None, wanted)
         next_seq = max(last_persisted, reserved) + 1
         # Numbers between the last persisted event and the reservation may have been sent to
         # clients before a crash and never written: nobody below that mark can be trusted.
@@ -127,7 +138,13 @@ class EventLog:
         self._wanted = next_seq
         await self._raise_reservation(next_seq - 1 + BLOCK)
         self._task = asyncio.create_task(self._run(), name="event-log-writer")
-        return BootState(next_seq, history, unrecoverable_below, epoch)
+        complete = len(history) < wanted or wanted == self._history_size
+        return BootState(next_seq, history, unrecoverable_below, epoch, complete)
+
+    async def load_older(self, before: int) -> list[PublishedEvent]:
+        """The retained events older than `before`, oldest first (the rest of a start's load)."""
+        async with self._db.session() as s:
+            return await _newest(s, before, self._history_size)
 
     # --- called synchronously by the broker ---------------------------------------------
 

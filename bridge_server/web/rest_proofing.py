@@ -254,6 +254,7 @@ async def activity_history(request: web.Request) -> web.Response:
     )
     types = activity.parse_types(request.query.get("types"))
     scope = await guest_scope(request) if caller_role(request) == Role.CLIENT else None
+    await request.app[CTX].broker.history_loaded()  # a start restores the oldest events last
     return json_response(activity.activity_page(request.app[CTX], scope, before, limit, types))
 
 

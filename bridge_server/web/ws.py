@@ -424,6 +424,8 @@ class ClientConnection:
         if epoch is not None and not isinstance(epoch, str):
             raise ProtocolError("invalid_message", "'epoch' must be a string")
         broker = self.ctx.broker
+        if since is not None and not broker.history_complete:
+            await broker.history_loaded()  # a start restores the oldest events last
         reply: dict[str, Any] = {"type": "subscription_confirmed"}
         # No await from here on: replay, subscription and confirmation happen in one step of
         # the loop, so no live event can fall between them or be sent twice.

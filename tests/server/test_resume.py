@@ -134,3 +134,50 @@ async def test_kill_never_reuses_a_sequence_number_and_tells_the_truth(tmp_path,
         assert confirmed["recovered"] is False
     finally:
         await server.stop()
+
+
+async def test_a_start_restores_the_older_history_after_listening_and_loses_none(tmp_path, http):
+    """A start restores only the newest retained events before it listens; a client resuming
+    from before them still gets every missed event, and the activity history still reaches
+    the oldest event."""
+    from bridge_server import events
+    from bridge_server.store.event_log import EAGER_HISTORY
+    from tests.helpers import base_url, make_settings
+
+    missed = EAGER_HISTORY + 50
+    settings = make_settings(tmp_path / "d", ws_recovery_limit=missed + 10)
+    server = BridgeServer(settings)
+    await server.start()
+    await _make_sessions(server, ["before"])
+    seen = server.context.broker.last_seq
+    for n in range(missed):
+        server.context.broker.publish(events.queue_status(n, 0, 0, 0, n))
+    await server.stop()
+
+    server = BridgeServer(settings)
+    await server.start()
+    try:
+        # Nothing awaited since the start: the older events are still on their way.
+        assert not server.context.broker.history_complete
+        client = await connect(http, server)
+        await client.send({"type": "subscribe", "channels": ["jobs"], "since": seen})
+        replayed = []
+        while (message := await client.recv())["type"] != "subscription_confirmed":
+            replayed.append(message)
+        assert message["recovered"] is True
+        ours = [m["pending"] for m in replayed if m["type"] == "queue_status" and m["seq"] > seen]
+        assert ours[:missed] == list(range(missed))
+        assert [m["seq"] for m in replayed] == sorted(m["seq"] for m in replayed)
+
+        oldest, before = None, None
+        for _ in range(20):  # pages of 500, newest first, down to the first event
+            query = "limit=500" + (f"&before={before}" if before else "")
+            page = await (await http.get(f"{base_url(server)}/api/activity?{query}")).json()
+            if page["items"]:
+                oldest = page["items"][-1]["seq"]
+            before = page["next_before"]
+            if before is None:
+                break
+        assert oldest is not None and oldest <= seen
+    finally:
+        await server.stop()
