@@ -8,28 +8,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from ..context import BridgeContext
-from ..store.models import Photo
+from ..store.enums import Approval, Verdict
 from .decisions import MAX_REASON, approve_photo, reject_photo, undo_decision
-from .queries import paginate, queue_filter
-from .serializers import photo_dict
+from .library import LibraryPage, LibraryQuery, SortOrder, query_library
 
-__all__ = ["MAX_REASON", "approval_queue", "approve_photo", "reject_photo", "undo_decision"]
+__all__ = [
+    "MAX_REASON",
+    "approval_queue",
+    "approval_queue_page",
+    "approve_photo",
+    "reject_photo",
+    "undo_decision",
+]
+
+
+async def approval_queue_page(
+    ctx: BridgeContext,
+    session_id: str | None,
+    limit: int,
+    *,
+    cursor: str | None = None,
+    offset: int | None = None,
+) -> LibraryPage:
+    """Photos waiting for a decision, best first: the whole-shoot query in score order, paged
+    by its keyset cursor (or the original's offset); `queries.queue_filter` is the same set."""
+    return await query_library(
+        ctx,
+        LibraryQuery(
+            session_id=session_id,
+            sort=SortOrder.SCORE,
+            verdict=Verdict.PROPOSED,
+            approval=Approval.PENDING,
+            cursor=cursor,
+            limit=limit,
+            offset=offset,
+        ),
+    )
 
 
 async def approval_queue(
     ctx: BridgeContext, session_id: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Photos waiting for a decision, best first."""
-    query = (
-        select(Photo)
-        .where(queue_filter())
-        .order_by(Photo.ai_score.desc(), Photo.captured_at, Photo.id)
-    )
-    if session_id is not None:
-        query = query.where(Photo.session_id == session_id)
-    async with ctx.db.session() as s:
-        rows, total = await paginate(s, query, limit, offset)
-        return [photo_dict(p) for p in rows], total
+    """Photos waiting for a decision, best first, by offset: (photos, total)."""
+    page = await approval_queue_page(ctx, session_id, limit, offset=offset)
+    return page.photos, page.total

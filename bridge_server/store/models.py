@@ -89,7 +89,16 @@ class Photo(Base):
         Index(
             "ix_photos_session_queue", "session_id", "selection", "approval", "status", "ai_score"
         ),
-        # The whole-shoot query's orders are expression indexes: migration 0007 only.
+        # A session-list page's counts from the index alone (migration 0011).
+        Index(
+            "ix_photos_session_counts",
+            "session_id",
+            "status",
+            "selection",
+            "approval",
+            "captured_at",
+        ),
+        # The whole-shoot query's orders are expression indexes: migrations 0007 and 0011 only.
         CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
         # A decision on a photo that never finished analysis is impossible.
         CheckConstraint(

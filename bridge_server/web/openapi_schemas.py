@@ -331,6 +331,16 @@ QUERY_ENUMS: Final = {
 }
 
 
+# Keyset paging: stable while photos arrive or leave, and no skipped rows to read.
+CURSOR: Final = (
+    "cursor",
+    {
+        "type": "string",
+        "maxLength": MAX_CURSOR_LEN,
+        "pattern": CURSOR_PATTERN,
+        "description": "`next_cursor` of the previous page, as the server gave it",
+    },
+)
 LIBRARY_QUERY: Final = (
     ("sort", enum_schema(SortOrder)),
     ("verdict", enum_schema(Verdict)),
@@ -339,15 +349,7 @@ LIBRARY_QUERY: Final = (
     ("color_label", enum_schema(ColorLabel)),
     ("problem", {"type": "string", "enum": list(PROBLEMS)}),
     ("collapse_stacks", {"type": "string", "enum": ["true", "false"]}),
-    (
-        "cursor",
-        {
-            "type": "string",
-            "maxLength": MAX_CURSOR_LEN,
-            "pattern": CURSOR_PATTERN,
-            "description": "`next_cursor` of the previous page, as the server gave it",
-        },
-    ),
+    CURSOR,
 )
 
 
@@ -418,6 +420,10 @@ LIBRARY_PAGE: Final = _obj(
         "offset": INT,
     }
 )
+QUEUE_PAGE: Final = {
+    **page_response(PHOTO),
+    "properties": {**page_response(PHOTO)["properties"], "next_cursor": OPT_STR},
+}
 JOB: Final = _obj(
     {
         "job_id": STR,

@@ -38,6 +38,7 @@ from .http_util import (
     read_json_object,
 )
 from .openapi_schemas import (
+    CURSOR,
     DECISION,
     IMPORT,
     LIBRARY_PAGE,
@@ -47,6 +48,7 @@ from .openapi_schemas import (
     PATH_MAX,
     PHOTO,
     QUERY_ENUMS,
+    QUEUE_PAGE,
     REJECT,
     SESSION,
     SESSION_CREATE,
@@ -231,17 +233,30 @@ async def get_photo(request: web.Request) -> web.Response:
     "GET",
     "/api/approval/queue",
     "Photos waiting for a decision, best first",
-    query=(("session_id", {"type": "string"}), *PAGE),
-    response=page_response(PHOTO),
+    query=(("session_id", {"type": "string"}), *PAGE, CURSOR),
+    response=QUEUE_PAGE,
     roles=STAFF,
 )
 async def approval_queue(request: web.Request) -> web.Response:
-    """The approval queue."""
+    """The approval queue: the original's `items`/`offset`, and `next_cursor` for keyset
+    paging (pass it as `cursor`; an `offset` then skips rows after it)."""
     limit, offset = page_params(request)
-    items, total = await approvals.approval_queue(
-        request.app[CTX], request.query.get("session_id"), limit, offset
+    result = await approvals.approval_queue_page(
+        request.app[CTX],
+        request.query.get("session_id"),
+        limit,
+        cursor=request.query.get("cursor"),
+        offset=offset,
     )
-    return page(items, total, limit, offset)
+    return json_response(
+        {
+            "items": result.photos,
+            "total": result.total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": result.next_cursor,
+        }
+    )
 
 
 @route(

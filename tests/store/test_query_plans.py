@@ -140,3 +140,45 @@ async def test_hot_queries_walk_an_index(bridge: BridgeServer) -> None:
         if slow(lines):
             bad[statement] = lines
     assert bad == {}, "\n\n".join(f"{k}\n  {v}" for k, v in bad.items())
+
+
+async def test_queue_pages_are_read_in_order_from_their_cursor(bridge: BridgeServer) -> None:
+    """The approval queue's next page (whole library or one session) starts at its cursor in
+    an index already in the queue's order: no sort at all, no skipped rows read."""
+    session_id, _photo_id = await _seed(bridge)
+    ctx = bridge.context
+    pages = {}
+    with recorded_selects() as seen:
+        for scope in (None, session_id):
+            first = await approvals.approval_queue_page(ctx, scope, 3)
+            assert first.next_cursor is not None
+            second = await approvals.approval_queue_page(ctx, scope, 3, cursor=first.next_cursor)
+            pages[scope] = (first, second)
+    # Best first across both pages, each waiting photo once.
+    for first, second in pages.values():
+        scores = [p["ai_score"] for p in first.photos + second.photos]
+        assert scores == sorted(scores, reverse=True)
+        ids = [p["photo_id"] for p in first.photos + second.photos]
+        assert len(set(ids)) == len(ids)
+        assert all(p["approval"] == "pending" for p in first.photos + second.photos)
+    assert len(pages[None][0].photos + pages[None][1].photos) == 6
+    page_queries = [(q, p) for q, p in seen if "ORDER BY" in q]
+    assert len(page_queries) == 4
+    for statement, params in page_queries:
+        lines = plan(str(ctx.settings.database_path), statement, params)
+        assert not any("TEMP B-TREE" in ln for ln in lines), lines
+        assert any("ix_photos_queue_score" in ln or "ix_photos_session_queue_score" in ln
+                   for ln in lines), lines  # fmt: skip
+
+
+async def test_a_session_list_page_counts_from_an_index_alone(bridge: BridgeServer) -> None:
+    """The counts on a page of the session list read no photo row (a covering index)."""
+    session_id, _photo_id = await _seed(bridge)
+    ctx = bridge.context
+    with recorded_selects() as seen:
+        async with ctx.db.session() as s:
+            counts = await queries.sessions_counts(s, [session_id])
+    assert counts[session_id]["total"] == 6 and counts[session_id]["waiting"] == 4
+    (statement, params), = [(q, p) for q, p in seen if "GROUP BY" in q]
+    lines = plan(str(ctx.settings.database_path), statement, params)
+    assert any(ln.startswith("SEARCH photos USING COVERING INDEX") for ln in lines), lines
