@@ -104,9 +104,10 @@ class DesktopApp(QObject):
             models.paused_changed.connect(tray.set_paused)
             tray.show()
 
-        await models.load()
+        # Shown first: the models fill in a moment later (their first pages), as events do.
         if not (minimized and self.tray is not None) or self._show_when_started:
             self.show_window()
+        await models.load()
         # The pipeline spawns its workers from a thread at start; wait for them here (the
         # window already up: on a busy machine that takes seconds), so the first import does
         # not pay for it.

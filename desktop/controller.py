@@ -16,6 +16,7 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from bridge_server.broker import PublishedEvent
 from bridge_server.context import BridgeContext
 from bridge_server.services import approvals, jobs, pairing, photos, sessions, system
+from bridge_server.services.library import LibraryPage
 from bridge_server.studio.members import list_members, studio_summary
 from bridge_server.web.ws_messages import CLOSE_BY_OPERATOR
 
@@ -25,7 +26,7 @@ from .decision_service import library_page
 from .desk_decisions import DeskDecisions, with_change
 from .event_words import describe_event
 from .models.activity import ActivityModel
-from .models.approvals import ApprovalQueueModel
+from .models.approvals import PAGE_PHOTOS, ApprovalQueueModel
 from .models.clients import ClientsModel, DevicesModel, StudioModel
 from .models.jobs import JobsModel
 from .models.library import LibraryModel, LibraryQuery, Page
@@ -37,7 +38,6 @@ from .timers import make_timer
 
 log = logging.getLogger(__name__)
 
-INITIAL_QUEUE: Final = 500
 INITIAL_ACTIVITY: Final = 500
 RESYNC_MS: Final = 300
 STACK_LIMIT: Final = 50
@@ -180,9 +180,8 @@ class BridgeModels(QObject):
     async def _load_snapshot(self) -> None:
         ctx = self.ctx
         job_rows, job_total = await self._job_page(0, PAGE_ROWS)
-        queue_rows, self.approval_count = await approvals.approval_queue(
-            ctx, None, INITIAL_QUEUE, 0
-        )
+        queue = await self._queue_page(None, PAGE_PHOTOS)
+        self.approval_count = queue.total
         session_rows, session_total = await self._session_page(0, PAGE_ROWS)
         _, self.photo_total = await photos.list_photos(ctx, limit=1)
         devices = await pairing.list_devices(ctx)
@@ -192,7 +191,7 @@ class BridgeModels(QObject):
             self.queue_counts = dict(ctx.queue_status.latest)
         self.jobs.set_jobs(job_rows)
         self.jobs.set_page_loader(self._job_page, job_rows, job_total)
-        self.queue.set_photos(queue_rows)
+        self.queue.set_page_loader(self._queue_page, queue)
         self.sessions.set_rows(session_rows)
         self.sessions.set_page_loader(self._session_page, session_rows, session_total)
         self.devices.set_rows(devices)
@@ -228,17 +227,17 @@ class BridgeModels(QObject):
         self.stopping.emit()
 
     def reload_queue(self) -> None:
-        """Fetch the whole approval queue again (after a change the events do not describe)."""
+        """Read the held part of the approval queue again (after a change the events do not
+        describe)."""
 
-        def done(result: tuple[list[dict[str, Any]], int]) -> None:
-            rows, total = result
-            self.queue.sync(rows)
+        def done(total: int) -> None:
             self.approval_count = total
             self.overview_changed.emit()
 
-        run_service(
-            approvals.approval_queue(self.ctx, None, INITIAL_QUEUE, 0), done, what="Loading queue"
-        )
+        run_service(self.queue.reload(), done, what="Loading queue")
+
+    async def _queue_page(self, cursor: str | None, limit: int) -> LibraryPage:
+        return await approvals.approval_queue_page(self.ctx, None, limit, cursor=cursor)
 
     def reload_devices(self) -> None:
         """Fetch paired devices again."""

@@ -1,11 +1,17 @@
-"""The approval queue as a list model: photos waiting for a decision, best first."""
+"""The approval queue as a list model: photos waiting for a decision, best first, a page at a
+time as the grid scrolls (Qt's canFetchMore / fetchMore), by the service's keyset cursor."""
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from bridge_server.services.library import LibraryPage
 
 from ..formatting import literal_tooltip
 from ..thumbnails import ImageCache
@@ -14,23 +20,45 @@ PhotoRole: Final = Qt.ItemDataRole.UserRole + 1
 PhotoIdRole: Final = Qt.ItemDataRole.UserRole + 2
 ScoreRole: Final = Qt.ItemDataRole.UserRole + 3
 ImageRole: Final = Qt.ItemDataRole.UserRole + 4
+PAGE_PHOTOS: Final = 200
 
 Index = QModelIndex | QPersistentModelIndex
+# (cursor, limit) -> the page after `cursor` (None: the first), from the service.
+QueueLoader = Callable[[str | None, int], Awaitable[LibraryPage]]
+OrderKey = tuple[bool, float, bool, str, str, str]
+
+log = logging.getLogger(__name__)
 
 
-def _order(photo: dict[str, Any]) -> tuple[float, str, str]:
-    # The queue's own order: best score first, then capture time, then id.
-    return (-(photo.get("ai_score") or 0.0), photo.get("captured_at") or "", photo["photo_id"])
+def _order(photo: dict[str, Any]) -> OrderKey:
+    # The service's order (services.library, score order): best score first, unscored last,
+    # then capture time (photos without one last, by import time), file name, id.
+    score, captured = photo.get("ai_score"), photo.get("captured_at")
+    return (
+        score is None,
+        -(score or 0.0),
+        captured is None,
+        captured or photo.get("imported_at") or "",
+        photo.get("file_name") or "",
+        photo["photo_id"],
+    )
 
 
 class ApprovalQueueModel(QAbstractListModel):
-    """Queue photos in the service's order; rows come and go with decisions and selections."""
+    """Queue photos in the service's order; rows come and go with decisions and selections.
+
+    Only the rows up to the last fetched page are held: a resync re-reads that many from the
+    top, so a photo entering the queue below them comes with the page it belongs to, once.
+    """
 
     def __init__(self, thumbnails: ImageCache, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._photos: list[dict[str, Any]] = []
-        self._keys: list[tuple[float, str, str]] = []
+        self._keys: list[OrderKey] = []
         self._thumbs = thumbnails
+        self._loader: QueueLoader | None = None
+        self._cursor: str | None = None  # after the last held row; None: every row is held
+        self._fetching: asyncio.Task[int] | None = None
         thumbnails.image_ready.connect(self._thumbnail_ready)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -71,35 +99,86 @@ class ApprovalQueueModel(QAbstractListModel):
         return [p["photo_id"] for p in self._photos]
 
     def row_of(self, photo_id: str) -> int | None:
-        """The row of a photo, if it is in the queue."""
+        """The row of a photo, if it is held."""
         for row, photo in enumerate(self._photos):
             if photo["photo_id"] == photo_id:
                 return row
         return None
 
+    def set_page_loader(self, loader: QueueLoader, first: LibraryPage) -> None:
+        """Page through `loader` from now on, starting with its first page (already fetched)."""
+        self._loader = loader
+        self.set_photos(first.photos)
+        self._cursor = first.next_cursor
+
     def set_photos(self, photos: list[dict[str, Any]]) -> None:
-        """Replace the whole queue (initial load, resync)."""
+        """Replace the held rows (every row of the queue unless a loader pages it)."""
         self.beginResetModel()
         self._photos = sorted((dict(p) for p in photos), key=_order)
         self._keys = [_order(p) for p in self._photos]
         self.endResetModel()
 
+    def has_more(self) -> bool:
+        """Whether the service holds queue photos after the held rows."""
+        return self._loader is not None and self._cursor is not None
+
+    def canFetchMore(self, parent: Index) -> bool:
+        """More photos wait in the service."""
+        return not parent.isValid() and self.has_more()
+
+    def fetchMore(self, parent: Index) -> None:
+        """The grid scrolled to the end: fetch the next page (never waits)."""
+        if parent.isValid() or (self._fetching is not None and not self._fetching.done()):
+            return
+        self._fetching = asyncio.get_event_loop().create_task(self.load_more())
+        self._fetching.add_done_callback(_log_failure)
+
+    async def load_more(self) -> int:
+        """Fetch the page after the held rows now; returns how many rows it brought."""
+        if self._loader is None or self._cursor is None:
+            return 0
+        page = await self._loader(self._cursor, PAGE_PHOTOS)
+        self._cursor = page.next_cursor
+        new = [p for p in page.photos if self.row_of(p["photo_id"]) is None]
+        if new:
+            first = len(self._photos)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._photos.extend(dict(p) for p in new)
+            self._keys.extend(_order(p) for p in new)
+            self.endInsertRows()
+        return len(new)
+
+    async def reload(self) -> int:
+        """Read the held part of the queue again and make the rows match it; the total."""
+        if self._loader is None:
+            return len(self._photos)
+        # As many as held (all of them if every row was: none may vanish into a page).
+        wanted = max(len(self._photos), PAGE_PHOTOS)
+        everything = self._cursor is None
+        photos: list[dict[str, Any]] = []
+        page = await self._loader(None, PAGE_PHOTOS)
+        photos += page.photos
+        while page.next_cursor is not None and (everything or len(photos) < wanted):
+            limit = PAGE_PHOTOS if everything else min(wanted - len(photos), PAGE_PHOTOS)
+            page = await self._loader(page.next_cursor, limit)
+            photos += page.photos
+        self._cursor = page.next_cursor
+        self.sync(photos)
+        return page.total
+
     def sync(self, photos: list[dict[str, Any]]) -> None:
-        """Make the queue hold exactly `photos`, row by row, so selection survives."""
+        """Make the held rows exactly `photos`, row by row, so selection survives."""
         wanted = {p["photo_id"]: p for p in photos}
         for photo_id in [pid for pid in self.photo_ids() if pid not in wanted]:
             self.remove(photo_id)
         for photo in photos:
             row = self.row_of(photo["photo_id"])
-            if row is None:
-                self.add(photo)
-            elif _order(photo) != self._keys[row]:
-                self.add(photo)  # score changed: move it
+            if row is None or _order(photo) != self._keys[row]:
+                self._insert(photo)  # new, or its score changed: (re)placed in order
             else:
                 self._photos[row] = dict(photo)
 
-    def add(self, photo: dict[str, Any]) -> None:
-        """Insert a photo that entered the queue (or update it if present)."""
+    def _insert(self, photo: dict[str, Any]) -> None:
         self.remove(photo["photo_id"])
         key = _order(photo)
         row = bisect.bisect_left(self._keys, key)
@@ -117,6 +196,8 @@ class ApprovalQueueModel(QAbstractListModel):
         del self._photos[row]
         del self._keys[row]
         self.endRemoveRows()
+        if not self._photos and self.has_more():
+            self.fetchMore(QModelIndex())  # every held photo decided: the next ones come in
         return True
 
     def _thumbnail_ready(self, photo_id: str) -> None:
@@ -124,3 +205,8 @@ class ApprovalQueueModel(QAbstractListModel):
         if row is not None:
             index = self.index(row)
             self.dataChanged.emit(index, index, [ImageRole])
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Loading a page of the queue failed", exc_info=task.exception())

@@ -323,6 +323,7 @@ class ApprovalsView(QWidget):
         models.queue.rowsInserted.connect(self._rows_changed)
         models.queue.rowsRemoved.connect(self._rows_removed)
         models.queue.modelReset.connect(self._rows_changed)
+        models.overview_changed.connect(self._update_count)
         models.previews.image_ready.connect(self._preview_ready)
         models.decision_made.connect(lambda *_: self._update_buttons())
         self._rows_changed()
@@ -362,14 +363,20 @@ class ApprovalsView(QWidget):
         self._select_restored()
         count = self.models.queue.rowCount()
         self.grid_stack.setCurrentWidget(self.grid if count else self.empty)
-        self.count.setText(
-            f"{count} photo{'s' if count != 1 else ''} waiting" if count else "Queue is empty"
-        )
+        self._update_count()
         if count and not self.grid.currentIndex().isValid():
             self._select_row(0)
         if not count:
             self._show(None)
         self._update_buttons()
+
+    def _update_count(self) -> None:
+        # The grid holds the first pages only: the total comes with the queue's events.
+        count = self.models.queue.rowCount()
+        waiting = max(count, self.models.approval_count)
+        self.count.setText(
+            f"{waiting} photo{'s' if waiting != 1 else ''} waiting" if count else "Queue is empty"
+        )
 
     def _rows_removed(self, _parent: QModelIndex, first: int, _last: int) -> None:
         # Keep going where the photographer was: select what moved into the decided slot.
