@@ -288,26 +288,51 @@ class EventBroker:
 
         With `limit`, also None when more than `limit` events would be replayed: past that, a
         client reloads its state faster than it replays (the recovery limit). A replay obeys
-        `audience` exactly as live delivery does.
+        `audience` exactly as live delivery does. While a start still loads the older retained
+        events, an answer that needs them is None: callers check `can_replay_now` first.
         """
+        replay, _needs_older = self._replay(since, channels, limit, audience)
+        return replay
+
+    def can_replay_now(
+        self,
+        since: int,
+        channels: Iterable[str],
+        limit: int | None = None,
+        audience: ProofingScope | None = None,
+    ) -> bool:
+        """Whether `events_since` answers without the older events a start loads later."""
+        return not self._replay(since, channels, limit, audience)[1]
+
+    def _replay(
+        self,
+        since: int,
+        channels: Iterable[str],
+        limit: int | None,
+        audience: ProofingScope | None,
+    ) -> tuple[list[PublishedEvent] | None, bool]:
+        """(events_since's answer, whether it needs events not loaded yet)."""
         if since > self.last_seq or since < self._unrecoverable_below:
-            return None
-        if not self.history_complete and self._history and since < self._history[0].seq - 1:
-            return None  # older than what is loaded yet: callers await `history_loaded` first
+            return None, False
         if limit is not None and self.last_seq - since > limit * SCAN_PER_REPLAYED:
-            return None
+            return None, False
         wanted = frozenset(channels)
         result: list[PublishedEvent] = []
+        reached = False
         # Walk back from the newest: a resume usually asks for a short tail.
         for event in reversed(self._history):
             if event.seq <= since:
+                reached = True
                 break
             if event.channel in wanted and may_receive(audience, event):
                 if limit is not None and len(result) >= limit:
-                    return None
+                    return None, False  # past the recovery limit whatever older events say
                 result.append(event)
+        if not reached and not self.history_complete and self._history:
+            if since < self._history[0].seq - 1:
+                return None, True
         result.reverse()
-        return result
+        return result, False
 
     @property
     def history_complete(self) -> bool:

@@ -45,6 +45,7 @@ FLUSH_BATCH: Final = 2_000
 # Events a start restores before it listens; the older retained ones load right after, so a
 # start does not grow with the history (a resume older than these waits for them).
 EAGER_HISTORY: Final = 2_000
+LOAD_CHUNK: Final = 5_000  # older events read per statement after the start
 PRUNE_EVERY: Final = 200  # flushes
 CLOSE_PASSES: Final = 5  # flush-and-cover rounds at close while something keeps publishing
 
@@ -109,8 +110,9 @@ class EventLog:
         self._flushes = 0
         self._closing = False
 
-    async def open(self, eager: int = EAGER_HISTORY) -> BootState:
-        """Load the newest `eager` retained events, the epoch, and reserve the first block."""
+    async def open(self) -> BootState:
+        """Load the newest EAGER_HISTORY retained events, the epoch, and reserve the first
+        block of numbers."""
         async with self._db.session() as s, s.begin():
             last_persisted = (await s.execute(select(func.max(EventRecord.seq)))).scalar() or 0
             reserved_row = await s.get(Meta, RESERVED_KEY)
@@ -122,7 +124,7 @@ class EventLog:
                 epoch_row = Meta(key=EPOCH_KEY, value=new_id("e"))
                 s.add(epoch_row)
             epoch = epoch_row.value
-            wanted = min(eager, self._history_size)
+            wanted = min(EAGER_HISTORY, self._history_size)
             history = await _newest(s, None, wanted)
         next_seq = max(last_persisted, reserved) + 1
         # Numbers between the last persisted event and the reservation may have been sent to
@@ -142,9 +144,19 @@ class EventLog:
         return BootState(next_seq, history, unrecoverable_below, epoch, complete)
 
     async def load_older(self, before: int) -> list[PublishedEvent]:
-        """The retained events older than `before`, oldest first (the rest of a start's load)."""
-        async with self._db.session() as s:
-            return await _newest(s, before, self._history_size)
+        """The retained events older than `before`, oldest first (the rest of a start's load),
+        read in chunks so the loop is never held for the whole history at once."""
+        chunks: list[list[PublishedEvent]] = []
+        wanted = self._history_size
+        while wanted > 0:
+            async with self._db.session() as s:
+                chunk = await _newest(s, before, min(LOAD_CHUNK, wanted))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+            before = chunk[0].seq
+        return [event for chunk in reversed(chunks) for event in chunk]
 
     # --- called synchronously by the broker ---------------------------------------------
 

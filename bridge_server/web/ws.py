@@ -424,7 +424,8 @@ class ClientConnection:
         if epoch is not None and not isinstance(epoch, str):
             raise ProtocolError("invalid_message", "'epoch' must be a string")
         broker = self.ctx.broker
-        if since is not None and not broker.history_complete:
+        limit = self.ctx.settings.ws_recovery_limit
+        if since is not None and not broker.can_replay_now(since, channels, limit, self.audience):
             await broker.history_loaded()  # a start restores the oldest events last
         reply: dict[str, Any] = {"type": "subscription_confirmed"}
         # No await from here on: replay, subscription and confirmation happen in one step of
@@ -433,12 +434,7 @@ class ClientConnection:
             replay = None
             # A `since` from another epoch counts in a history this server no longer has.
             if epoch is None or epoch == broker.epoch:
-                replay = broker.events_since(
-                    since,
-                    channels,
-                    limit=self.ctx.settings.ws_recovery_limit,
-                    audience=self.audience,
-                )
+                replay = broker.events_since(since, channels, limit=limit, audience=self.audience)
             if replay is None:
                 reply.update(recovered=False, replayed=0)
             else:

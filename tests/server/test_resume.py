@@ -136,16 +136,20 @@ async def test_kill_never_reuses_a_sequence_number_and_tells_the_truth(tmp_path,
         await server.stop()
 
 
-async def test_a_start_restores_the_older_history_after_listening_and_loses_none(tmp_path, http):
+async def test_a_start_restores_the_older_history_after_listening_and_loses_none(
+    tmp_path, http, monkeypatch
+):
     """A start restores only the newest retained events before it listens; a client resuming
     from before them still gets every missed event, and the activity history still reaches
     the oldest event."""
     from bridge_server import events
-    from bridge_server.store.event_log import EAGER_HISTORY
+    from bridge_server.store import event_log
     from tests.helpers import base_url, make_settings
 
-    missed = EAGER_HISTORY + 50
-    settings = make_settings(tmp_path / "d", ws_recovery_limit=missed + 10)
+    monkeypatch.setattr(event_log, "EAGER_HISTORY", 20)
+    monkeypatch.setattr(event_log, "LOAD_CHUNK", 15)  # the rest comes in several reads
+    missed = 70
+    settings = make_settings(tmp_path / "d")
     server = BridgeServer(settings)
     await server.start()
     await _make_sessions(server, ["before"])
@@ -160,18 +164,18 @@ async def test_a_start_restores_the_older_history_after_listening_and_loses_none
         # Nothing awaited since the start: the older events are still on their way.
         assert not server.context.broker.history_complete
         client = await connect(http, server)
-        await client.send({"type": "subscribe", "channels": ["jobs"], "since": seen})
+        await client.send({"type": "subscribe", "channels": ["queue"], "since": seen})
         replayed = []
         while (message := await client.recv())["type"] != "subscription_confirmed":
             replayed.append(message)
         assert message["recovered"] is True
-        ours = [m["pending"] for m in replayed if m["type"] == "queue_status" and m["seq"] > seen]
+        ours = [m["pending"] for m in replayed if m["type"] == "queue_status"]
         assert ours[:missed] == list(range(missed))
         assert [m["seq"] for m in replayed] == sorted(m["seq"] for m in replayed)
 
         oldest, before = None, None
-        for _ in range(20):  # pages of 500, newest first, down to the first event
-            query = "limit=500" + (f"&before={before}" if before else "")
+        for _ in range(20):  # pages of 10, newest first, down to the first event
+            query = "limit=10" + (f"&before={before}" if before else "")
             page = await (await http.get(f"{base_url(server)}/api/activity?{query}")).json()
             if page["items"]:
                 oldest = page["items"][-1]["seq"]
