@@ -7,15 +7,17 @@
 3. Server: a real BridgeServer on 127.0.0.1 and an ephemeral port, timed from `start()` to a
    TCP connection being accepted; the baseline is the same start on an empty data folder.
 4. The service queries behind the pages, each timed N times (p50 / p99): the approval queue
-   (whole library and one session), a grid page of a session in capture order, the whole-shoot
-   query (`services.library`, when present), a jobs page, the session list with counts, and
-   the queue and job counts. The baseline is the same query on a copy of the database without
-   the indexes of migration 0007.
+   (whole library and one session) by offset and by keyset cursor (random real cursors), a
+   grid page of a session in capture order by offset and by cursor, the whole-shoot query
+   (`services.library`, when present), a jobs page, the session list with counts, and the
+   queue and job counts. The baseline is the same query on a copy of the database without
+   the indexes of migrations 0007 and 0011.
 5. Resume: a WebSocket client that missed 10,000 events subscribes with `since`; the answer is a
    prompt `recovered: false` past the recovery limit (printed beside the figure).
 6. Memory: the main process's RSS after all of the above; the pool's workers reported apart.
 7. Window: a child process (QT_QPA_PLATFORM=offscreen) times the desktop app from `start()` to
-   the main window shown with its models loaded, and one page fetch of the jobs model.
+   the main window shown, and the next page fetches of the jobs, sessions and approval-queue
+   models.
 
 Usage (from the repo root):
     .venv/bin/python bench/library.py
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import json
 import os
 import random
@@ -58,6 +61,9 @@ MISSED_EVENTS = 10_000
 PAGE = 50
 PAGE_ROWS = 200  # desktop.models.table.PAGE_ROWS
 MIGRATION = "bridge_server.store.migrations.versions.0007_library_indexes"
+# Later index migrations the baseline goes without too (each lists its INDEXES).
+LATER_INDEXES = ("bridge_server.store.migrations.versions.0011_library_speed",)
+CURSOR_PAGES = 40  # keyset cursors collected per listing, to time random "next page" reads
 
 
 def _settings(data_dir: Path) -> Any:
@@ -74,13 +80,19 @@ def _copy_library(source: Path, target: Path, drop_indexes: bool = False) -> Pat
     shutil.copyfile(_settings(source).database_path, db)
     if drop_indexes:
         with sqlite3.connect(db) as conn:
-            for name in migration.INDEXES:
+            later = [importlib.import_module(m).INDEXES for m in _present(LATER_INDEXES)]
+            for name in [*migration.INDEXES, *(n for names in later for n in names)]:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
             for name, table, columns in migration.REPLACED:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
             # Stamped back to the previous head: start-up does not migrate them back in.
             conn.execute("UPDATE alembic_version SET version_num = ?", (migration.down_revision,))
     return target
+
+
+def _present(modules: tuple[str, ...]) -> list[str]:
+    """The modules this tree has (the bench also runs on older trees)."""
+    return [m for m in modules if importlib.util.find_spec(m) is not None]
 
 
 # --- timing helpers -------------------------------------------------------------------------
@@ -165,6 +177,28 @@ def _queries(ctx: Any, sessions: list[str], rng: random.Random) -> dict[str, Cal
     except ImportError:  # before the decisions work: no whole-shoot query yet
         return found
 
+    async def grid_cursor_page() -> Any:
+        session_id, cursor = rng.choice(grid_cursors)
+        query = LibraryQuery(session_id=session_id, cursor=cursor, limit=PAGE)
+        return await query_library(ctx, query)
+
+    grid_cursors: list[tuple[str, str]] = []
+    found["grid page by cursor (session, capture order)"] = grid_cursor_page
+    cursor_page = getattr(approvals, "approval_queue_page", None)
+    queue_cursors: dict[str | None, list[str]] = {}
+    if cursor_page is not None:  # the queue by keyset cursor (0011_library_speed)
+
+        async def queue_cursor_page(scope: str | None) -> Any:
+            return await cursor_page(ctx, scope, PAGE, cursor=rng.choice(queue_cursors[scope]))
+
+        found["approval-queue page by cursor (whole library)"] = lambda: queue_cursor_page(None)
+        found["approval-queue page by cursor (one session)"] = lambda: queue_cursor_page(
+            queued[0]
+        )
+    found["_collect cursors"] = lambda: _collect_cursors(
+        ctx, sessions, queued[0], grid_cursors, queue_cursors, cursor_page
+    )
+
     async def whole_shoot(sort: Any, session: bool) -> Any:
         session_id = rng.choice(sessions) if session else None
         return await query_library(ctx, LibraryQuery(session_id=session_id, sort=sort, limit=PAGE))
@@ -177,6 +211,41 @@ def _queries(ctx: Any, sessions: list[str], rng: random.Random) -> dict[str, Cal
         SortOrder.CAPTURED, False
     )
     return found
+
+
+async def _collect_cursors(
+    ctx: Any,
+    sessions: list[str],
+    queued_session: str,
+    grid: list[tuple[str, str]],
+    queue: dict[str | None, list[str]],
+    queue_page: Any,
+) -> None:
+    """Real next-page cursors of the listings timed by cursor (once; later calls do nothing)."""
+    from bridge_server.services.library import LibraryQuery, query_library
+
+    if grid:
+        return
+    for session_id in sessions[:: max(1, len(sessions) // 10)]:
+        cursor = None
+        for _ in range(library_data.PHOTOS_PER_SESSION // PAGE - 1):
+            page = await query_library(
+                ctx, LibraryQuery(session_id=session_id, cursor=cursor, limit=PAGE)
+            )
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+            grid.append((session_id, cursor))
+    if queue_page is None:
+        return
+    for scope in (None, queued_session):
+        cursor, queue[scope] = None, []
+        for _ in range(CURSOR_PAGES):
+            page = await queue_page(ctx, scope, PAGE, cursor=cursor)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+            queue[scope].append(cursor)
 
 
 async def _session_ids(ctx: Any) -> list[str]:
@@ -201,7 +270,11 @@ async def _query_figures(data_dir: Path, rounds: int) -> dict[str, list[float]]:
     try:
         sessions = await _session_ids(ctx)
         rng = random.Random(5)
-        return {name: await _timed(fn, rounds) for name, fn in _queries(ctx, sessions, rng).items()}
+        queries = _queries(ctx, sessions, rng)
+        collect = queries.pop("_collect cursors", None)
+        if collect is not None:
+            await collect()
+        return {name: await _timed(fn, rounds) for name, fn in queries.items()}
     finally:
         await db.close()
 
@@ -262,19 +335,31 @@ def _window_child(data_dir: str) -> None:
     async def run() -> dict[str, Any]:
         started = time.perf_counter()
         starting = asyncio.ensure_future(desktop.start())
-        shown = None
+        shown = loaded = None
         while not starting.done():
             if shown is None and desktop.window is not None and desktop.window.isVisible():
                 shown = time.perf_counter() - started
+            if loaded is None and desktop.models is not None and desktop.models.loaded:
+                loaded = time.perf_counter() - started
             await asyncio.sleep(0.005)
         await starting
-        if shown is None:  # shown in the start's last step
-            shown = time.perf_counter() - started
+        end = time.perf_counter() - started
         visible = bool(desktop.window and desktop.window.isVisible())
-        figures: dict[str, Any] = {"window_s": shown, "visible": visible}
+        figures: dict[str, Any] = {
+            "window_s": end if shown is None else shown,  # None: shown in the start's last step
+            "loaded_s": end if loaded is None else loaded,
+            "visible": visible,
+        }
         models = desktop.models
         assert models is not None
-        for name, model in (("jobs", models.jobs), ("sessions", models.sessions)):
+        pageable = [("jobs", models.jobs), ("sessions", models.sessions)]
+        figures["page_rows"] = {"jobs": PAGE_ROWS, "sessions": PAGE_ROWS}
+        if hasattr(models.queue, "load_more"):  # the paged queue (0011_library_speed)
+            from desktop.models import approvals as queue_model
+
+            pageable.append(("approval queue", models.queue))
+            figures["page_rows"]["approval queue"] = queue_model.PAGE_PHOTOS
+        for name, model in pageable:
             times = []
             for _ in range(20):  # the next pages, as the view scrolls down
                 t0 = time.perf_counter()
@@ -329,7 +414,11 @@ async def _server_figures(library: Path, empty: Path, rounds: int) -> dict[str, 
             await ctx.pool.warm_up()
         sessions = await _session_ids(ctx)
         rng = random.Random(9)
-        for fn in _queries(ctx, sessions, rng).values():
+        queries = _queries(ctx, sessions, rng)
+        collect = queries.pop("_collect cursors", None)
+        if collect is not None:
+            await collect()
+        for fn in queries.values():
             await fn()
         main_mb, workers_mb, workers = _memory(server)
     finally:
@@ -407,30 +496,41 @@ def main(argv: list[str] | None = None) -> int:
     )
     row(
         f"< {GOAL_WINDOW_S * 1000:.0f}",
-        "window shown, models loaded (ms, offscreen)",
+        "window shown (ms, offscreen)",
         "",
         window["window_s"] * 1000,
         None,
         window["window_s"] < GOAL_WINDOW_S and window["visible"],
     )
+    row(
+        f"< {GOAL_WINDOW_S * 1000:.0f}",
+        "window's models loaded, first pages (ms, offscreen)",
+        "",
+        window["loaded_s"] * 1000,
+        None,
+        window["loaded_s"] < GOAL_WINDOW_S,
+    )
     for name, ours_ms in ours.items():
-        base_ms = base[name]
+        base_ms = base.get(name)
+        if base_ms is None:
+            continue
         p99, base_p99 = _p(ours_ms, 99), _p(base_ms, 99)
         row(
             f"p99 < {GOAL_PAGE_MS:.0f}",
             f"{name} p99 (ms; p50 {_p(ours_ms, 50):.1f})",
-            f"{base_p99:.1f} (no 0007 indexes)",
+            f"{base_p99:.1f} (no 0007/0011 indexes)",
             p99,
             p99 / base_p99 if base_p99 else None,
             p99 < GOAL_PAGE_MS,
         )
-    for name in ("jobs", "sessions"):
-        pages = window[f"{name}_model_page_ms"]
+    for name in ("jobs", "sessions", "approval queue"):
+        pages = window.get(f"{name}_model_page_ms")
         if not pages:  # every row came with the first page
             continue
         row(
             f"p99 < {GOAL_PAGE_MS:.0f}",
-            f"{name} Qt model page fetch p99 (ms; {len(pages)} pages of {PAGE_ROWS})",
+            f"{name} Qt model page fetch p99 (ms; {len(pages)} pages of "
+            f"{window.get('page_rows', {}).get(name, PAGE_ROWS)})",
             "",
             _p(pages, 99),
             None,
@@ -454,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_common.table(["figure", "goal", "baseline", "ours", "ratio", "status", "load 1 min"],
                         rows))  # fmt: skip
     print(f"({args.rounds} timings per query, random pages; baseline queries on a copy of the "
-          "same database without migration 0007's indexes)")  # fmt: skip
+          "same database without the indexes of migrations 0007 and 0011)")  # fmt: skip
     print(_common.machine_line(), flush=True)
     return 0
 
