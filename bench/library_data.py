@@ -41,7 +41,7 @@ from bridge_server.store.enums import (
 from bridge_server.store.event_log import EPOCH_KEY, RESERVED_KEY
 from bridge_server.store.models import EventRecord, Job, Meta, Photo, Session
 
-VERSION: Final = "2"  # 2: made at the head with migration 0005 (upgrading 1 lost its jobs)
+VERSION: Final = "3"  # 3: made at the head after 0009 moved before 0007 (a 2 lacks its columns)
 MARKER: Final = "library-ready"
 SESSIONS: Final = 200
 PHOTOS_PER_SESSION: Final = 500
