@@ -73,14 +73,19 @@ def _confine_import_paths(case: Any, root: Path) -> None:
             ]
 
 
+CURSOR_ROUTES = {"/api/photos": "captured", "/api/approval/queue": "score"}
+
+
 def _issued_cursor(case: Any) -> None:
     # A cursor is valid only as the server issued it, and a random string matching its pattern
     # is not one: a schema-valid cursor is replaced by one the server would issue for that sort
     # (invalid ones are left for the negative run; test_library pages with real ones).
     query = case.query
-    if case.operation.path != "/api/photos" or not isinstance(query, dict):
+    if case.operation.path not in CURSOR_ROUTES or not isinstance(query, dict):
         return
-    cursor, sort_name = query.get("cursor"), query.get("sort", "captured")
+    # The approval queue is the whole shoot in score order: its cursors are of that order.
+    default = CURSOR_ROUTES[case.operation.path]
+    cursor, sort_name = query.get("cursor"), query.get("sort", default)
     if (
         isinstance(cursor, str)
         and re.fullmatch(CURSOR_PATTERN, cursor)
