@@ -49,8 +49,10 @@ def types_pattern() -> str:
 
 def parse_types(raw: str | None) -> frozenset[str]:
     """`types=a,b` as a set of known event types (default: the Activity set)."""
-    if raw is None or raw == "":
+    if raw is None:
         return ACTIVITY_TYPES
+    if raw == "":  # as the schema says: leave it out for the default, never an empty filter
+        raise InvalidArguments("'types' must name at least one event type (or be left out)")
     # Exactly the documented form (names joined by commas): a stray character is an error,
     # not a silent "all types".
     names = frozenset(raw.split(","))

@@ -26,6 +26,7 @@ class QueueStatusPublisher:
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, int] | None = None
         self._dirty = False  # a change arrived while a publication was in flight
+        self._closed = False  # after close nothing is scheduled: the loop may be stopping
         self.latest: dict[str, int] = {
             "pending": 0,
             "processing": 0,
@@ -36,6 +37,8 @@ class QueueStatusPublisher:
 
     def changed(self) -> None:
         """Job counts may have changed; publish soon (again, if a publication is in flight)."""
+        if self._closed:
+            return
         if self._task is not None and not self._task.done():
             self._dirty = True  # its counts may predate this change: publish once more after
             return
@@ -68,7 +71,8 @@ class QueueStatusPublisher:
             self._broker.publish(events.queue_status(**counts))
 
     def close(self) -> None:
-        """Drop a scheduled publication."""
+        """Drop a scheduled publication; later changes schedule none."""
+        self._closed = True
         self._dirty = False
         if self._pending is not None:
             self._pending.cancel()

@@ -83,6 +83,8 @@ def test_picking_an_alternate_says_the_best_stays_picked(desk: Desk) -> None:
             timeout=30,
             what="what stays picked is said",
         )
+        # The line is said as the pick is stored: wait for the store before reading it.
+        await desk.until(lambda: desk.models.desk.pending() is None, timeout=30)
         assert (await photo_service.get_photo(desk.ctx, best["photo_id"]))["flag"] == "pick"
         assert (await photo_service.get_photo(desk.ctx, other["photo_id"]))["flag"] == "pick"
 
