@@ -192,9 +192,7 @@ def _queries(ctx: Any, sessions: list[str], rng: random.Random) -> dict[str, Cal
             return await cursor_page(ctx, scope, PAGE, cursor=rng.choice(queue_cursors[scope]))
 
         found["approval-queue page by cursor (whole library)"] = lambda: queue_cursor_page(None)
-        found["approval-queue page by cursor (one session)"] = lambda: queue_cursor_page(
-            queued[0]
-        )
+        found["approval-queue page by cursor (one session)"] = lambda: queue_cursor_page(queued[0])
     found["_collect cursors"] = lambda: _collect_cursors(
         ctx, sessions, queued[0], grid_cursors, queue_cursors, cursor_page
     )

@@ -179,6 +179,6 @@ async def test_a_session_list_page_counts_from_an_index_alone(bridge: BridgeServ
         async with ctx.db.session() as s:
             counts = await queries.sessions_counts(s, [session_id])
     assert counts[session_id]["total"] == 6 and counts[session_id]["waiting"] == 4
-    (statement, params), = [(q, p) for q, p in seen if "GROUP BY" in q]
+    ((statement, params),) = [(q, p) for q, p in seen if "GROUP BY" in q]
     lines = plan(str(ctx.settings.database_path), statement, params)
     assert any(ln.startswith("SEARCH photos USING COVERING INDEX") for ln in lines), lines
