@@ -8,7 +8,12 @@ from typing import Any, Final
 
 Names = Callable[[str | None], str]  # photo id -> file name ("a photo" when unknown)
 
-JOB_NOUNS: Final = {"analyze": "Analysis", "export": "Export"}
+JOB_NOUNS: Final = {
+    "analyze": "Analysis",
+    "export": "Export",
+    "train_profile": "Learning from your decisions",
+    "reselect": "Re-checking the proposals",
+}
 SYSTEM_WORDS: Final = {"paused": "Processing paused", "running": "Processing resumed"}
 
 
@@ -81,7 +86,10 @@ def _job_words(kind: str, p: Mapping[str, Any], name: str) -> str:
     if kind == "job_started":
         return f"{subject} started"
     if kind == "job_progress":
-        return f"{subject}: {float(p.get('progress') or 0):.0f} %"
+        percent = f"{float(p.get('progress') or 0):.0f} %"
+        if not p.get("photo_id") and p.get("message"):
+            return f"{p['message']} ({percent})"  # a job of no photo says what it does
+        return f"{subject}: {percent}"
     if kind == "job_completed":
         return f"{subject} finished"
     if kind == "job_failed":
