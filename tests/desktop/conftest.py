@@ -117,8 +117,17 @@ async def import_and_settle(
     while not await jobs_settled(server):
         assert time.monotonic() < deadline, "analysis did not finish"
         await asyncio.sleep(0.1)
+    from bridge_server.services.approvals import approval_queue
+
+    # The store's queue, photo for photo (not only the model's own count of it).
+    photos, waiting = await approval_queue(server.context, None, 500, 0)
+    queued = sorted(p["photo_id"] for p in photos)
     await desk.until(
-        lambda: desk.models.queue.rowCount() == desk.models.approval_count,
-        what="the approval grid to match the queue",
+        lambda: (
+            sorted(desk.models.queue.photo_ids()) == queued
+            and desk.models.approval_count == waiting
+        ),
+        timeout=30,
+        what="the approval grid to match the store's queue",
     )
     return report

@@ -108,6 +108,10 @@ def test_preview_shows_scores_and_burst_alternates(desk: Desk) -> None:
         view = desk.window.approvals
         items, _ = await photo_service.list_photos(desk.ctx, limit=100)
         best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
+        await desk.until(
+            lambda: desk.models.queue.row_of(best["photo_id"]) is not None,
+            what="the best frame in the grid",
+        )
         row = desk.models.queue.row_of(best["photo_id"])
         # Open it afresh (a burst that grows while shown: the test after this one).
         view.grid.setCurrentIndex(QModelIndex())
@@ -137,6 +141,10 @@ def test_the_burst_panel_follows_a_burst_that_grows_while_shown(desk: Desk) -> N
         view = desk.window.approvals
         items, _ = await photo_service.list_photos(desk.ctx, limit=100)
         best = next(p for p in items if p["is_group_best"] and p["in_queue"] and p["group_id"])
+        await desk.until(
+            lambda: desk.models.queue.row_of(best["photo_id"]) is not None,
+            what="the best frame in the grid",
+        )
         row = desk.models.queue.row_of(best["photo_id"])
         view.grid.setCurrentIndex(QModelIndex())
         view.grid.setCurrentIndex(desk.models.queue.index(row))
