@@ -41,6 +41,9 @@ def shoot_folder(root: Path, path: Path) -> Path:
     return root / relative.parts[0] if len(relative.parts) > 1 else root
 
 
+SETTLE_TASK: Final = "hot-folder-settle"
+
+
 class HotFolderWatcher:
     """Watches folders recursively and hands stable new files to `on_files`, per shoot."""
 
@@ -67,14 +70,17 @@ class HotFolderWatcher:
         self._tasks.append(
             loop.create_task(self._watch(roots, scan_existing), name="hot-folder-watch")
         )
-        self._tasks.append(loop.create_task(self._settle(), name="hot-folder-settle"))
+        self._tasks.append(loop.create_task(self._settle(), name=SETTLE_TASK))
 
     async def stop(self) -> None:
-        """Stop watching."""
+        """Stop watching; an import already handed over finishes first."""
         self._stop.set()
         self._wake.set()
         for task in self._tasks:
-            task.cancel()
+            # The settle task is not cancelled: it ends by itself once the import in flight is
+            # done. Cancelled halfway, an import could leave a moved file without its row.
+            if task.get_name() != SETTLE_TASK:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
@@ -150,6 +156,8 @@ class HotFolderWatcher:
             root = next((r for r in self._roots if path.is_relative_to(r)), path.parent)
             by_shoot.setdefault(shoot_folder(root, path), []).append(path)
         for folder, files in by_shoot.items():
+            if self._stop.is_set():
+                return  # stopping: these stay in the folder for the next start's scan
             try:
                 await self._on_files(folder, sorted(files))
             except Exception:
