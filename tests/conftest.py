@@ -25,9 +25,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def bridge(settings: Settings) -> AsyncIterator[BridgeServer]:
-    """A started bridge on 127.0.0.1; stopped after the test."""
+    """A started bridge on 127.0.0.1, its start-up catch-up done; stopped after the test.
+
+    Tests that write rows directly would otherwise race the catch-up's re-analysis scan.
+    """
     server = BridgeServer(settings)
     await server.start()
+    await server.pipeline.caught_up()
     try:
         yield server
     finally:

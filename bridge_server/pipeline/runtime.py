@@ -97,6 +97,11 @@ class Pipeline:
         except Exception:  # the next start tries again
             log.exception("Start-up catch-up failed")
 
+    async def caught_up(self) -> None:
+        """Return once the start-up catch-up (file sync, re-analysis of old versions) is done."""
+        if self._catching_up is not None:
+            await asyncio.gather(asyncio.shield(self._catching_up), return_exceptions=True)
+
     def _on_studio_event(self, event: PublishedEvent) -> None:
         """A job queued on another machine: look for work now rather than at the next poll."""
         if event.type == "job_created" or (

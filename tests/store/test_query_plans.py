@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bridge_server.app import BridgeServer
 from bridge_server.ids import new_id
+from bridge_server.imaging.analysis import ANALYSIS_VERSION
 from bridge_server.services import approvals, jobs, photos, queries, sessions
 from bridge_server.services.library import LibraryQuery, SortOrder, query_library
 from bridge_server.store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection
@@ -85,7 +86,7 @@ async def _seed(server: BridgeServer) -> tuple[str, str]:
                     "captured_at": start + timedelta(seconds=k),
                     "status": PhotoStatus.ANALYZED,
                     "ai_score": 1.0 + k * 0.5,
-                    "analysis": {"ai_score": 1.0 + k * 0.5},
+                    "analysis": {"version": ANALYSIS_VERSION, "ai_score": 1.0 + k * 0.5},
                     "selection": Selection.KEEPER,
                     "approval": Approval.APPROVED if decided else Approval.PENDING,
                 }
