@@ -7,10 +7,14 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from .config import Settings, SettingsError, load_settings
 from .instance import AlreadyRunning, InstanceLock
 from .studio.settings import StudioUnavailable
+
+if TYPE_CHECKING:
+    from .app import BridgeServer
 
 log = logging.getLogger("autodev")
 
@@ -85,6 +89,11 @@ async def run_headless(settings: Settings, lock: InstanceLock | None = None) -> 
     if lock is not None:
         lock.record(url)
     print(f"AutoDev Bridge listening on {url}", flush=True)
+    await serve_until_signalled(server)
+
+
+async def serve_until_signalled(server: BridgeServer) -> None:
+    """Wait for SIGINT or SIGTERM, then stop the started server cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

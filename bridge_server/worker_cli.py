@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import socket
 import sys
 import tempfile
 
-from .cli import add_studio_options, setup_logging
+from .cli import add_studio_options, serve_until_signalled, setup_logging
 from .config import Settings, SettingsError, load_settings
 from .studio.settings import StudioUnavailable
 
@@ -56,14 +55,7 @@ async def run_worker(settings: Settings, name: str) -> None:
     server = BridgeServer(settings, serve_http=False, worker_name=name)
     await server.start()
     print(f"AutoDev Bridge worker {name} running {settings.worker_count} job(s)", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    await serve_until_signalled(server)
 
 
 def main(argv: list[str] | None = None) -> int:

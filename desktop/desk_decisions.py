@@ -123,21 +123,13 @@ class DeskDecisions(QObject):
 
     def decide(self, photos: list[dict[str, Any]], change: Decision) -> int:
         """Change the decision of these photos as one undo step; returns how many change."""
-        targets = [p for p in photos if any(decision_of(p)[k] != v for k, v in change.items())]
-        if not targets:
-            return 0
-        if len(targets) == 1:
-            self.stack.push(DecisionCommand(self, targets[0], change))
-            return 1
-        self.stack.beginMacro(describe_change(f"{len(targets)} photos", change))
-        for photo in targets:
-            self.stack.push(DecisionCommand(self, photo, change))
-        self.stack.endMacro()
-        return len(targets)
+        changing = [p for p in photos if _changes(p, change)]
+        text = describe_change(f"{len(changing)} photos", change)
+        return self.decide_each([(p, change) for p in changing], text)
 
     def decide_each(self, changes: list[tuple[dict[str, Any], Decision]], text: str) -> int:
         """A change of its own for each photo (keywords added to each), as one undo step."""
-        targets = [(p, c) for p, c in changes if any(decision_of(p)[k] != v for k, v in c.items())]
+        targets = [(p, c) for p, c in changes if _changes(p, c)]
         if not targets:
             return 0
         if len(targets) == 1:
@@ -173,3 +165,9 @@ class DeskDecisions(QObject):
         """Call back whenever the stack's undo/redo availability changes."""
         self.stack.canUndoChanged.connect(lambda _c: callback())
         self.stack.canRedoChanged.connect(lambda _c: callback())
+
+
+def _changes(photo: dict[str, Any], change: Decision) -> bool:
+    """Whether `change` alters anything of the photo's decision."""
+    current = decision_of(photo)
+    return any(current[k] != v for k, v in change.items())

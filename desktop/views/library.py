@@ -416,12 +416,10 @@ class LibraryView(QWidget):
         }
 
         def done(changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-            name = photos[0].get("file_name", "") if len(photos) == 1 else f"{len(photos)} photos"
-            text = (
-                describe_change(str(name), changes[0][1])
-                if len(photos) == 1
-                else (f"Keywords on {name}")
-            )
+            if len(photos) == 1:
+                text = describe_change(str(photos[0].get("file_name", "")), changes[0][1])
+            else:
+                text = f"Keywords on {len(photos)} photos"
             changed = self.models.desk.decide_each(changes, text)
             self.status.setText(text if changed else "No change")
 
