@@ -15,6 +15,7 @@ anything else is wiped and made again.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import random
 import shutil
@@ -223,9 +224,14 @@ async def _fill(data_dir: Path) -> dict[str, int]:
 
 
 async def _migrate(data_dir: Path) -> None:
+    """To this tree's head; the count tallies folded, as a running bridge keeps them."""
     db = Database(Settings(data_dir=str(data_dir)).database_path)
     try:
         await db.migrate()
+        if importlib.util.find_spec("bridge_server.store.tallies") is not None:
+            from bridge_server.store import tallies
+
+            await tallies.fold(db, min_saving=1)
     finally:
         await db.close()
 
@@ -244,6 +250,7 @@ def ensure_library(data_dir: Path) -> dict[str, Any]:
     print(f"generating a {SESSIONS * PHOTOS_PER_SESSION:,}-photo library in {data_dir} ...")
     started = time.perf_counter()
     counts = asyncio.run(_fill(data_dir))
+    asyncio.run(_migrate(data_dir))
     info = {"version": VERSION, **counts, "seconds": round(time.perf_counter() - started, 1)}
     marker.write_text(json.dumps(info))
     print(f"  done in {info['seconds']} s", flush=True)

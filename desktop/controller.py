@@ -179,10 +179,10 @@ class BridgeModels(QObject):
 
     async def _load_snapshot(self) -> None:
         ctx = self.ctx
-        job_rows, job_total = await self._job_page(0, PAGE_ROWS)
+        job_rows, more_jobs = await self._job_page(0, PAGE_ROWS)
         queue = await self._queue_page(None, PAGE_PHOTOS)
-        self.approval_count = queue.total
-        session_rows, session_total = await self._session_page(0, PAGE_ROWS)
+        self.approval_count = queue.total or 0
+        session_rows, more_sessions = await self._session_page(0, PAGE_ROWS)
         _, self.photo_total = await photos.list_photos(ctx, limit=1)
         devices = await pairing.list_devices(ctx)
         self.system = await asyncio.to_thread(system.snapshot, ctx)
@@ -190,10 +190,10 @@ class BridgeModels(QObject):
         if ctx.queue_status is not None:
             self.queue_counts = dict(ctx.queue_status.latest)
         self.jobs.set_jobs(job_rows)
-        self.jobs.set_page_loader(self._job_page, job_rows, job_total)
+        self.jobs.set_page_loader(self._job_page, job_rows, more_jobs)
         self.queue.set_page_loader(self._queue_page, queue)
         self.sessions.set_rows(session_rows)
-        self.sessions.set_page_loader(self._session_page, session_rows, session_total)
+        self.sessions.set_page_loader(self._session_page, session_rows, more_sessions)
         self.devices.set_rows(devices)
         listed = ctx.broker.recent(INITIAL_ACTIVITY)
         self.activity.extend(listed)
@@ -237,7 +237,10 @@ class BridgeModels(QObject):
         run_service(self.queue.reload(), done, what="Loading queue")
 
     async def _queue_page(self, cursor: str | None, limit: int) -> LibraryPage:
-        return await approvals.approval_queue_page(self.ctx, None, limit, cursor=cursor)
+        # Only the first page is counted (the total is shown; later pages need no count).
+        return await approvals.approval_queue_page(
+            self.ctx, None, limit, cursor=cursor, count=cursor is None
+        )
 
     def reload_devices(self) -> None:
         """Fetch paired devices again."""
@@ -358,16 +361,17 @@ class BridgeModels(QObject):
                 self.paused_changed.emit(self.paused)
             self.overview_changed.emit()
 
-    async def _job_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def _job_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """A page of jobs, most urgent first, with its photos' names learned."""
-        rows, total = await jobs.list_jobs(self.ctx, limit=limit, offset=offset)
+        rows, more = await jobs.jobs_page(self.ctx, limit, offset)
         wanted = {j["photo_id"] for j in rows if j.get("photo_id")} - self.jobs.photo_names.keys()
         self.jobs.photo_names.update(await photos.photo_names(self.ctx, sorted(wanted)))
-        return rows, total
+        return rows, more
 
-    async def _session_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def _session_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """A page of sessions, newest first, with their counts."""
-        return await sessions.list_sessions(self.ctx, None, limit, offset)
+        rows, total = await sessions.list_sessions(self.ctx, None, limit, offset)
+        return rows, offset + len(rows) < total
 
     def _learn_photo_name(self, photo_id: str | None) -> None:
         if photo_id:

@@ -45,6 +45,7 @@ async def library_page(
             group_id=query.group_id,
             cursor=cursor,
             limit=limit,
+            count=cursor is None,  # the first page's total is shown; events keep it
         ),
     )
     return Page(page.photos, page.next_cursor, page.total)

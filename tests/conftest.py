@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -62,3 +63,12 @@ def photo_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests.fixtures.photos import write_photo_set
 
     return write_photo_set(tmp_path_factory.mktemp("photo_set"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings overrides for the embedded store, or for studio mode on PostgreSQL and Redis
+    (a test taking it runs on both)."""
+    if request.param == "sqlite":
+        return {}
+    return dict(request.getfixturevalue("studio"))

@@ -14,6 +14,7 @@ from ..services.jobs import PRIORITY_HIGH
 from ..services.sessions import refresh_session
 from ..store.enums import JobKind
 from ..store.models import Photo
+from ..store.tallies import TallyFolder
 from .analysis_job import make_analyze_handler, queue_outdated_analyses
 from .coalesce import KeyedCoalescer
 from .export_job import export_handler
@@ -63,6 +64,7 @@ class Pipeline:
         ctx.runner = self.scheduler
         ctx.thumbnails = ThumbnailCache(ctx)
         self._catching_up: asyncio.Task[None] | None = None
+        self.tallies = TallyFolder(ctx.db)  # keeps the maintained counts' rows few
 
     async def start(self) -> None:
         """Recover interrupted imports, requeue interrupted jobs, dispatch, watch, start workers.
@@ -76,6 +78,7 @@ class Pipeline:
         await self.scheduler.start()  # interrupted jobs are requeued before it returns
         if not self.worker:
             self.watcher.start()
+            self.tallies.start()
         if self.ctx.backplane is not None:
             self.ctx.broker.add_listener(self._on_studio_event)
         self.pool.start_in_background()
@@ -119,6 +122,7 @@ class Pipeline:
     async def stop(self) -> None:
         """Stop watching, let running jobs reach a safe point, stop the workers."""
         await self.watcher.stop()
+        await self.tallies.stop()
         if self._catching_up is not None:
             # Not cancelled: a commit in flight would land without its jobs announced.
             await asyncio.gather(self._catching_up, return_exceptions=True)

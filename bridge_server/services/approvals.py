@@ -30,6 +30,7 @@ async def approval_queue_page(
     *,
     cursor: str | None = None,
     offset: int | None = None,
+    count: bool = True,
 ) -> LibraryPage:
     """Photos waiting for a decision, best first: the whole-shoot query in score order, paged
     by its keyset cursor (or the original's offset); `queries.queue_filter` is the same set."""
@@ -43,6 +44,7 @@ async def approval_queue_page(
             cursor=cursor,
             limit=limit,
             offset=offset,
+            count=count,
         ),
     )
 
@@ -52,4 +54,4 @@ async def approval_queue(
 ) -> tuple[list[dict[str, Any]], int]:
     """Photos waiting for a decision, best first, by offset: (photos, total)."""
     page = await approval_queue_page(ctx, session_id, limit, offset=offset)
-    return page.photos, page.total
+    return page.photos, page.total or 0

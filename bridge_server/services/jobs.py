@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import events
 from ..context import BridgeContext
 from ..ids import new_id
+from ..store import tallies
 from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, JobStatus, PhotoStatus
 from ..store.models import Job, Photo
 from ..timeutil import utcnow
@@ -97,18 +98,51 @@ async def list_jobs(
     if photo_id is not None:
         filters.append(Job.photo_id == photo_id)
     order = (Job.priority, Job.created_at, Job.id)
+    # Without kind or photo the total is a maintained tally, not a count of every job.
+    tallied = kind is None and photo_id is None
     async with ctx.db.snapshot() as s:
         if status is not None:
-            rows, total = await paginate(
-                s, select(Job).where(*filters).order_by(*order), limit, offset
-            )
+            query = select(Job).where(*filters).order_by(*order)
+            if tallied:
+                rows = (await s.execute(query.limit(limit).offset(offset))).scalars().all()
+                return [job_dict(j) for j in rows], (await tallies.job_tallies(s))[status.value]
+            rows, total = await paginate(s, query, limit, offset)
             return [job_dict(j) for j in rows], total
         running = select(Job).where(*filters, Job.status == JobStatus.RUNNING).order_by(*order)
         first = list((await s.execute(running)).scalars().all())
         rest = select(Job).where(*filters, Job.status != JobStatus.RUNNING).order_by(*order)
         page = first[offset : offset + limit]
-        later, rest_total = await paginate(s, rest, limit - len(page), max(0, offset - len(first)))
-        return [job_dict(j) for j in page + later], len(first) + rest_total
+        rest_offset = max(0, offset - len(first))
+        if tallied:
+            later = (await s.execute(rest.limit(limit - len(page)).offset(rest_offset))).scalars()
+            total = sum((await tallies.job_tallies(s)).values())
+            return [job_dict(j) for j in page + list(later)], total
+        later_rows, rest_total = await paginate(s, rest, limit - len(page), rest_offset)
+        return [job_dict(j) for j in page + later_rows], len(first) + rest_total
+
+
+async def jobs_page(
+    ctx: BridgeContext, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of `list_jobs`' order without its count: (jobs, whether more follow).
+
+    A scrolling list needs no total, and counting every job is most of a page's cost in a
+    large library.
+    """
+    order = (Job.priority, Job.created_at, Job.id)
+    async with ctx.db.snapshot() as s:
+        running = select(Job).where(Job.status == JobStatus.RUNNING).order_by(*order)
+        first = list((await s.execute(running)).scalars().all())
+        page = first[offset : offset + limit + 1]
+        rest = (
+            select(Job)
+            .where(Job.status != JobStatus.RUNNING)
+            .order_by(*order)
+            .limit(limit + 1 - len(page))
+            .offset(max(0, offset - len(first)))
+        )
+        page += (await s.execute(rest)).scalars().all()
+    return [job_dict(j) for j in page[:limit]], len(page) > limit
 
 
 async def set_job_priority(

@@ -12,14 +12,16 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import Boolean, Select, func, literal, literal_column, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..context import BridgeContext
+from ..store import tallies
 from ..store.enums import FLAG_APPROVAL, Approval, ColorLabel, Flag, PhotoStatus, Selection, Verdict
 from ..store.models import Photo, UTCDateTime
 from ..store.portable import array_has_any
@@ -74,15 +76,17 @@ class LibraryQuery:
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int | None = None  # the original's paging (with a cursor: rows skipped after it)
+    count: bool = True  # False: no total (a scrolling view's next page needs none)
 
 
 @dataclass(frozen=True)
 class LibraryPage:
-    """One page: the photos, the cursor of the next page (None: this was the last), the total."""
+    """One page: the photos, the cursor of the next page (None: this was the last), the total
+    (None when the query asked for no count)."""
 
     photos: list[dict[str, Any]]
     next_cursor: str | None
-    total: int
+    total: int | None
 
 
 async def query_library(ctx: BridgeContext, q: LibraryQuery) -> LibraryPage:
@@ -102,7 +106,7 @@ async def query_library(ctx: BridgeContext, q: LibraryQuery) -> LibraryPage:
         page = page.where(tuple_(*keys) > tuple_(*_decode_cursor(q.cursor, q.sort)))
     page = page.limit(q.limit + 1).offset(q.offset or 0)
     async with ctx.db.session() as s:
-        total = int((await s.execute(total_query)).scalar_one())
+        total = await _total(s, q, total_query) if q.count else None
         rows: list[Any] = list((await s.execute(page)).all())
     more = len(rows) > q.limit
     rows = rows[: q.limit]
@@ -114,6 +118,26 @@ async def query_library(ctx: BridgeContext, q: LibraryQuery) -> LibraryPage:
         photos.append(item)
     cursor = encode_cursor(q.sort, _key_values(rows[-1][0], q.sort)) if more and rows else None
     return LibraryPage(photos, cursor, total)
+
+
+# The queries whose total is a maintained tally (store.tallies), by their filters alone: every
+# photo, and the approval queue (`queries.queue_filter`), of the library or of one session.
+_TALLIED: Final[dict[LibraryQuery, str]] = {
+    LibraryQuery(): "total",
+    LibraryQuery(verdict=Verdict.PROPOSED, approval=Approval.PENDING): "waiting",
+}
+
+
+async def _total(s: AsyncSession, q: LibraryQuery, count: Select[Any]) -> int:
+    """How many photos match `q`: a tally where one counts them, else a count."""
+    filters_only = replace(
+        q, session_id=None, sort=SortOrder.CAPTURED, cursor=None, limit=DEFAULT_LIMIT,
+        offset=None, count=True,
+    )  # fmt: skip
+    tally = _TALLIED.get(filters_only)
+    if tally is not None:
+        return await tallies.library_tally(s, tally, q.session_id)
+    return int((await s.execute(count)).scalar_one())
 
 
 def _filters(q: LibraryQuery) -> list[Any]:

@@ -47,7 +47,7 @@ async def list_photos(
             offset=offset,
         ),
     )
-    return page.photos, page.total
+    return page.photos, page.total or 0
 
 
 async def photo_names(ctx: BridgeContext, photo_ids: list[str]) -> dict[str, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..store import tallies
 from ..store.enums import (
     ACTIVE_JOB_STATUSES,
     Approval,
-    JobStatus,
     PhotoStatus,
     Selection,
     Verdict,
@@ -69,66 +69,49 @@ def verdict_filter(verdict: Verdict) -> Any:
 
 
 async def approval_queue_count(s: AsyncSession, session_id: str | None = None) -> int:
-    """How many photos wait for a decision (in one session, or in all): the same condition
-    (`queue_filter`) as the `waiting` of `photo_counts`, counted on the queue's index."""
-    query = select(func.count()).select_from(Photo).where(queue_filter())
-    if session_id is not None:
-        query = query.where(Photo.session_id == session_id)
-    return int((await s.execute(query)).scalar_one())
+    """How many photos wait for a decision (in one session, or in all): `queue_filter`'s set,
+    from the maintained tallies (store.tallies)."""
+    return await tallies.library_tally(s, "waiting", session_id)
 
 
-def _count_columns() -> list[Any]:
-    """The one definition of the counts every screen shows, for photo_counts and
-    sessions_counts alike: total, processed, waiting, approved, rejected, first capture."""
-    done = Photo.status.in_([PhotoStatus.ANALYZED, PhotoStatus.FAILED])
-    return [
-        func.count(),
-        func.sum(case((done, 1), else_=0)),
-        func.sum(case((queue_filter(), 1), else_=0)),
-        func.sum(case((Photo.approval == Approval.APPROVED, 1), else_=0)),
-        func.sum(case((Photo.approval == Approval.REJECTED, 1), else_=0)),
-        func.min(Photo.captured_at),
-    ]
-
-
-def _counts(row: Any) -> dict[str, Any]:
-    total, processed, waiting, approved, rejected = (int(v or 0) for v in row[:5])
+def _counts(tallied: dict[str, int], first_capture: Any) -> dict[str, Any]:
     return {
-        "total": total,
-        "processed": processed,
-        "waiting": waiting,
-        "queued": waiting,  # the name session_dict has always used for it
-        "approved": approved,
-        "rejected": rejected,
-        "first_capture": row[5],
+        "total": tallied["total"],
+        "processed": tallied["processed"],
+        "waiting": tallied["waiting"],
+        "queued": tallied["waiting"],  # the name session_dict has always used for it
+        "approved": tallied["approved"],
+        "rejected": tallied["rejected"],
+        "first_capture": first_capture,
     }
 
 
-async def photo_counts(s: AsyncSession, session_id: str | None = None) -> dict[str, Any]:
-    """The counts of a session's photos (or of all) that every screen shows."""
-    query = select(*_count_columns())
-    if session_id is not None:
-        query = query.where(Photo.session_id == session_id)
-    return _counts((await s.execute(query)).one())
+def _first_capture(session_id: Any) -> Any:
+    """SQL: the session's earliest capture time, one seek of ix_photos_session_first."""
+    return select(func.min(Photo.captured_at)).where(Photo.session_id == session_id)
 
 
 async def session_counts(s: AsyncSession, session_id: str) -> dict[str, Any]:
-    """Total, processed, waiting, approved and rejected photos of a session (`photo_counts`)."""
-    return await photo_counts(s, session_id)
+    """The counts of a session's photos that every screen shows: total, processed (analysed or
+    failed), waiting (`queue_filter`), approved, rejected, and the first capture. The counts
+    are maintained tallies (migration 0012 keeps them in step with every write)."""
+    return (await sessions_counts(s, [session_id]))[session_id]
 
 
 async def sessions_counts(s: AsyncSession, session_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """session_counts for several sessions in one statement (a page of the session list)."""
-    rows = (
-        await s.execute(
-            select(Photo.session_id, *_count_columns())
-            .where(Photo.session_id.in_(session_ids))
-            .group_by(Photo.session_id)
-        )
-    ).all()
-    found = {row[0]: _counts(row[1:]) for row in rows}
-    empty = _counts([0, 0, 0, 0, 0, None])
-    return {session_id: found.get(session_id, dict(empty)) for session_id in session_ids}
+    """session_counts for several sessions (a page of the session list): their tallies, and one
+    index seek per session for its first capture."""
+    tallied = await tallies.photo_tallies(s, session_ids)
+    firsts: dict[str, Any] = dict(
+        (
+            await s.execute(
+                select(Session.id, _first_capture(Session.id).scalar_subquery()).where(
+                    Session.id.in_(session_ids)
+                )
+            )
+        ).all()
+    )
+    return {sid: _counts(tallied[sid], firsts.get(sid)) for sid in session_ids}
 
 
 async def active_job_count(s: AsyncSession, session_id: str) -> int:
@@ -143,14 +126,13 @@ async def active_job_count(s: AsyncSession, session_id: str) -> int:
 
 
 async def job_counts(s: AsyncSession) -> dict[str, int]:
-    """Jobs by status, for queue_status."""
-    rows = (await s.execute(select(Job.status, func.count()).group_by(Job.status))).all()
-    by = {status: int(n) for status, n in rows}
+    """Jobs by status, for queue_status (maintained tallies, not a count of every job)."""
+    by = await tallies.job_tallies(s)
     return {
-        "pending": by.get(JobStatus.PENDING, 0),
-        "processing": by.get(JobStatus.RUNNING, 0),
-        "completed": by.get(JobStatus.COMPLETED, 0),
-        "failed": by.get(JobStatus.FAILED, 0),
+        "pending": by["pending"],
+        "processing": by["running"],
+        "completed": by["completed"],
+        "failed": by["failed"],
         "total": sum(by.values()),
     }
 

@@ -110,7 +110,7 @@ def job_dict(job: Job) -> dict[str, Any]:
 
 
 def session_dict(session: Session, counts: dict[str, Any]) -> dict[str, Any]:
-    """A session resource with its photo counts (queries.photo_counts)."""
+    """A session resource with its photo counts (queries.session_counts)."""
     total = counts.get("total", 0)
     processed = counts.get("processed", 0)
     first_capture = counts.get("first_capture")

@@ -89,15 +89,8 @@ class Photo(Base):
         Index(
             "ix_photos_session_queue", "session_id", "selection", "approval", "status", "ai_score"
         ),
-        # A session-list page's counts from the index alone (migration 0011).
-        Index(
-            "ix_photos_session_counts",
-            "session_id",
-            "status",
-            "selection",
-            "approval",
-            "captured_at",
-        ),
+        # A session's first capture in one seek (its counts are tallies: migration 0012).
+        Index("ix_photos_session_first", "session_id", "captured_at"),
         # The whole-shoot query's orders are expression indexes: migrations 0007 and 0011 only.
         CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
         # A decision on a photo that never finished analysis is impossible.
@@ -369,3 +362,35 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class PhotoTally(Base):
+    """Changes to a session's photo counts, one row per change (migration 0012's triggers
+    write them, in the transaction that changed the photo; `store.tallies` sums and folds them).
+
+    Rows are only ever added (never updated), so concurrent writers never wait for one another.
+    """
+
+    __tablename__ = "photo_tallies"
+    __table_args__ = (Index("ix_photo_tallies_session", "session_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    processed: Mapped[int] = mapped_column(Integer)
+    waiting: Mapped[int] = mapped_column(Integer)
+    approved: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+
+
+class JobTally(Base):
+    """Changes to the count of jobs in each status, one row per change (as PhotoTally)."""
+
+    __tablename__ = "job_tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pending: Mapped[int] = mapped_column(Integer)
+    running: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)

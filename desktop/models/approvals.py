@@ -139,7 +139,8 @@ class ApprovalQueueModel(QAbstractListModel):
             return 0
         page = await self._loader(self._cursor, PAGE_PHOTOS)
         self._cursor = page.next_cursor
-        new = [p for p in page.photos if self.row_of(p["photo_id"]) is None]
+        held = set(self.photo_ids())
+        new = [p for p in page.photos if p["photo_id"] not in held]
         if new:
             first = len(self._photos)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
@@ -157,6 +158,7 @@ class ApprovalQueueModel(QAbstractListModel):
         everything = self._cursor is None
         photos: list[dict[str, Any]] = []
         page = await self._loader(None, PAGE_PHOTOS)
+        total = page.total or 0  # the first page is counted
         photos += page.photos
         while page.next_cursor is not None and (everything or len(photos) < wanted):
             limit = PAGE_PHOTOS if everything else min(wanted - len(photos), PAGE_PHOTOS)
@@ -164,7 +166,7 @@ class ApprovalQueueModel(QAbstractListModel):
             photos += page.photos
         self._cursor = page.next_cursor
         self.sync(photos)
-        return page.total
+        return total
 
     def sync(self, photos: list[dict[str, Any]]) -> None:
         """Make the held rows exactly `photos`, row by row, so selection survives."""

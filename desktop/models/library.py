@@ -57,7 +57,7 @@ class Page:
 
     photos: list[dict[str, Any]]
     next_cursor: str | None
-    total: int
+    total: int | None  # None: not counted (a next page; events keep the first page's total)
 
 
 PageSource = Callable[[LibraryQuery, str | None, int], Coroutine[Any, Any, Page]]
@@ -174,7 +174,7 @@ class LibraryModel(QAbstractListModel):
                 self._row_of[photo["photo_id"]] = len(self._rows)
                 self._rows.append(photo)
             self.endInsertRows()
-        if page.total != self.total:
+        if page.total is not None and page.total != self.total:
             self.total = page.total
             self.total_changed.emit(self.total)
         self.loaded.emit()

@@ -17,8 +17,9 @@ SortRole: Final = Qt.ItemDataRole.UserRole + 3
 
 Index = QModelIndex | QPersistentModelIndex
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
-# (offset, limit) -> (rows of that page, total rows): one page from a service.
-PageLoader = Callable[[int, int], Awaitable[tuple[list[dict[str, Any]], int]]]
+# (offset, limit) -> (rows of that page, whether more follow): one page from a service. No
+# total: counting a large table would cost more than the page itself.
+PageLoader = Callable[[int, int], Awaitable[tuple[list[dict[str, Any]], bool]]]
 PAGE_ROWS: Final = 200
 
 log = logging.getLogger(__name__)
@@ -64,26 +65,26 @@ class PagedRows:
     def __init__(self) -> None:
         self._loader: PageLoader | None = None
         self._offset = 0  # rows of the service's list already fetched
-        self._known_total = 0
+        self._more = False
         self._fetching: asyncio.Task[int] | None = None
 
-    def set_page_loader(self, loader: PageLoader, first: list[dict[str, Any]], total: int) -> None:
+    def set_page_loader(self, loader: PageLoader, first: list[dict[str, Any]], more: bool) -> None:
         """Page through `loader` from now on; `first` is the page already fetched."""
         self._loader = loader
         self._offset = len(first)
-        self._known_total = total
+        self._more = more
 
     def has_more(self) -> bool:
         """Whether the service holds rows not fetched yet."""
-        return self._loader is not None and self._offset < self._known_total
+        return self._loader is not None and self._more
 
     async def load_more(self) -> int:
         """Fetch the next page now; returns how many rows it brought."""
         if self._loader is None or not self.has_more():
             return 0
-        rows, total = await self._loader(self._offset, PAGE_ROWS)
+        rows, more = await self._loader(self._offset, PAGE_ROWS)
         self._offset += len(rows)
-        self._known_total = total
+        self._more = more
         self.add_page(rows)
         return len(rows)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import case, func, select, update
 
 from bridge_server.app import BridgeServer
@@ -42,14 +41,6 @@ class Recorder:
             for e in self.events
             if e["type"] == type_ and all(e.get(k) == v for k, v in match.items())
         ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The embedded store, or studio mode on PostgreSQL and Redis: transitions work on both."""
-    if request.param == "sqlite":
-        return {}
-    return dict(request.getfixturevalue("studio"))
 
 
 async def _start(

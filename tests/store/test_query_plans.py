@@ -120,9 +120,10 @@ async def test_hot_queries_walk_an_index(bridge: BridgeServer) -> None:
         await photos.list_photos(ctx, session_id=session_id, limit=3, offset=1)
         listed, _ = await sessions.list_sessions(ctx, None, 50, 0)
         await sessions.get_session(ctx, session_id)
-        job_page, job_total = await jobs.list_jobs(ctx, limit=3, offset=0)
+        job_page, job_total = await jobs.list_jobs(ctx, limit=6, offset=0)
         await jobs.list_jobs(ctx, status=JobStatus.COMPLETED, limit=3, offset=3)
         await jobs.list_jobs(ctx, photo_id=photo_id)
+        scrolled, more = await jobs.jobs_page(ctx, 3, 3)  # the desk's list, past its first page
         # The whole-shoot query of one session (GET /api/photos?session_id=...), both orders.
         for order in SortOrder:
             await query_library(ctx, LibraryQuery(session_id=session_id, sort=order, limit=3))
@@ -134,6 +135,7 @@ async def test_hot_queries_walk_an_index(bridge: BridgeServer) -> None:
     assert queued == 8 and [p["ai_score"] for p in queue] == [3.0, 3.0, 2.5]
     assert {row["session_id"]: row["total_photos"] for row in listed}[session_id] == 6
     assert job_total == 12 and job_page[0]["status"] == "running"
+    assert more and [j["job_id"] for j in scrolled] == [j["job_id"] for j in job_page[3:6]]
     assert len(seen) >= 15
     bad = {}
     for statement, params in seen:
@@ -172,14 +174,20 @@ async def test_queue_pages_are_read_in_order_from_their_cursor(bridge: BridgeSer
                    for ln in lines), lines  # fmt: skip
 
 
-async def test_a_session_list_page_counts_from_an_index_alone(bridge: BridgeServer) -> None:
-    """The counts on a page of the session list read no photo row (a covering index)."""
+async def test_a_session_list_page_counts_without_reading_its_photos(bridge: BridgeServer) -> None:
+    """The counts on a page of the session list are tallies, and its first capture one seek of
+    an index per session: no photo row is read, no session's photos are walked."""
     session_id, _photo_id = await _seed(bridge)
     ctx = bridge.context
     with recorded_selects() as seen:
         async with ctx.db.session() as s:
             counts = await queries.sessions_counts(s, [session_id])
     assert counts[session_id]["total"] == 6 and counts[session_id]["waiting"] == 4
-    ((statement, params),) = [(q, p) for q, p in seen if "GROUP BY" in q]
-    lines = plan(str(ctx.settings.database_path), statement, params)
-    assert any(ln.startswith("SEARCH photos USING COVERING INDEX") for ln in lines), lines
+    assert counts[session_id]["first_capture"] == datetime(2026, 5, 1, tzinfo=UTC)
+    photo_lines = []
+    for statement, params in seen:
+        lines = plan(str(ctx.settings.database_path), statement, params)
+        photo_lines += [ln for ln in lines if " photos " in f"{ln} "]
+    assert photo_lines == [
+        "SEARCH photos USING COVERING INDEX ix_photos_session_first (session_id=?)"
+    ]
