@@ -42,7 +42,7 @@ from bridge_server.store.enums import (
 from bridge_server.store.event_log import EPOCH_KEY, RESERVED_KEY
 from bridge_server.store.models import EventRecord, Job, Meta, Photo, Session
 
-VERSION: Final = "3"  # 3: made at the head after 0009 moved before 0007 (a 2 lacks its columns)
+VERSION: Final = "4"  # 4: made at 0012 as released (a 3 made at its draft lacks ix_photos_unsynced)
 MARKER: Final = "library-ready"
 SESSIONS: Final = 200
 PHOTOS_PER_SESSION: Final = 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from .broker import EventBroker, PublishedEvent
 from .config import Settings
 from .context import BridgeContext
+from .long_lived import release_long_lived, settle_long_lived
 from .pipeline.runtime import Pipeline
 from .services.pairing import PairingCodes
 from .services.queue_status import QueueStatusPublisher
@@ -31,15 +32,28 @@ if TYPE_CHECKING:  # imported when used: the embedded bridge never loads the Red
 
 log = logging.getLogger(__name__)
 
+# Seconds after the start before the retained events older than the eager part load (at once
+# when a resume or a history view needs them): a 50,000-event log takes about a second of the
+# loop and the store, which the window's first pages need more.
+OLDER_HISTORY_DELAY: Final = 5.0
+
 
 class BridgeServer:
     """The bridge on the current loop: store, broker, pipeline, HTTP and WebSocket server."""
 
     def __init__(
-        self, settings: Settings, *, serve_http: bool = True, worker_name: str = ""
+        self,
+        settings: Settings,
+        *,
+        serve_http: bool = True,
+        worker_name: str = "",
+        owns_process: bool = False,
     ) -> None:
         self.settings = settings
         self.serve_http = serve_http
+        # The process lives as long as this bridge (the app, the headless server): its
+        # long-lived heap is settled out of the collector's full passes (long_lived.py).
+        self.owns_process = owns_process
         # A studio worker (`autodev-bridge-worker`): runs jobs, serves nothing, watches nothing.
         self.worker_name = worker_name
         self._backplane: RedisBackplane | None = None
@@ -47,6 +61,7 @@ class BridgeServer:
         self.ctx: BridgeContext | None = None
         self._event_log: EventLog | None = None
         self._older_history: asyncio.Task[None] | None = None
+        self._older_history_waiting = False
         self._restored_from = 0  # the oldest event the start restored (the rest loads later)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -153,9 +168,25 @@ class BridgeServer:
             history_complete=boot.complete,
         )
 
+    async def settled(self) -> None:
+        """Return once the start's background work is done: the catch-up scans, the pixel
+        workers spawned, the older retained events loaded (asked for now)."""
+        await self.pipeline.caught_up()
+        if self.context.pool is not None:
+            await self.context.pool.warm_up()
+        if self._older_history is not None:
+            await self.context.broker.history_loaded()
+            await asyncio.gather(asyncio.shield(self._older_history), return_exceptions=True)
+
     async def _load_older_history(self, broker: EventBroker) -> None:
-        """Bring the retained events the start did not restore into the broker's history."""
+        """Bring the retained events the start did not restore into the broker's history:
+        after OLDER_HISTORY_DELAY, so the start's own reads (the desk's first pages) have the
+        loop and the store to themselves, or at once when a resume or a history view waits."""
         assert self._event_log is not None
+        self._older_history_waiting = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(broker.history_wanted(), OLDER_HISTORY_DELAY)
+        self._older_history_waiting = False
         older: list[PublishedEvent] = []
         try:
             older = await self._event_log.load_older(self._restored_from)
@@ -163,6 +194,8 @@ class BridgeServer:
             log.exception("Event log: loading the older retained events failed")
         finally:
             broker.add_older(older)
+        if self.owns_process:
+            settle_long_lived()  # tens of thousands of events, alive until the process ends
 
     async def _close_backplane(self) -> None:
         backplane, self._backplane = self._backplane, None
@@ -207,7 +240,11 @@ class BridgeServer:
             await self._monitor.stop()
         if ctx.queue_status is not None:
             ctx.queue_status.close()
+        if self.owns_process:
+            release_long_lived()
         if self._older_history is not None:
+            if self._older_history_waiting:  # not loading yet: nobody needs them any more
+                self._older_history.cancel()
             await asyncio.gather(self._older_history, return_exceptions=True)
             self._older_history = None
         if self._event_log is not None:

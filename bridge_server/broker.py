@@ -125,6 +125,7 @@ class EventBroker:
         self._history: deque[PublishedEvent] = deque(history, maxlen=max(1, history_size))
         # A start may restore only the newest events; `add_older` brings the rest later.
         self._history_loaded = asyncio.Event()
+        self._history_wanted = asyncio.Event()  # someone waits for the older events
         self._next_seq = next_seq
         self._visible_seq = next_seq - 1
         self._held: deque[PublishedEvent] = deque()
@@ -340,8 +341,13 @@ class EventBroker:
         return self._history_loaded.is_set()
 
     async def history_loaded(self) -> None:
-        """Return once every retained event is in memory."""
+        """Return once every retained event is in memory (asking for them to load now)."""
+        self._history_wanted.set()
         await self._history_loaded.wait()
+
+    async def history_wanted(self) -> None:
+        """Return once someone waits for the older events (`history_loaded`)."""
+        await self._history_wanted.wait()
 
     def add_older(self, older: list[PublishedEvent]) -> None:
         """Put the retained events older than those held (oldest first) before them, as far

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings, SettingsError, load_settings
 from .instance import AlreadyRunning, InstanceLock
+from .long_lived import settle_long_lived
 from .studio.settings import StudioUnavailable
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ async def run_headless(settings: Settings, lock: InstanceLock | None = None) -> 
     # Imported here: --help, a refused second start and the launcher options stay quick.
     from .app import BridgeServer
 
-    server = BridgeServer(settings)
+    server = BridgeServer(settings, owns_process=True)
     await server.start()
+    settle_long_lived()
     url = listening_url(settings, server.port)
     if lock is not None:
         lock.record(url)

@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from bridge_server.app import BridgeServer
 from bridge_server.config import Settings
+from bridge_server.long_lived import settle_long_lived
 from bridge_server.services.settings import SELECTION_SETTINGS, apply_settings_change
 from bridge_server.web.security import lan_addresses
 
@@ -44,7 +45,7 @@ class DesktopApp(QObject):
     def __init__(self, settings: Settings, *, use_tray: bool | None = None) -> None:
         super().__init__()
         self.settings = settings
-        self.server = BridgeServer(settings)
+        self.server = BridgeServer(settings, owns_process=True)
         self.use_tray = Tray.available() if use_tray is None else use_tray
         self.window: MainWindow | None = None
         self.models: BridgeModels | None = None
@@ -108,6 +109,7 @@ class DesktopApp(QObject):
         if not (minimized and self.tray is not None) or self._show_when_started:
             self.show_window()
         await models.load()
+        settle_long_lived()  # the start's objects stay: keep full collections short
         # The pipeline spawns its workers from a thread at start; wait for them here (the
         # window already up: on a busy machine that takes seconds), so the first import does
         # not pay for it.

@@ -20,13 +20,15 @@ from ..imaging.errors import ImageError
 from ..services import transitions
 from ..services.jobs import PRIORITY_LOW, add_job, announce_jobs
 from ..store.enums import ACTIVE_JOB_STATUSES, Approval, JobKind, PhotoStatus
-from ..store.models import Job, Photo
+from ..store.models import Job, Meta, Photo
 from ..store.portable import json_number
 from . import worker
 from .coalesce import KeyedCoalescer
 from .scheduler import JobCancelled, JobRun, PermanentJobError
 
 UPGRADE = "analysis_upgrade"  # a re-analysis because the analysis version changed
+# The analysis version whose start-up scan for older analyses has run (meta key).
+SCANNED_VERSION_KEY = "analysis_version_scanned"
 
 
 def make_analyze_handler(selection: KeyedCoalescer, previews: bool = True) -> Any:
@@ -137,7 +139,9 @@ async def queue_outdated_analyses(ctx: BridgeContext) -> int:
     """Queue a low-priority re-analysis of every photo analysed by an older analysis version.
 
     Decisions stay as they are (a decided photo's analysis is refreshed in place); a photo that
-    already has an analysis job waiting or running gets no second one.
+    already has an analysis job waiting or running gets no second one. The scan reads every
+    photo's analysis, so it runs once per analysis version (recorded in `meta`): afterwards
+    only this version's code writes analyses.
     """
     version = func.coalesce(json_number(Photo.analysis, literal("$.version")), 0)
     busy = exists().where(
@@ -146,6 +150,9 @@ async def queue_outdated_analyses(ctx: BridgeContext) -> int:
         Job.status.in_(ACTIVE_JOB_STATUSES),
     )
     async with ctx.db.session() as s, s.begin():
+        scanned = await s.get(Meta, SCANNED_VERSION_KEY)
+        if scanned is not None and scanned.value == str(ANALYSIS_VERSION):
+            return 0
         outdated = (
             await s.execute(
                 select(Photo.id, version).where(
@@ -160,6 +167,10 @@ async def queue_outdated_analyses(ctx: BridgeContext) -> int:
             )
             for photo_id, v in outdated
         ]  # fmt: skip
+        if scanned is None:
+            s.add(Meta(key=SCANNED_VERSION_KEY, value=str(ANALYSIS_VERSION)))
+        else:
+            scanned.value = str(ANALYSIS_VERSION)
     announce_jobs(ctx, jobs)
     return len(jobs)
 

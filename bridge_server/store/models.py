@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +77,9 @@ class Session(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+UNSYNCED = "metadata_rev != metadata_synced_rev"
+
+
 class Photo(Base):
     """One imported file and everything learned about it."""
 
@@ -91,6 +95,13 @@ class Photo(Base):
         ),
         # A session's first capture in one seek (its counts are tallies: migration 0012).
         Index("ix_photos_session_first", "session_id", "captured_at"),
+        # The few photos whose decisions are not in their files yet (start-up's catch-up).
+        Index(
+            "ix_photos_unsynced",
+            "id",
+            sqlite_where=text(UNSYNCED),
+            postgresql_where=text(UNSYNCED),
+        ),
         # The whole-shoot query's orders are expression indexes: migrations 0007 and 0011 only.
         CheckConstraint("ai_score IS NULL OR (ai_score >= 1 AND ai_score <= 5)", name="ck_score"),
         # A decision on a photo that never finished analysis is impossible.

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import delete
+
 from bridge_server.app import BridgeServer
 from bridge_server.imaging.analysis import ANALYSIS_VERSION
-from bridge_server.pipeline.analysis_job import queue_outdated_analyses
+from bridge_server.pipeline.analysis_job import SCANNED_VERSION_KEY, queue_outdated_analyses
+from bridge_server.store.models import Meta
 from tests.helpers import base_url, copy_photos, jobs_settled, make_settings, wait_for
 
 
@@ -36,9 +39,10 @@ async def test_older_analyses_are_redone_at_start_and_decisions_stay(http, photo
     finally:
         await first.stop()
 
-    # As if both had been analysed by the previous analysis version.
+    # As if both had been analysed by the previous analysis version, on its bridge.
     with sqlite3.connect(settings.database_path) as db:
         db.execute("UPDATE photos SET analysis = json_set(analysis, '$.version', 1)")
+        db.execute("UPDATE meta SET value = '1' WHERE key = ?", (SCANNED_VERSION_KEY,))
 
     second = BridgeServer(settings)
     await second.start()
@@ -65,7 +69,11 @@ async def test_older_analyses_are_redone_at_start_and_decisions_stay(http, photo
         assert astronaut["approval"] == "approved"
         assert astronaut["decided_at"] == decided["decided_at"]
         assert after["coffee"]["approval"] == "pending"
-        # Up to date now: nothing more to redo.
+        # Up to date now: a scan finds nothing more to redo, and a start does not scan again.
+        async with second.context.db.session() as s, s.begin():
+            await s.execute(delete(Meta).where(Meta.key == SCANNED_VERSION_KEY))
         assert await queue_outdated_analyses(second.context) == 0
+        async with second.context.db.session() as s:
+            assert (await s.get(Meta, SCANNED_VERSION_KEY)).value == str(ANALYSIS_VERSION)
     finally:
         await second.stop()

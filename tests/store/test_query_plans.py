@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from bridge_server.app import BridgeServer
 from bridge_server.ids import new_id
 from bridge_server.imaging.analysis import ANALYSIS_VERSION
+from bridge_server.pipeline.metadata_sync import unsynced_photos
 from bridge_server.services import approvals, jobs, photos, queries, sessions
 from bridge_server.services.library import LibraryQuery, SortOrder, query_library
 from bridge_server.store.enums import Approval, JobKind, JobStatus, PhotoStatus, Selection
@@ -127,6 +128,7 @@ async def test_hot_queries_walk_an_index(bridge: BridgeServer) -> None:
         # The whole-shoot query of one session (GET /api/photos?session_id=...), both orders.
         for order in SortOrder:
             await query_library(ctx, LibraryQuery(session_id=session_id, sort=order, limit=3))
+        await unsynced_photos(ctx)  # start-up's catch-up
         async with ctx.db.session() as s:
             await queries.approval_queue_count(s)
             await queries.approval_queue_count(s, session_id)

@@ -11,10 +11,11 @@ transaction agrees with the rows it sees. Rows are only added, never updated: co
 writers (studio bridges and workers on PostgreSQL) never wait on a shared counter row.
 `store.tallies` sums them and folds old rows together in the background.
 
-The conditions are `queries._count_columns`' and `queries.queue_filter`'s, written in SQL; a
-test compares the tallies with a direct count after real work on both databases. The covering
+The conditions are the session counts' and `queries.queue_filter`'s, written in SQL; a test
+compares the tallies with a direct count after real work on both databases. The covering
 index that counted a session-list page goes; a session's first capture is one seek of
-`ix_photos_session_first`.
+`ix_photos_session_first`. A partial index holds the few photos whose decisions are not in
+their files yet, so start-up's catch-up no longer reads every photo to find them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ JOB_FACTS: dict[str, str] = {
 DROPPED_INDEX = ("ix_photos_session_counts", "photos",
                  ("session_id", "status", "selection", "approval", "captured_at"))  # fmt: skip
 FIRST_CAPTURE_INDEX = ("ix_photos_session_first", "photos", ("session_id", "captured_at"))
+# Start-up's scan for decisions a crash left out of their files reads only these photos.
+UNSYNCED_INDEX = ("ix_photos_unsynced", "photos", "id", "metadata_rev != metadata_synced_rev")
 
 
 def _flag(condition: str, ref: str, sign: str = "") -> str:
@@ -150,9 +153,14 @@ def upgrade() -> None:
     name, table, columns = FIRST_CAPTURE_INDEX
     op.create_index(name, table, list(columns), unique=False)
     op.drop_index(DROPPED_INDEX[0], table_name=DROPPED_INDEX[1])
+    name, table, column, where = UNSYNCED_INDEX
+    op.create_index(
+        name, table, [column], sqlite_where=sa.text(where), postgresql_where=sa.text(where)
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(UNSYNCED_INDEX[0], table_name=UNSYNCED_INDEX[1])
     name, table, columns = DROPPED_INDEX
     op.create_index(name, table, list(columns), unique=False)
     op.drop_index(FIRST_CAPTURE_INDEX[0], table_name=FIRST_CAPTURE_INDEX[1])
