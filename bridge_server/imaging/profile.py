@@ -297,6 +297,8 @@ def validate_document(doc: Any) -> dict[str, dict[str, Any]]:
         raise ProfileError(f"not a culling profile export (expected kind '{DOCUMENT_KIND}')")
     if doc.get("format") != PROFILE_FORMAT:
         raise ProfileError(f"culling profile export of format {PROFILE_FORMAT} expected")
+    if not isinstance(doc.get("photographer", ""), str):
+        raise ProfileError("'photographer' must be text")
     profiles = doc.get("profiles")
     if not isinstance(profiles, dict) or len(profiles) > MAX_GENRES:
         raise ProfileError(f"'profiles' must map at most {MAX_GENRES} genres to profiles")

@@ -106,7 +106,11 @@ def test_an_export_carries_every_genre_and_an_import_files_each_under_its_name()
     assert set(profiles) == {"portrait", "all"}
     assert profiles["all"]["genre"] == "all"  # filed under "all", whatever it said inside
     assert "extra" not in profiles["portrait"]  # only the known fields are kept
-    for broken in ({**doc, "kind": "pickle"}, {**doc, "profiles": {"": profile}}):
+    for broken in (
+        {**doc, "kind": "pickle"},
+        {**doc, "profiles": {"": profile}},
+        {**doc, "photographer": -5.6e183},  # what the schema says is text (a fuzzer's find)
+    ):
         with pytest.raises(prof.ProfileError):
             prof.validate_document(broken)
 
