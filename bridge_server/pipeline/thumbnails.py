@@ -55,7 +55,13 @@ class ThumbnailCache:
 
     async def _make(self, source: str, photo_id: str) -> dict[str, str]:
         assert self._ctx.pool is not None
-        return await self._ctx.pool.run(worker.thumbnails, source, str(self.directory), photo_id)
+        made = await self._ctx.pool.run(worker.thumbnails, source, str(self.directory), photo_id)
+        async with self._ctx.db.session() as s:
+            gone = await s.get(Photo, photo_id) is None
+        if gone:  # its session was deleted while the pixels were worked: leave nothing behind
+            await self._remove_files([photo_id])
+            raise FileNotFoundError(f"{photo_id} was removed from the library")
+        return made
 
     async def full_size(self, photo_id: str) -> Path:
         """The photo at full resolution: a JPEG original itself, else a JPEG rendition of it.
@@ -76,10 +82,22 @@ class ThumbnailCache:
             )
         except (ImageError, FileNotFoundError) as exc:
             raise Conflict(f"No full-size image for {photo_id}: {exc}") from None
+        async with self._ctx.db.session() as s:
+            gone = await s.get(Photo, photo_id) is None
+        if gone:  # its session was deleted while the pixels were worked
+            await self._remove_files([photo_id])
+            raise Conflict(f"No full-size image for {photo_id}: removed from the library")
         return Path(made)
 
     async def forget(self, photo_ids: list[str]) -> None:
-        """Remove the cached previews of photos the library no longer has (off the loop)."""
+        """Remove the cached previews of photos the library no longer has (off the loop),
+        after any of their previews being made now is written."""
+        making = [self._inflight[p] for p in photo_ids if p in self._inflight]
+        if making:
+            await asyncio.gather(*making, return_exceptions=True)
+        await self._remove_files(photo_ids)
+
+    async def _remove_files(self, photo_ids: list[str]) -> None:
         directory = str(self.directory)
 
         def remove_all() -> None:
