@@ -89,7 +89,8 @@ def make_analyze_handler(selection: KeyedCoalescer, previews: bool = True) -> An
                     )
                 )
         if not saved:
-            await _forget_previews_if_removed(ctx, run.photo_id)
+            if cache is not None and ctx.thumbnails is not None:  # it wrote the grid preview
+                await ctx.thumbnails.drop_if_removed(run.photo_id)
             raise JobCancelled(run.job_id)  # cancelled (or removed) while the pixels were worked
         ctx.broker.publish(events.photo_analyzed(run.photo_id, result["ai_score"], result))
         selection.schedule(session_id)
@@ -134,14 +135,6 @@ async def _refresh_decided(s: AsyncSession, run: JobRun, result: dict[str, Any])
         )
     ).scalar()
     return written is not None
-
-
-async def _forget_previews_if_removed(ctx: BridgeContext, photo_id: str) -> None:
-    """The analysis wrote previews of a photo whose session was deleted meanwhile: drop them."""
-    async with ctx.db.session() as s:
-        gone = await s.get(Photo, photo_id) is None
-    if gone and ctx.thumbnails is not None:
-        await ctx.thumbnails.forget([photo_id])
 
 
 async def queue_outdated_analyses(ctx: BridgeContext) -> int:

@@ -56,12 +56,18 @@ class ThumbnailCache:
     async def _make(self, source: str, photo_id: str) -> dict[str, str]:
         assert self._ctx.pool is not None
         made = await self._ctx.pool.run(worker.thumbnails, source, str(self.directory), photo_id)
-        async with self._ctx.db.session() as s:
-            gone = await s.get(Photo, photo_id) is None
-        if gone:  # its session was deleted while the pixels were worked: leave nothing behind
-            await self._remove_files([photo_id])
+        if await self.drop_if_removed(photo_id):
             raise FileNotFoundError(f"{photo_id} was removed from the library")
         return made
+
+    async def drop_if_removed(self, photo_id: str) -> bool:
+        """After pixels were worked for a photo: if its session was deleted meanwhile, remove
+        the files just written for it (and say so), so nothing is left behind."""
+        async with self._ctx.db.session() as s:
+            gone = await s.get(Photo, photo_id) is None
+        if gone:
+            await self._remove_files([photo_id])
+        return gone
 
     async def full_size(self, photo_id: str) -> Path:
         """The photo at full resolution: a JPEG original itself, else a JPEG rendition of it.
@@ -82,10 +88,7 @@ class ThumbnailCache:
             )
         except (ImageError, FileNotFoundError) as exc:
             raise Conflict(f"No full-size image for {photo_id}: {exc}") from None
-        async with self._ctx.db.session() as s:
-            gone = await s.get(Photo, photo_id) is None
-        if gone:  # its session was deleted while the pixels were worked
-            await self._remove_files([photo_id])
+        if await self.drop_if_removed(photo_id):
             raise Conflict(f"No full-size image for {photo_id}: removed from the library")
         return Path(made)
 

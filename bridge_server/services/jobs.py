@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -16,7 +16,7 @@ from ..store.models import Job, Photo
 from ..timeutil import utcnow
 from . import system, transitions
 from .errors import Conflict, InvalidArguments, NotFound, ServiceError
-from .queries import get_or_404, paginate
+from .queries import get_or_404
 from .serializers import job_dict
 
 PRIORITY_HIGH, PRIORITY_NORMAL, PRIORITY_LOW = 1, 2, 3
@@ -80,6 +80,10 @@ async def get_job(ctx: BridgeContext, job_id: str) -> dict[str, Any]:
         return job_dict(await get_or_404(s, Job, job_id, "job"))
 
 
+# The jobs list's order after the running ones (the ix_jobs_order index).
+JOB_ORDER = (Job.priority, Job.created_at, Job.id)
+
+
 async def list_jobs(
     ctx: BridgeContext,
     *,
@@ -89,36 +93,25 @@ async def list_jobs(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Jobs, most urgent first: running, then by priority and age."""
-    # Two walks of the (priority, created_at, id) index instead of one sort of every job:
-    # the running few first, then the rest, the page cut across both.
+    """Jobs, most urgent first: running, then by priority and age; and how many match."""
     filters = [Job.status == status] if status is not None else []
     if kind is not None:
         filters.append(Job.kind == kind)
     if photo_id is not None:
         filters.append(Job.photo_id == photo_id)
-    order = (Job.priority, Job.created_at, Job.id)
-    # Without kind or photo the total is a maintained tally, not a count of every job.
-    tallied = kind is None and photo_id is None
     async with ctx.db.snapshot() as s:
         if status is not None:
-            query = select(Job).where(*filters).order_by(*order)
-            if tallied:
-                rows = (await s.execute(query.limit(limit).offset(offset))).scalars().all()
-                return [job_dict(j) for j in rows], (await tallies.job_tallies(s))[status.value]
-            rows, total = await paginate(s, query, limit, offset)
-            return [job_dict(j) for j in rows], total
-        running = select(Job).where(*filters, Job.status == JobStatus.RUNNING).order_by(*order)
-        first = list((await s.execute(running)).scalars().all())
-        rest = select(Job).where(*filters, Job.status != JobStatus.RUNNING).order_by(*order)
-        page = first[offset : offset + limit]
-        rest_offset = max(0, offset - len(first))
-        if tallied:
-            later = (await s.execute(rest.limit(limit - len(page)).offset(rest_offset))).scalars()
-            total = sum((await tallies.job_tallies(s)).values())
-            return [job_dict(j) for j in page + list(later)], total
-        later_rows, rest_total = await paginate(s, rest, limit - len(page), rest_offset)
-        return [job_dict(j) for j in page + later_rows], len(first) + rest_total
+            query = select(Job).where(*filters).order_by(*JOB_ORDER).limit(limit).offset(offset)
+            rows = list((await s.execute(query)).scalars().all())
+        else:
+            rows = await _running_first(s, filters, limit, offset)
+        if kind is None and photo_id is None:  # a maintained tally, not a count of every job
+            by_status = await tallies.job_tallies(s)
+            total = by_status[status.value] if status is not None else sum(by_status.values())
+        else:
+            counted = select(func.count()).select_from(Job).where(*filters)
+            total = int((await s.execute(counted)).scalar_one())
+    return [job_dict(j) for j in rows], total
 
 
 async def jobs_page(
@@ -129,20 +122,28 @@ async def jobs_page(
     A scrolling list needs no total, and counting every job is most of a page's cost in a
     large library.
     """
-    order = (Job.priority, Job.created_at, Job.id)
     async with ctx.db.snapshot() as s:
-        running = select(Job).where(Job.status == JobStatus.RUNNING).order_by(*order)
-        first = list((await s.execute(running)).scalars().all())
-        page = first[offset : offset + limit + 1]
-        rest = (
-            select(Job)
-            .where(Job.status != JobStatus.RUNNING)
-            .order_by(*order)
-            .limit(limit + 1 - len(page))
-            .offset(max(0, offset - len(first)))
-        )
-        page += (await s.execute(rest)).scalars().all()
-    return [job_dict(j) for j in page[:limit]], len(page) > limit
+        rows = await _running_first(s, [], limit + 1, offset)
+    return [job_dict(j) for j in rows[:limit]], len(rows) > limit
+
+
+async def _running_first(s: AsyncSession, filters: list[Any], limit: int, offset: int) -> list[Job]:
+    """A page of the jobs matching `filters`, the running ones first, then by `JOB_ORDER`.
+
+    Two walks of the (priority, created_at, id) index instead of one sort of every job: the
+    running few first, then the rest, the page cut across both.
+    """
+    running = select(Job).where(*filters, Job.status == JobStatus.RUNNING).order_by(*JOB_ORDER)
+    first = list((await s.execute(running)).scalars().all())
+    page = first[offset : offset + limit]
+    rest = (
+        select(Job)
+        .where(*filters, Job.status != JobStatus.RUNNING)
+        .order_by(*JOB_ORDER)
+        .limit(limit - len(page))
+        .offset(max(0, offset - len(first)))
+    )
+    return page + list((await s.execute(rest)).scalars().all())
 
 
 async def set_job_priority(

@@ -63,16 +63,23 @@ def test_a_growing_jpeg_is_not_taken_while_it_grows(tmp_path: Path, photo_set) -
     assert watcher._take_stable(_stat_all([shot]), now=10.2) == [shot]
 
 
+def _hot_folder_and_card(
+    tmp_path: Path, photo_set: dict[str, Path], names: list[str]
+) -> tuple[Path, Path]:
+    """An empty hot folder, and a card folder holding these photos (the import's backlog)."""
+    hot, card = tmp_path / "hot", tmp_path / "card"
+    hot.mkdir()
+    card.mkdir()
+    for name in names:
+        shutil.copyfile(photo_set[name], card / f"{name}.jpg")
+    return hot, card
+
+
 async def test_a_hot_folder_arrival_is_analysed_before_an_imports_backlog(
     tmp_path: Path, photo_set
 ) -> None:
-    hot = tmp_path / "hot"
-    hot.mkdir()
-    backlog = tmp_path / "card"
-    backlog.mkdir()
     names = ["burst_1", "burst_2", "burst_3", "burst_4", "coffee", "rocket"]
-    for name in names:
-        shutil.copyfile(photo_set[name], backlog / f"{name}.jpg")
+    hot, backlog = _hot_folder_and_card(tmp_path, photo_set, names)
     server = BridgeServer(make_settings(tmp_path / "data", hot_folders=[str(hot)]))
     await server.start()
     try:
@@ -115,12 +122,7 @@ async def test_a_hot_folder_arrival_is_analysed_before_an_imports_backlog(
 async def test_an_arrival_is_analysed_and_proposed_while_every_worker_is_busy(
     tmp_path: Path, photo_set
 ) -> None:
-    hot = tmp_path / "hot"
-    hot.mkdir()
-    backlog = tmp_path / "card"
-    backlog.mkdir()
-    for name in ("burst_1", "coffee"):
-        shutil.copyfile(photo_set[name], backlog / f"{name}.jpg")
+    hot, backlog = _hot_folder_and_card(tmp_path, photo_set, ["burst_1", "coffee"])
     server = BridgeServer(make_settings(tmp_path / "data", workers=1, hot_folders=[str(hot)]))
     await server.start()
     scheduler = server.pipeline.scheduler
