@@ -33,7 +33,7 @@ class Decoded:
     height: int
     format: str
     quantization: dict[int, list[int]] | None
-    # Asked for with colour=True: the same decode, upright RGB at its decoded size, for the
+    # Asked for with colour=True: the same decode, upright RGB or YCbCr at its decoded size, for the
     # previews (so they need no decode of their own), and the header facts they are made from.
     colour: Image.Image | None = None
     shown_size: tuple[int, int] = (0, 0)  # the decoded image's header size, upright
@@ -233,8 +233,8 @@ def load_for_analysis(
 ) -> Decoded:
     """Decode at a working size: upright, long edge exactly long_edge (never upscaled).
 
-    With `colour`, the same decode also yields the upright RGB image at its decoded size
-    (`Decoded.colour`), for the previews.
+    With `colour`, the same decode also yields the upright colour image at its decoded size
+    (`Decoded.colour`, RGB or YCbCr: convert it after resizing), for the previews.
     """
     # mode "L" (the default) lets libjpeg skip the chroma planes entirely. With colour, libjpeg
     # gives YCbCr, whose Y plane is exactly what the "L" decode gives.
@@ -251,7 +251,9 @@ def load_for_analysis(
         request_draft(src, draft if src.mode in ("RGB", "YCbCr") else None, long_edge)
         load_strict(src, path)
         upright = orient(src)
-        rgb = to_mode(upright, "RGB") if colour else None
+        # YCbCr is kept as decoded: the previews are converted to RGB after they are resized,
+        # a 20th of the pixels (the conversion is linear, so the order changes nothing visible).
+        rgb = (upright if upright.mode == "YCbCr" else to_mode(upright, "RGB")) if colour else None
         im = upright.getchannel(0) if draft == "YCbCr" == upright.mode else to_mode(upright, mode)
     if max(im.size) > long_edge:
         scale = long_edge / max(im.size)

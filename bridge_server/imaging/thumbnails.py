@@ -89,7 +89,8 @@ def thumbnails_from_decode(
         if colour.width < target[0] or colour.height < target[1]:
             continue
         os.makedirs(out_dir, exist_ok=True)
-        write_replacing(paths[name], partial(_save_jpeg, _fit(colour, edge, shown), icc))
+        preview = to_mode(_fit(colour, edge, shown), "RGB")
+        write_replacing(paths[name], partial(_save_jpeg, preview, icc))
         made[name] = paths[name]
     return made
 

@@ -128,7 +128,13 @@ def _executor(workers: int, nice: int) -> ProcessPoolExecutor:
 
 
 def start_worker(parent_pid: int, nice: int) -> None:
-    """In each new worker: exit when the app dies (even by SIGKILL); lower the CPU priority."""
+    """In each new worker: exit when the app dies (even by SIGKILL); lower the CPU priority;
+    keep OpenCV to one thread."""
     exit_when_gone(parent_pid)
+    # The pool already runs one photo per core: OpenCV's own thread pool would only make the
+    # workers contend for the same cores (about 7 % more CPU per photo, measured).
+    import cv2
+
+    cv2.setNumThreads(1)
     if nice and hasattr(os, "nice"):  # Windows has no nice: every worker runs alike there
         os.nice(nice)
