@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, Table, bindparam, func, select, update
 
 from .. import events
 from ..config import Settings
@@ -204,6 +204,58 @@ def apply_profile(
     return learned
 
 
+# Built once: a selection run executes them for every photo of a session, and building and
+# keying a statement each time cost more than SQLite's own work (a burst's every frame is
+# rewritten whenever the burst grows, as its size changes).
+_SESSION_CANDIDATES = select(
+    Photo.id,
+    Photo.captured_at,
+    Photo.file_name,
+    Photo.ai_score,
+    Photo.phash,
+    # JSON paths SQLAlchemy renders for SQLite and PostgreSQL alike (studio mode).
+    Photo.analysis[("metrics", "laplacian_var")].as_float(),
+    Photo.analysis["context_hints"],
+    Photo.group_id,
+    Photo.is_group_best,
+    Photo.selection,
+    Photo.context_tag,
+    Photo.selected_preset,
+    Photo.approval,
+    Photo.analysis[("metrics", "focus_blur")].as_float(),
+    Photo.group_rank,
+    Photo.group_size,
+    Photo.learned,
+    *FEATURE_COLUMNS,
+).where(Photo.session_id == bindparam("session_id"), Photo.status == PhotoStatus.ANALYZED)
+
+_PHOTOS: Table = Photo.__table__  # type: ignore[assignment]  # a mapped class is on a Table
+_PROPOSAL_COLUMNS = (
+    "group_id", "is_group_best", "selection", "context_tag", "selected_preset",
+    "group_rank", "group_size", "ai_score",
+)  # fmt: skip
+# Compare-and-set on what was read: a decision or another selection run that changed the row
+# meanwhile wins, and nothing is announced for it. On the table (Core), not the mapped class:
+# the ORM's per-statement bookkeeping is not needed for a write that returns an id.
+_WRITE_PROPOSAL = (
+    update(_PHOTOS)
+    .where(
+        _PHOTOS.c.id == bindparam("photo_id"),
+        _PHOTOS.c.status == PhotoStatus.ANALYZED,
+        _PHOTOS.c.selection == bindparam("read_selection", type_=_PHOTOS.c.selection.type),
+        _PHOTOS.c.approval == bindparam("read_approval", type_=_PHOTOS.c.approval.type),
+    )
+    .values(
+        {
+            **{name: bindparam(name, type_=_PHOTOS.c[name].type) for name in _PROPOSAL_COLUMNS},
+            # None is SQL NULL, as `.values(learned=None)` wrote it (not the JSON text 'null').
+            "learned": bindparam("learned", type_=JSON(none_as_null=True)),
+        }
+    )
+    .returning(_PHOTOS.c.id)
+)
+
+
 def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:
     """Selection per session, once for a burst of analyses."""
     return KeyedCoalescer(
@@ -220,29 +272,8 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
     entered: list[tuple[str, str, str]] = []
     proposals_changed: list[tuple[str, bool]] = []  # (photo, now proposed) for proofing guests
     queue_changed = False
-    query = select(
-        Photo.id,
-        Photo.captured_at,
-        Photo.file_name,
-        Photo.ai_score,
-        Photo.phash,
-        # JSON paths SQLAlchemy renders for SQLite and PostgreSQL alike (studio mode).
-        Photo.analysis[("metrics", "laplacian_var")].as_float(),
-        Photo.analysis["context_hints"],
-        Photo.group_id,
-        Photo.is_group_best,
-        Photo.selection,
-        Photo.context_tag,
-        Photo.selected_preset,
-        Photo.approval,
-        Photo.analysis[("metrics", "focus_blur")].as_float(),
-        Photo.group_rank,
-        Photo.group_size,
-        Photo.learned,
-        *FEATURE_COLUMNS,
-    ).where(Photo.session_id == session_id, Photo.status == PhotoStatus.ANALYZED)
     async with ctx.db.session() as s, s.begin():
-        rows = (await s.execute(query)).all()
+        rows = (await s.execute(_SESSION_CANDIDATES, {"session_id": session_id})).all()
         inputs = {r[0]: feature_input(r[17:]) for r in rows}
         candidates = [
             Candidate(
@@ -274,29 +305,24 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             )
             if wanted == current:
                 continue
-            # Compare-and-set on what was read: a decision or another selection run that
-            # changed the row meanwhile wins, and nothing is announced for it here.
+            # Compare-and-set on what was read (see _WRITE_PROPOSAL).
             written = (
                 await s.execute(
-                    update(Photo)
-                    .where(
-                        Photo.id == photo_id,
-                        Photo.status == PhotoStatus.ANALYZED,
-                        Photo.selection == r[9],
-                        Photo.approval == r[12],
-                    )
-                    .values(
-                        group_id=proposal.group_id,
-                        is_group_best=proposal.is_group_best,
-                        selection=proposal.selection,
-                        context_tag=proposal.context_tag,
-                        selected_preset=proposal.selected_preset,
-                        group_rank=proposal.group_rank,
-                        group_size=proposal.group_size,
-                        ai_score=scores[photo_id],
-                        learned=learned[photo_id],
-                    )
-                    .returning(Photo.id)
+                    _WRITE_PROPOSAL,
+                    {
+                        "photo_id": photo_id,
+                        "read_selection": r[9],
+                        "read_approval": r[12],
+                        "group_id": proposal.group_id,
+                        "is_group_best": proposal.is_group_best,
+                        "selection": proposal.selection,
+                        "context_tag": proposal.context_tag,
+                        "selected_preset": proposal.selected_preset,
+                        "group_rank": proposal.group_rank,
+                        "group_size": proposal.group_size,
+                        "ai_score": scores[photo_id],
+                        "learned": learned[photo_id],
+                    },
                 )
             ).scalar()
             if written is None:

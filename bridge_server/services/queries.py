@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..store import tallies
@@ -91,6 +91,11 @@ def _first_capture(session_id: Any) -> Any:
     return select(func.min(Photo.captured_at)).where(Photo.session_id == session_id)
 
 
+_FIRST_CAPTURES = select(Session.id, _first_capture(Session.id).scalar_subquery()).where(
+    Session.id.in_(bindparam("session_ids", expanding=True))
+)
+
+
 async def session_counts(s: AsyncSession, session_id: str) -> dict[str, Any]:
     """The counts of a session's photos that every screen shows: total, processed (analysed or
     failed), waiting (`queue_filter`), approved, rejected, and the first capture. The counts
@@ -103,13 +108,7 @@ async def sessions_counts(s: AsyncSession, session_ids: list[str]) -> dict[str, 
     index seek per session for its first capture."""
     tallied = await tallies.photo_tallies(s, session_ids)
     firsts: dict[str, Any] = dict(
-        (
-            await s.execute(
-                select(Session.id, _first_capture(Session.id).scalar_subquery()).where(
-                    Session.id.in_(session_ids)
-                )
-            )
-        ).all()
+        (await s.execute(_FIRST_CAPTURES, {"session_ids": session_ids})).all()
     )
     return {sid: _counts(tallied[sid], firsts.get(sid)) for sid in session_ids}
 

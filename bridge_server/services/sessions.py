@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select, update
 
 from .. import events
 from ..context import BridgeContext
@@ -64,17 +65,38 @@ async def get_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
         return session_dict(session, await session_counts(s, session_id))
 
 
+NEWEST_FIRST = (Session.created_at.desc(), Session.id)
+_NEWEST_SESSIONS = (
+    select(Session).order_by(*NEWEST_FIRST).limit(bindparam("limit")).offset(bindparam("offset"))
+)
+
+
 async def list_sessions(
     ctx: BridgeContext, status: SessionStatus | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Sessions, newest first."""
-    query = select(Session).order_by(Session.created_at.desc(), Session.id)
+    query = select(Session).order_by(*NEWEST_FIRST)
     if status is not None:
         query = query.where(Session.status == status)
     async with ctx.db.session() as s:
         rows, total = await paginate(s, query, limit, offset)
         counts = await sessions_counts(s, [r.id for r in rows])
         return [session_dict(r, counts[r.id]) for r in rows], total
+
+
+async def sessions_page(
+    ctx: BridgeContext, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of `list_sessions`' order without its count: (sessions, whether more follow).
+
+    A scrolling list needs no total: one statement less per page.
+    """
+    async with ctx.db.session() as s:
+        params = {"limit": limit + 1, "offset": offset}
+        rows = list((await s.execute(_NEWEST_SESSIONS, params)).scalars().all())
+        page = rows[:limit]
+        counts = await sessions_counts(s, [r.id for r in page])
+    return [session_dict(r, counts[r.id]) for r in page], len(rows) > limit
 
 
 def _settled() -> Any:
@@ -95,6 +117,30 @@ def _settled() -> Any:
     return exists(photos) & ~exists(unsettled) & ~exists(waiting) & ~exists(active)
 
 
+@functools.cache
+def _refreshes() -> tuple[transitions.Prepared, transitions.Prepared, transitions.Prepared]:
+    """refresh_session's three transitions, built once (it runs after every analysis)."""
+    key = Session.id == bindparam("session_id")
+    has_photos = exists(select(Photo.id).where(Photo.session_id == Session.id))
+    settled = _settled()
+    return (
+        transitions.Prepared(
+            transitions.SESSION_COMPLETED,
+            key,
+            settled,
+            values={"completed_at": bindparam("now", type_=Session.completed_at.type)},
+        ),
+        transitions.Prepared(
+            transitions.SESSION_REOPENED,
+            key,
+            has_photos,
+            ~settled,
+            values={"completed_at": None},
+        ),
+        transitions.Prepared(transitions.SESSION_EMPTIED, key, ~has_photos),
+    )
+
+
 async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
     """Publish the session's progress, and complete or reopen it as its photos require.
 
@@ -104,28 +150,14 @@ async def refresh_session(ctx: BridgeContext, session_id: str) -> None:
     conditional statements that test those facts themselves, so two refreshes racing each
     other (or a change landing between count and write) can't complete a session twice.
     """
+    completing, reopening, emptying = _refreshes()
     async with ctx.db.session() as s, s.begin():
-        key = Session.id == session_id
-        completed = await transitions.apply(
-            s,
-            transitions.SESSION_COMPLETED,
-            key,
-            _settled(),
-            values={"completed_at": utcnow()},
-        )
-        has_photos = exists(select(Photo.id).where(Photo.session_id == Session.id))
+        completed = await completing.apply(s, session_id=session_id, now=utcnow())
         if not completed:
-            reopened = await transitions.apply(
-                s,
-                transitions.SESSION_REOPENED,
-                key,
-                has_photos,
-                ~_settled(),
-                values={"completed_at": None},
-            )
+            reopened = await reopening.apply(s, session_id=session_id)
             if not reopened:
                 # An import that ended (or was abandoned) without one photo.
-                await transitions.apply(s, transitions.SESSION_EMPTIED, key, ~has_photos)
+                await emptying.apply(s, session_id=session_id)
         session = await s.get(Session, session_id, populate_existing=True)
         if session is None:
             return

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from typing import Any, Final
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import bindparam, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database
@@ -28,15 +28,18 @@ FOLD_CHUNK: Final = 50_000  # rows folded per transaction (a short write lock)
 FOLD_INTERVAL: Final = 30.0  # seconds between checks
 
 
+# Built once: counts are read after nearly every change (the statements are constant).
+_PHOTO_TALLIES = (
+    select(PhotoTally.session_id, *(func.sum(getattr(PhotoTally, c)) for c in PHOTO_COUNTS))
+    .where(PhotoTally.session_id.in_(bindparam("session_ids", expanding=True)))
+    .group_by(PhotoTally.session_id)
+)
+_JOB_TALLIES = select(*(func.coalesce(func.sum(getattr(JobTally, c)), 0) for c in JOB_COUNTS))
+
+
 async def photo_tallies(s: AsyncSession, session_ids: list[str]) -> dict[str, dict[str, int]]:
     """The photo counts of each session (zeros for a session without photos)."""
-    rows = (
-        await s.execute(
-            select(PhotoTally.session_id, *(func.sum(getattr(PhotoTally, c)) for c in PHOTO_COUNTS))
-            .where(PhotoTally.session_id.in_(session_ids))
-            .group_by(PhotoTally.session_id)
-        )
-    ).all()
+    rows = (await s.execute(_PHOTO_TALLIES, {"session_ids": session_ids})).all()
     found = {
         row[0]: dict(zip(PHOTO_COUNTS, (int(v or 0) for v in row[1:]), strict=True)) for row in rows
     }
@@ -53,11 +56,7 @@ async def library_tally(s: AsyncSession, name: str, session_id: str | None = Non
 
 async def job_tallies(s: AsyncSession) -> dict[str, int]:
     """How many jobs are in each status."""
-    row = (
-        await s.execute(
-            select(*(func.coalesce(func.sum(getattr(JobTally, c)), 0) for c in JOB_COUNTS))
-        )
-    ).one()
+    row = (await s.execute(_JOB_TALLIES)).one()
     return dict(zip(JOB_COUNTS, (int(v) for v in row), strict=True))
 
 

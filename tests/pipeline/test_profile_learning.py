@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bridge_server.app import BridgeServer
 from bridge_server.imaging.analysis import ANALYSIS_VERSION
@@ -181,6 +182,10 @@ async def test_profile_exports_resets_and_imports_as_json(learning_bridge, http)
     status = await resp.json()
     assert status["active"] is False and status["decisions"] == 0
     await wait_for(lambda: _scored_by_analysis(http, server, held), timeout=60)
+    # Stored as SQL NULL, not the JSON text 'null': "no profile" is alike in every query.
+    async with server.context.db.session() as s:
+        held_learned = select(Photo.id).where(Photo.id == held, Photo.learned.is_(None))
+        assert (await s.execute(held_learned)).scalar_one_or_none() == held
 
     # Anything that is not a profile of numbers is refused and changes nothing.
     for bad in (
