@@ -370,8 +370,7 @@ class BridgeModels(QObject):
 
     async def _session_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """A page of sessions, newest first, with their counts."""
-        rows, total = await sessions.list_sessions(self.ctx, None, limit, offset)
-        return rows, offset + len(rows) < total
+        return await sessions.sessions_page(self.ctx, limit, offset)
 
     def _learn_photo_name(self, photo_id: str | None) -> None:
         if photo_id:

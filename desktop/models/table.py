@@ -121,6 +121,10 @@ class KeyedTableModel(HeaderedTableModel, PagedRows):
         """Titles from the column declarations."""
         return [title for title, _ in self.columns]
 
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Columns (asked thousands of times as a page of rows arrives: no list is built)."""
+        return 0 if parent.isValid() else len(self.columns)
+
     def row_total(self) -> int:
         """Rows held."""
         return len(self._rows)
