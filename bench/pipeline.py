@@ -379,7 +379,7 @@ def _stage_fns() -> list[tuple[str, Callable[[str], Any]]]:
         ("worker.analyze (the pool's job: analysis + grid preview)", analysis_job),
         ("  analyze_file (analysis alone, luma decode)", analyze_file),
         ("  load_for_analysis (DCT-scaled luma, 1024 px)", decode.load_for_analysis),
-        ("  load_for_analysis, colour=True (YCbCr + RGB copy)", colour_decode),
+        ("  load_for_analysis, colour=True (YCbCr, for the previews)", colour_decode),
         ("  full_res_noise_band (noise, top 512 rows)", decode.full_res_noise_band),
         ("  faces, eyes, focus, exposure, phash (1024 px)", pixel_metrics),
         ("baseline: Image.open(p).load() (full RGB)", full_decode),

@@ -139,6 +139,15 @@ JobHandler = Callable[[JobRun], Awaitable[dict[str, Any]]]
 AfterJob = Callable[[JobRun], Awaitable[None]]
 
 
+# Built once: looked up after every job start and settle.
+_EARLIEST_RETRY = (
+    select(Job.not_before)
+    .where(Job.status == JobStatus.PENDING, Job.not_before.is_not(None))
+    .order_by(Job.not_before)
+    .limit(1)
+)
+
+
 class JobScheduler:
     """Starts pending jobs by priority; pause, cancel and retry act on it through services."""
 
@@ -405,14 +414,7 @@ class JobScheduler:
     async def _arm_timer(self) -> None:
         """Wake when the earliest delayed retry becomes due."""
         async with self._ctx.db.session() as s:
-            earliest = (
-                await s.execute(
-                    select(Job.not_before)
-                    .where(Job.status == JobStatus.PENDING, Job.not_before.is_not(None))
-                    .order_by(Job.not_before)
-                    .limit(1)
-                )
-            ).scalar()
+            earliest = (await s.execute(_EARLIEST_RETRY)).scalar()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -237,7 +237,7 @@ _PROPOSAL_COLUMNS = (
 # Compare-and-set on what was read: a decision or another selection run that changed the row
 # meanwhile wins, and nothing is announced for it. On the table (Core), not the mapped class:
 # the ORM's per-statement bookkeeping is not needed for a write that returns an id.
-_WRITE_PROPOSAL = (
+_WRITE_PROPOSAL_QUIETLY = (
     update(_PHOTOS)
     .where(
         _PHOTOS.c.id == bindparam("photo_id"),
@@ -252,8 +252,8 @@ _WRITE_PROPOSAL = (
             "learned": bindparam("learned", type_=JSON(none_as_null=True)),
         }
     )
-    .returning(_PHOTOS.c.id)
 )
+_WRITE_PROPOSAL = _WRITE_PROPOSAL_QUIETLY.returning(_PHOTOS.c.id)
 
 
 def selection_coordinator(ctx: BridgeContext) -> KeyedCoalescer:
@@ -272,6 +272,7 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
     entered: list[tuple[str, str, str]] = []
     proposals_changed: list[tuple[str, bool]] = []  # (photo, now proposed) for proofing guests
     queue_changed = False
+    quiet: list[dict[str, Any]] = []  # proposals to write that change nothing in the queue
     async with ctx.db.session() as s, s.begin():
         rows = (await s.execute(_SESSION_CANDIDATES, {"session_id": session_id})).all()
         inputs = {r[0]: feature_input(r[17:]) for r in rows}
@@ -305,38 +306,33 @@ async def select_session(ctx: BridgeContext, session_id: str) -> list[str]:
             )
             if wanted == current:
                 continue
-            # Compare-and-set on what was read (see _WRITE_PROPOSAL).
-            written = (
-                await s.execute(
-                    _WRITE_PROPOSAL,
-                    {
-                        "photo_id": photo_id,
-                        "read_selection": r[9],
-                        "read_approval": r[12],
-                        "group_id": proposal.group_id,
-                        "is_group_best": proposal.is_group_best,
-                        "selection": proposal.selection,
-                        "context_tag": proposal.context_tag,
-                        "selected_preset": proposal.selected_preset,
-                        "group_rank": proposal.group_rank,
-                        "group_size": proposal.group_size,
-                        "ai_score": scores[photo_id],
-                        "learned": learned[photo_id],
-                    },
-                )
-            ).scalar()
-            if written is None:
-                continue
+            params = {
+                "photo_id": photo_id,
+                "read_selection": r[9],
+                "read_approval": r[12],
+                **dict(zip(_PROPOSAL_COLUMNS, wanted[:8], strict=True)),
+                "learned": learned[photo_id],
+            }
             pending = r[12] == Approval.PENDING
             was_queued = pending and r[9] == Selection.KEEPER
             now_queued = pending and proposal.selection == Selection.KEEPER
-            if now_queued and not was_queued:
-                entered.append((photo_id, proposal.context_tag, proposal.selected_preset))
             # A queued photo rescored by the learned profile changes the queue's order too.
             rescored = now_queued and was_queued and scores[photo_id] != r[3]
-            queue_changed = queue_changed or was_queued != now_queued or rescored
+            if was_queued == now_queued and not rescored:
+                quiet.append(params)  # nothing to announce: written together below
+                continue
+            # Compare-and-set on what was read (see _WRITE_PROPOSAL).
+            if (await s.execute(_WRITE_PROPOSAL, params)).scalar() is None:
+                continue
+            if now_queued and not was_queued:
+                entered.append((photo_id, proposal.context_tag, proposal.selected_preset))
+            queue_changed = True
             if now_queued != was_queued:
                 proposals_changed.append((photo_id, now_queued))
+        if quiet:
+            # A frame's place in its burst (rank, size, best) changes as the burst grows; such
+            # rows are announced by no event, so one executemany writes them all.
+            await s.execute(_WRITE_PROPOSAL_QUIETLY, quiet)
     for photo_id, tag, preset in entered:
         ctx.broker.publish(events.photo_selected(photo_id, tag, preset))
     for photo_id, proposed in proposals_changed:

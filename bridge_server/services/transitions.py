@@ -47,15 +47,26 @@ class Change(Generic[M]):
     changed: bool
 
 
+_BASES: dict[tuple[Any, ...], Any] = {}
+
+
+def _base(t: Transition) -> Any:
+    """The part of `t`'s UPDATE that never varies, built once (RETURNING lists every column)."""
+    key = (t.name, t.model.__name__, t.column.key, t.sources, t.target)
+    base = _BASES.get(key)
+    if base is None:
+        model = t.model
+        base = _BASES[key] = (
+            update(model)
+            .where(t.column.in_([v.value for v in t.sources]))
+            .returning(model)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+    return base
+
+
 def _statement(t: Transition, where: tuple[Any, ...], values: dict[str, Any] | None) -> Any:
-    model = t.model
-    return (
-        update(model)
-        .where(t.column.in_([v.value for v in t.sources]), *where)
-        .values({t.column.key: t.target, **(values or {})})
-        .returning(model)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
+    return _base(t).where(*where).values({t.column.key: t.target, **(values or {})})
 
 
 async def apply(
