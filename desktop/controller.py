@@ -103,6 +103,7 @@ class BridgeModels(QObject):
         )
         self.approval_count = 0
         self.photo_total = 0
+        self.session_counts = {"total": 0, "in_progress": 0}  # every session, not the paged-in
         self.system: dict[str, Any] = {}
         self.paused = False
         self.loaded = False
@@ -183,6 +184,7 @@ class BridgeModels(QObject):
         queue = await self._queue_page(None, PAGE_PHOTOS)
         self.approval_count = queue.total or 0
         session_rows, more_sessions = await self._session_page(0, PAGE_ROWS)
+        self.session_counts = await sessions.session_status_counts(ctx)
         _, self.photo_total = await photos.list_photos(ctx, limit=1)
         devices = await pairing.list_devices(ctx)
         self.system = await asyncio.to_thread(system.snapshot, ctx)
@@ -332,6 +334,8 @@ class BridgeModels(QObject):
             self.overview_changed.emit()
         elif kind == "session_deleted":
             self.sessions.remove(p["session_id"])
+            if not self._sessions_timer.isActive():
+                self._sessions_timer.start()  # the overview's session counts
             self.reload_queue()
             run_service(photos.list_photos(self.ctx, limit=1), self._photo_count_loaded)
             if self.library.query.session_id in (p["session_id"], None):
@@ -391,6 +395,11 @@ class BridgeModels(QObject):
         ids, self._session_refresh = self._session_refresh, set()
         for session_id in ids:
             run_service(sessions.get_session(self.ctx, session_id), self._session_loaded)
+        run_service(sessions.session_status_counts(self.ctx), self._session_counts_loaded)
+
+    def _session_counts_loaded(self, counts: dict[str, int]) -> None:
+        self.session_counts = counts
+        self.overview_changed.emit()
 
     def _session_loaded(self, session: dict[str, Any]) -> None:
         self.sessions.upsert(session)

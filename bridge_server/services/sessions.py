@@ -99,6 +99,18 @@ async def sessions_page(
     return [session_dict(r, counts[r.id]) for r in page], len(rows) > limit
 
 
+_BY_STATUS = select(Session.status, func.count()).group_by(Session.status)
+
+
+async def session_status_counts(ctx: BridgeContext) -> dict[str, int]:
+    """How many sessions there are, and how many are not complete yet (for the overview: the
+    desk holds only the sessions paged in so far)."""
+    async with ctx.db.session() as s:
+        by_status = {status: int(n) for status, n in (await s.execute(_BY_STATUS)).all()}
+    total = sum(by_status.values())
+    return {"total": total, "in_progress": total - by_status.get(SessionStatus.COMPLETED, 0)}
+
+
 def _settled() -> Any:
     """SQL on the session row: has photos, all analysed or failed, none waiting, no job active."""
     photos = select(Photo.id).where(Photo.session_id == Session.id)

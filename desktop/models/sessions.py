@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from PyQt6.QtCore import QObject, QSortFilterProxyModel
+
 from ..formatting import local_time
-from .table import KeyedTableModel
+from .table import Index, KeyedTableModel
 
 PROGRESS_COLUMN: Final = 2
+RECENT_SESSIONS: Final = 10  # the overview's list; the Sessions page lists every session
 
 
 def _progress(row: dict[str, Any]) -> float:
@@ -37,6 +40,30 @@ class SessionsModel(KeyedTableModel):
             return row.get("created_at") or ""
         return super().sort_key(row, column)
 
-    def in_progress(self) -> int:
-        """Sessions not yet complete."""
-        return sum(1 for r in self.rows() if r.get("status") != "completed")
+
+class RecentSessionsProxy(QSortFilterProxyModel):
+    """The newest RECENT_SESSIONS sessions: the first rows of the model, which holds them newest
+    first (a new session arrives at the top, older ones page in at the bottom); sortable.
+
+    The overview's list stays short, and does not grow or repaint as the Sessions page brings
+    in older sessions a page at a time (that repaint cost each page about 10 ms).
+    """
+
+    def __init__(self, sessions: SessionsModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSourceModel(sessions)
+        sessions.rowsInserted.connect(self._shifted)
+        sessions.rowsRemoved.connect(self._shifted)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        """Only the first rows."""
+        return source_row < RECENT_SESSIONS
+
+    def canFetchMore(self, parent: Index) -> bool:
+        """Never: older sessions would not show here, so the view must not page them in."""
+        return False
+
+    def _shifted(self, _parent: Index, first: int, _last: int) -> None:
+        if first < RECENT_SESSIONS:  # rows moved into or out of the first few: filter again
+            self.beginFilterChange()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSortFilterProxyModel, Qt, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -16,7 +16,7 @@ from bridge_server.config import Settings
 from ..controller import BridgeModels
 from ..delegates import ProgressBarDelegate
 from ..formatting import megabytes
-from ..models.sessions import PROGRESS_COLUMN
+from ..models.sessions import PROGRESS_COLUMN, RecentSessionsProxy
 from ..models.table import SortRole
 from ..theme import icon
 from .common import StatCard, data_table, page_layout
@@ -80,11 +80,10 @@ class OverviewView(QWidget):
         actions.addStretch(1)
         layout.addLayout(actions)
 
-        self.recent = recent = QLabel("Sessions")
+        self.recent = recent = QLabel("Recent sessions")
         recent.setObjectName("sectionLabel")
         layout.addWidget(recent)
-        proxy = QSortFilterProxyModel(self)
-        proxy.setSourceModel(models.sessions)
+        proxy = RecentSessionsProxy(models.sessions, self)
         proxy.setSortRole(SortRole)
         self.sessions_table = data_table()
         self.sessions_table.setModel(proxy)
@@ -124,9 +123,9 @@ class OverviewView(QWidget):
             f"{q.get('pending', 0)} waiting · {q.get('completed', 0)} done · "
             f"{q.get('failed', 0)} failed" + (" · paused" if m.paused else ""),
         )
-        total_sessions = m.sessions.rowCount()
+        total_sessions = m.session_counts["total"]
         self.sessions.set(
-            str(m.sessions.in_progress()),
+            str(m.session_counts["in_progress"]),
             f"of {total_sessions} session{'s' if total_sessions != 1 else ''}",
         )
         rows = m.clients.rows()

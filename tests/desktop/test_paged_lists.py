@@ -17,6 +17,7 @@ from bridge_server.store.db import Database
 from bridge_server.store.enums import JobKind, JobStatus, PhotoStatus
 from bridge_server.store.models import Job, Photo, Session
 from desktop.models.jobs import JobIdRole
+from desktop.models.sessions import RECENT_SESSIONS
 from desktop.models.table import PAGE_ROWS
 from tests.desktop.conftest import start_desk
 
@@ -78,6 +79,10 @@ def test_scrolling_to_the_end_brings_the_next_page_until_every_row_is_shown(
     try:
         jobs, sessions = desk.models.jobs, desk.models.sessions
         assert jobs.rowCount() == PAGE_ROWS and sessions.rowCount() == PAGE_ROWS
+        # The overview counts every session, not only those paged in (all are in progress:
+        # their photos are analysed and none is decided).
+        card = desk.window.overview.sessions
+        assert (card.value.text(), card.detail.text()) == (str(SESSIONS), f"of {SESSIONS} sessions")
         table = desk.window.jobs.table
         assert table.model().canFetchMore(table.rootIndex())
 
@@ -91,6 +96,11 @@ def test_scrolling_to_the_end_brings_the_next_page_until_every_row_is_shown(
 
         desk.run(scroll_to_the_end())
         assert jobs.rowCount() == PHOTOS and sessions.rowCount() == SESSIONS
+        # The overview lists only the newest few; the Sessions page lists them all.
+        recent = desk.window.overview.sessions_table.model()
+        assert recent.rowCount() == RECENT_SESSIONS
+        assert recent.index(0, 0).data() == f"Shoot {SESSIONS - 1}"
+        assert desk.window.sessions.table.model().rowCount() == SESSIONS
         ids = [jobs.index(r, 0).data(JobIdRole) for r in range(jobs.rowCount())]
         assert len(set(ids)) == PHOTOS  # each job once, none lost between pages
         # Photo names were learned with each page, also for the last one.
