@@ -253,7 +253,9 @@ def load_for_analysis(
         upright = orient(src)
         # YCbCr is kept as decoded: the previews are converted to RGB after they are resized,
         # a 20th of the pixels (the conversion is linear, so the order changes nothing visible).
-        rgb = (upright if upright.mode == "YCbCr" else to_mode(upright, "RGB")) if colour else None
+        shown_colour = None
+        if colour:
+            shown_colour = upright if upright.mode == "YCbCr" else to_mode(upright, "RGB")
         im = upright.getchannel(0) if draft == "YCbCr" == upright.mode else to_mode(upright, mode)
     if max(im.size) > long_edge:
         scale = long_edge / max(im.size)
@@ -263,7 +265,7 @@ def load_for_analysis(
             Image.Resampling.BOX if max(im.size) <= 2 * long_edge else Image.Resampling.BILINEAR
         )
         im = im.resize(size, resample, reducing_gap=2.0)
-    return Decoded(im, width, height, fmt, quantization, rgb, shown, icc)
+    return Decoded(im, width, height, fmt, quantization, shown_colour, shown, icc)
 
 
 def _jpeg_top_rows(im: ImageFile.ImageFile, rows: int) -> bool:

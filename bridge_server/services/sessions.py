@@ -65,9 +65,9 @@ async def get_session(ctx: BridgeContext, session_id: str) -> dict[str, Any]:
         return session_dict(session, await session_counts(s, session_id))
 
 
-NEWEST_FIRST = (Session.created_at.desc(), Session.id)
+_NEWEST_FIRST = (Session.created_at.desc(), Session.id)
 _NEWEST_SESSIONS = (
-    select(Session).order_by(*NEWEST_FIRST).limit(bindparam("limit")).offset(bindparam("offset"))
+    select(Session).order_by(*_NEWEST_FIRST).limit(bindparam("limit")).offset(bindparam("offset"))
 )
 
 
@@ -75,7 +75,7 @@ async def list_sessions(
     ctx: BridgeContext, status: SessionStatus | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Sessions, newest first."""
-    query = select(Session).order_by(*NEWEST_FIRST)
+    query = select(Session).order_by(*_NEWEST_FIRST)
     if status is not None:
         query = query.where(Session.status == status)
     async with ctx.db.session() as s:

@@ -77,15 +77,14 @@ async def apply(
 
 
 class Prepared:
-    """A transition built once, what varies as `bindparam()` placeholders: for a hot path,
-    where building and keying the statement on every call cost more than running it."""
+    """A transition's statement built once, with `bindparam()` for what varies per call: for a
+    hot path, where building and keying the statement each time cost more than running it."""
 
     def __init__(self, t: Transition, *where: Any, values: dict[str, Any] | None = None) -> None:
-        self.transition = t
         self.statement = _statement(t, where, values)
 
     async def apply(self, s: AsyncSession, **params: Any) -> list[Any]:
-        """Run it with the placeholders' values: the changed rows, as `apply` returns them."""
+        """Run it with the bound parameters' values; the changed rows, as `apply` returns them."""
         return list((await s.execute(self.statement, params)).scalars().all())
 
 

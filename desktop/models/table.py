@@ -114,16 +114,11 @@ class KeyedTableModel(HeaderedTableModel, PagedRows):
     def __init__(self, parent: QObject | None = None) -> None:
         HeaderedTableModel.__init__(self, parent)
         PagedRows.__init__(self)
+        # Titles from the column declarations, once: a view asks columnCount thousands of
+        # times as a page of rows arrives.
+        self.column_titles = tuple(title for title, _ in self.columns)
         self._rows: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
-
-    def titles(self) -> Sequence[str]:
-        """Titles from the column declarations."""
-        return [title for title, _ in self.columns]
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        """Columns (asked thousands of times as a page of rows arrives: no list is built)."""
-        return 0 if parent.isValid() else len(self.columns)
 
     def row_total(self) -> int:
         """Rows held."""
