@@ -239,45 +239,105 @@ def _publisher_process(conn: Connection, ports: list[int], rate: float, n_events
     conn.close()
 
 
-async def _publish(conn: Connection, ports: list[int], rate: float, n_events: int) -> dict:
-    import aiohttp
+def _event_body(i: int) -> dict[str, Any]:
+    """Event `i` as the broadcast route takes it, stamped with its publish time (wall clock)."""
+    data = {"job_id": JOB_ID, "stage": "bench", "progress": float(i % 100),
+            "message": f"pub={time.time():.6f};i={i}"}  # fmt: skip
+    return {"type": "job_progress", "data": data}
 
+
+async def _paced(
+    publish: Callable[[int], Awaitable[None]], indices: range, per_second: float
+) -> float:
+    """Start `publish(i)` for each index at `per_second`, without waiting for earlier ones;
+    return how late the latest start was (seconds, 0 when every start was on time)."""
+    loop = asyncio.get_running_loop()
+    tasks = []
+    late = 0.0
+    start = loop.time() + 0.02
+    for j, i in enumerate(indices):
+        delay = start + j / per_second - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            late = max(late, -delay)
+        tasks.append(loop.create_task(publish(i)))
+    await asyncio.gather(*tasks)
+    return late
+
+
+class _HttpLane:
+    """One keep-alive HTTP/1.1 connection of the publisher: a request written as prepared
+    bytes, its answer read back (status line, headers, Content-Length body).
+
+    The publisher stays as cheap per event as the picows clients, so what the latency shows is
+    the server's work (HTTP parsing, route, fan-out), not a client library's request building.
+    """
+
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: Any) -> None:
+        self.head = (
+            f"POST {BROADCAST} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> _HttpLane:
+        import socket
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(port, reader, writer)
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        self.writer.write(b"%s%d\r\n\r\n%s" % (self.head, len(body), body))
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            elif name.strip().lower() == b"transfer-encoding":
+                raise RuntimeError(f"unexpected Transfer-Encoding {value.strip()!r}")
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _publish(conn: Connection, ports: list[int], rate: float, n_events: int) -> dict:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, conn.poll, 900.0)
     conn.recv()  # ("go", ...)
-    urls = [f"http://127.0.0.1:{port}{BROADCAST}" for port in ports]  # in turn
     failures: list[str] = []
-    connector = aiohttp.TCPConnector(limit=PUBLISH_CONNECTIONS)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    # Free lanes, the servers' ports in turn: a request waits for a lane as one waits for a
+    # pooled connection (requests are not serialised: PUBLISH_CONNECTIONS may be in flight).
+    free: asyncio.Queue[_HttpLane] = asyncio.Queue()
+    lanes = [await _HttpLane.open(ports[k % len(ports)]) for k in range(PUBLISH_CONNECTIONS)]
+    for lane in lanes:
+        free.put_nowait(lane)
 
-        async def post(i: int) -> None:
-            wall = time.time()
-            data = {"job_id": JOB_ID, "stage": "bench", "progress": float(i % 100),
-                    "message": f"pub={wall:.6f};i={i}"}  # fmt: skip
-            body = {"type": "job_progress", "data": data}
-            async with session.post(urls[i % len(urls)], json=body) as r:
-                if r.status != 200:
-                    failures.append(f"{r.status} {(await r.text())[:200]}")
+    async def post(i: int) -> None:
+        body = json.dumps(_event_body(i)).encode()
+        lane = await free.get()
+        try:
+            status, answer = await lane.post(body)
+        finally:
+            free.put_nowait(lane)
+        if status != 200:
+            failures.append(f"{status} {answer[:200]!r}")
 
-        async def paced(indices: range, per_second: float) -> float:
-            tasks = []
-            late = 0.0
-            start = loop.time() + 0.02
-            for j, i in enumerate(indices):
-                delay = start + j / per_second - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                else:
-                    late = max(late, -delay)
-                tasks.append(loop.create_task(post(i)))
-            await asyncio.gather(*tasks)
-            return late
-
-        await paced(range(-1, -1 - WARM_UP_EVENTS, -1), 10.0)
+    try:
+        await _paced(post, range(-1, -1 - WARM_UP_EVENTS, -1), 10.0)
         await asyncio.sleep(0.5)
         conn.send(("measuring", time.time()))
         first = time.time()
-        late = await paced(range(n_events), rate)
+        late = await _paced(post, range(n_events), rate)
+    finally:
+        for lane in lanes:
+            lane.close()
     return {"first_publish": first, "late_ms": late * 1000, "failures": failures[:5],
             "failed": len(failures)}  # fmt: skip
 
@@ -298,6 +358,9 @@ class Target:
     # More bridges serving the same clients (studio mode): client processes are spread over
     # ws_port and these, and the publisher POSTs to each in turn (ws and HTTP share a port).
     extra_ports: tuple[int, ...] = ()
+    # Publish one broadcast body from inside the server's process, as its own work would (the
+    # bridge: the broker, as a job's progress is published; the others: their send loop).
+    publish_here: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 
 
 async def start_bridge(data_dir: Path) -> Target:
@@ -308,8 +371,14 @@ async def start_bridge(data_dir: Path) -> Target:
     server = BridgeServer(make_settings(data_dir, workers=1))
     await server.start()
     broker = server.context.broker
+    from bridge_server.web.broadcast import build_event, parse_body
+
+    def publish_here(body: dict[str, Any]) -> None:
+        broker.publish(build_event(parse_body(body)))
+
     return Target("bridge", "bridge", server.port, server.port,
-                  lambda: broker.subscriber_count("jobs"), server.stop)  # fmt: skip
+                  lambda: broker.subscriber_count("jobs"), server.stop,
+                  publish_here=publish_here)  # fmt: skip
 
 
 def _envelope(body: dict[str, Any], seq: int) -> bytes:
@@ -323,16 +392,19 @@ def _envelope(body: dict[str, Any], seq: int) -> bytes:
 
 async def _http_app(
     send_all: Callable[[bytes], Awaitable[None] | None], ws_handler: Any = None
-) -> tuple[Any, int]:
-    """An aiohttp app with the broadcast route (and the WebSocket route, when given)."""
+) -> tuple[Any, int, Callable[[dict[str, Any]], Awaitable[None] | None]]:
+    """An aiohttp app with the broadcast route (and the WebSocket route, when given), and the
+    publish it runs for each body (numbered, enveloped, sent), to call from the process too."""
     from aiohttp import web
 
     seq = [0]
 
-    async def broadcast(request: web.Request) -> web.Response:
-        body = await request.json()
+    def publish(body: dict[str, Any]) -> Awaitable[None] | None:
         seq[0] += 1
-        outcome = send_all(_envelope(body, seq[0]))
+        return send_all(_envelope(body, seq[0]))
+
+    async def broadcast(request: web.Request) -> web.Response:
+        outcome = publish(await request.json())
         if outcome is not None:
             await outcome
         return web.json_response({"success": True, "seq": seq[0]})
@@ -346,7 +418,7 @@ async def _http_app(
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, port
+    return runner, port, publish
 
 
 async def start_baseline() -> Target:
@@ -374,14 +446,14 @@ async def start_baseline() -> Target:
             except ConnectionError:
                 pass
 
-    runner, port = await _http_app(send_all, handler)
+    runner, port, publish = await _http_app(send_all, handler)
 
     async def stop() -> None:
         for ws in tuple(sockets):
             await ws.close()
         await runner.cleanup()
 
-    return Target("aiohttp", "bare", port, port, lambda: len(sockets), stop)
+    return Target("aiohttp", "bare", port, port, lambda: len(sockets), stop, publish_here=publish)
 
 
 async def start_picows() -> Target:
@@ -408,7 +480,7 @@ async def start_picows() -> Target:
 
     server = await ws_create_server(lambda _request: Listener(), "127.0.0.1", 0)
     ws_port = server.sockets[0].getsockname()[1]
-    runner, http_port = await _http_app(send_all)
+    runner, http_port, publish = await _http_app(send_all)
 
     async def stop() -> None:
         for transport in tuple(transports):
@@ -416,7 +488,8 @@ async def start_picows() -> Target:
         server.close()
         await runner.cleanup()
 
-    return Target("picows", "bare", ws_port, http_port, lambda: len(transports), stop)
+    return Target("picows", "bare", ws_port, http_port, lambda: len(transports), stop,
+                  publish_here=publish)  # fmt: skip
 
 
 # --- one phase: one server, all clients, the publisher ----------------------------------------
@@ -476,17 +549,35 @@ def _shares(clients: int, procs: int) -> list[int]:
     return [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
 
 
+async def _publish_here(target: Target, indices: range, rate: float) -> dict[str, Any]:
+    """Publish events `indices` from inside the server's process, paced as the publisher's."""
+    publish = target.publish_here
+    assert publish is not None, f"{target.name} cannot publish from inside"
+
+    async def one(i: int) -> None:
+        outcome = publish(_event_body(i))
+        if outcome is not None:
+            await outcome
+
+    first = time.time()
+    late = await _paced(one, indices, rate)
+    return {"first_publish": first, "late_ms": late * 1000, "failures": [], "failed": 0}
+
+
 async def run_phase(
-    target: Target, clients: int, procs: int, rate: float, n_events: int
+    target: Target, clients: int, procs: int, rate: float, n_events: int, *, here: bool = False
 ) -> PhaseResult:
-    """Connect the clients, publish over HTTP, collect and summarise."""
+    """Connect the clients, publish (over HTTP, or from inside the server's process when
+    `here`), collect and summarise."""
     loop = asyncio.get_running_loop()
     result = PhaseResult(target.name, clients, n_events * clients, load=_load1())
     ws_ports = (target.ws_port, *target.extra_ports)
     spawned = [_spawn(_client_process, ws_ports[k % len(ws_ports)], target.mode, share, n_events)
                for k, share in enumerate(_shares(clients, procs))]  # fmt: skip
     http_ports = [target.http_port, *target.extra_ports]
-    publisher, pub_pipe = _spawn(_publisher_process, http_ports, rate, n_events)
+    publisher = pub_pipe = None
+    if not here:
+        publisher, pub_pipe = _spawn(_publisher_process, http_ports, rate, n_events)
     pipes = [pipe for _, pipe in spawned]
     reports: list[tuple[str, Any] | None] = []
     cpu0 = cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -504,12 +595,20 @@ async def run_phase(
         if target.subscribed() < clients:
             result.errors.append(f"only {target.subscribed()} of {clients} subscribed")
         await asyncio.sleep(0.5)  # let the handshake traffic settle
-        pub_pipe.send(("go", 0.0))
-        (measuring,) = await _wait_pipes([pub_pipe], {"measuring"}, 120)
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        result.load = _load1()
-        (done,) = await _wait_pipes([pub_pipe], {"result"}, 120 + n_events / rate)
-        published = done[1] if done is not None else {"error": "publisher did not report"}
+        if pub_pipe is None:
+            await _publish_here(target, range(-1, -1 - WARM_UP_EVENTS, -1), 10.0)
+            await asyncio.sleep(0.5)
+            measuring = ("measuring", time.time())
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            result.load = _load1()
+            published = await _publish_here(target, range(n_events), rate)
+        else:
+            pub_pipe.send(("go", 0.0))
+            (measuring,) = await _wait_pipes([pub_pipe], {"measuring"}, 120)
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            result.load = _load1()
+            (done,) = await _wait_pipes([pub_pipe], {"result"}, 120 + n_events / rate)
+            published = done[1] if done is not None else {"error": "publisher did not report"}
         for p in pipes:
             p.send(("deadline", time.time() + GRACE_SECONDS))
         reports = await _wait_pipes(pipes, {"result"}, GRACE_SECONDS + 30)
@@ -517,12 +616,12 @@ async def run_phase(
         if measuring is None:
             result.errors.append("publisher never started")
     finally:
-        for proc, _ in [*spawned, (publisher, pub_pipe)]:
+        procs_and_pipes = [*spawned] + ([(publisher, pub_pipe)] if publisher else [])
+        for proc, pipe in procs_and_pipes:
             await loop.run_in_executor(None, proc.join, 15)
             if proc.is_alive():
                 proc.terminate()
-        for p in [*pipes, pub_pipe]:
-            p.close()
+            pipe.close()
 
     if "error" in published:
         result.errors.append(f"publisher: {published['error']}")
@@ -576,17 +675,20 @@ async def _with_target(name: str, body: Callable[[Target], Awaitable[PhaseResult
             await target.stop()
 
 
-async def run_servers(clients: int, procs: int, rate: float, n_events: int) -> dict:
+async def run_servers(
+    clients: int, procs: int, rate: float, n_events: int, *, here: bool = False
+) -> dict:
     """The same phase against the bare aiohttp loop, the bridge and picows, in that order."""
     _common.raise_fd_limit(2 * clients + 1024)
+    source = "published inside the server" if here else f"over POST {BROADCAST}"
     print(f"\n=== {clients} clients in {_shares(clients, procs).__len__()} processes, "
-          f"{rate:g} events/s, {n_events} events over POST {BROADCAST} ===")  # fmt: skip
+          f"{rate:g} events/s, {n_events} events {source} ===")  # fmt: skip
     print(_common.machine_line(), flush=True)
     results = {}
     for name in ("aiohttp", "bridge", "picows"):
         gc.collect()
         results[name] = await _with_target(
-            name, lambda t: run_phase(t, clients, procs, rate, n_events)
+            name, lambda t: run_phase(t, clients, procs, rate, n_events, here=here)
         )
     return results
 
@@ -708,7 +810,7 @@ def _ratio(ours: float, base: float) -> str:
 
 def _table(
     saturation: dict[str, PhaseResult] | None,
-    lan: dict[str, PhaseResult] | None,
+    lan: dict[str, dict[str, PhaseResult]] | None,
     idle: dict[str, IdleResult] | None,
 ) -> str:
     rows: list[list[str]] = []
@@ -738,11 +840,11 @@ def _table(
              f"{o.delivered}/{o.expected}", "", f"{p.delivered}/{p.expected}", load,
              _common.verdict(lossless)],
         ]  # fmt: skip
-    if lan:
-        b, o, p = lan["aiohttp"], lan["bridge"], lan["picows"]
+    for label, phases in lan.items() if lan else ():
+        b, o, p = phases["aiohttp"], phases["bridge"], phases["picows"]
         lossless = o.delivered == o.expected and not o.errors and not o.dups
         rows.append(
-            [f"LAN p99 latency, ms ({o.clients} clients)", f"< {GOAL_LAN_P99_MS:g} ms",
+            [f"LAN p99 latency, ms ({o.clients} clients, {label})", f"< {GOAL_LAN_P99_MS:g} ms",
              f"{b.p99_ms:.2f}", f"{o.p99_ms:.2f}", _ratio(o.p99_ms, b.p99_ms), f"{p.p99_ms:.2f}",
              f"{b.load:.2f} / {o.load:.2f} / {p.load:.2f}",
              _common.verdict(o.p99_ms < GOAL_LAN_P99_MS and lossless)]
@@ -804,7 +906,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario == "one":
             saturation = asyncio.run(run_servers(args.clients, args.procs, args.rate, args.events))
         if args.scenario in ("all", "lan"):
-            lan = asyncio.run(run_servers(20, 1, 50.0, 250))
+            lan = {
+                "POST publish": asyncio.run(run_servers(20, 1, 50.0, 250)),
+                "server publish": asyncio.run(run_servers(20, 1, 50.0, 250, here=True)),
+            }
         print()
         print(_table(saturation, lan, idle))
         print(_common.machine_line(), flush=True)
