@@ -62,6 +62,8 @@ PUBLISH_CONNECTIONS = 8  # the publisher's HTTP connections (requests are not se
 JOB_ID = "j_benchfanout"
 BROADCAST = "/api/websocket/broadcast"
 
+# The saturation case runs the bridge a second time with this ws_write_delay (opt-in setting).
+DEFAULT_WRITE_DELAY = 0.05
 GOAL_CPU_RATIO = 0.5  # server CPU per delivered frame, bridge / bare aiohttp
 GOAL_THROUGHPUT_RATIO = 1.3
 GOAL_P99_RATIO = 1.0  # "no worse"
@@ -363,12 +365,12 @@ class Target:
     publish_here: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 
 
-async def start_bridge(data_dir: Path) -> Target:
+async def start_bridge(data_dir: Path, write_delay: float = 0.0) -> Target:
     """A real BridgeServer on an ephemeral loopback port (headless: no window, no GUI)."""
     from bridge_server.app import BridgeServer
     from tests.helpers import make_settings
 
-    server = BridgeServer(make_settings(data_dir, workers=1))
+    server = BridgeServer(make_settings(data_dir, workers=1, ws_write_delay=write_delay))
     await server.start()
     broker = server.context.broker
     from bridge_server.web.broadcast import build_event, parse_body
@@ -376,7 +378,8 @@ async def start_bridge(data_dir: Path) -> Target:
     def publish_here(body: dict[str, Any]) -> None:
         broker.publish(build_event(parse_body(body)))
 
-    return Target("bridge", "bridge", server.port, server.port,
+    name = f"bridge, ws_write_delay {write_delay * 1000:g} ms" if write_delay else "bridge"
+    return Target(name, "bridge", server.port, server.port,
                   lambda: broker.subscriber_count("jobs"), server.stop,
                   publish_here=publish_here)  # fmt: skip
 
@@ -664,10 +667,12 @@ async def run_phase(
     return result
 
 
-async def _with_target(name: str, body: Callable[[Target], Awaitable[PhaseResult]]) -> PhaseResult:
+async def _with_target(
+    name: str, body: Callable[[Target], Awaitable[PhaseResult]], write_delay: float = 0.0
+) -> PhaseResult:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         target = await {"aiohttp": start_baseline, "picows": start_picows}.get(
-            name, lambda: start_bridge(Path(tmp))
+            name, lambda: start_bridge(Path(tmp), write_delay if name == "delayed" else 0.0)
         )()
         try:
             return await body(target)
@@ -676,19 +681,26 @@ async def _with_target(name: str, body: Callable[[Target], Awaitable[PhaseResult
 
 
 async def run_servers(
-    clients: int, procs: int, rate: float, n_events: int, *, here: bool = False
+    clients: int,
+    procs: int,
+    rate: float,
+    n_events: int,
+    *,
+    here: bool = False,
+    write_delay: float = 0.0,
 ) -> dict:
-    """The same phase against the bare aiohttp loop, the bridge and picows, in that order."""
+    """The same phase against the bare aiohttp loop, the bridge and picows, in that order, and
+    with `write_delay` the bridge again with that `ws_write_delay` ("delayed")."""
     _common.raise_fd_limit(2 * clients + 1024)
     source = "published inside the server" if here else f"over POST {BROADCAST}"
     print(f"\n=== {clients} clients in {_shares(clients, procs).__len__()} processes, "
           f"{rate:g} events/s, {n_events} events {source} ===")  # fmt: skip
     print(_common.machine_line(), flush=True)
     results = {}
-    for name in ("aiohttp", "bridge", "picows"):
+    for name in ("aiohttp", "bridge", "picows") + (("delayed",) if write_delay else ()):
         gc.collect()
         results[name] = await _with_target(
-            name, lambda t: run_phase(t, clients, procs, rate, n_events, here=here)
+            name, lambda t: run_phase(t, clients, procs, rate, n_events, here=here), write_delay
         )
     return results
 
@@ -840,6 +852,27 @@ def _table(
              f"{o.delivered}/{o.expected}", "", f"{p.delivered}/{p.expected}", load,
              _common.verdict(lossless)],
         ]  # fmt: skip
+    delayed = saturation.get("delayed") if saturation else None
+    if saturation and delayed:
+        b, d = saturation["aiohttp"], delayed
+        load = f"{b.load:.2f} / {d.load:.2f}"
+        rows += [
+            [f"server CPU per frame, us ({d.name})", f"<= {GOAL_CPU_RATIO:g}x",
+             f"{b.server_cpu_us_per_frame:.2f}", f"{d.server_cpu_us_per_frame:.2f}",
+             _ratio(d.server_cpu_us_per_frame, b.server_cpu_us_per_frame), "", load,
+             _common.verdict(d.server_cpu_us_per_frame / b.server_cpu_us_per_frame
+                             <= GOAL_CPU_RATIO)],
+            [f"end-to-end throughput, frames/s ({d.name})", f">= {GOAL_THROUGHPUT_RATIO:g}x",
+             f"{b.throughput:,.0f}", f"{d.throughput:,.0f}", _ratio(d.throughput, b.throughput),
+             "", load, _common.verdict(d.throughput >= GOAL_THROUGHPUT_RATIO * b.throughput)],
+            [f"p50 / p99 latency, ms ({d.name})", f"p99 <= {GOAL_P99_RATIO:g}x",
+             f"{b.p50_ms:.1f} / {b.p99_ms:.1f}", f"{d.p50_ms:.1f} / {d.p99_ms:.1f}",
+             _ratio(d.p99_ms, b.p99_ms), "", load,
+             _common.verdict(d.p99_ms <= GOAL_P99_RATIO * b.p99_ms)],
+            [f"delivered / expected ({d.name})", "zero loss", f"{b.delivered}/{b.expected}",
+             f"{d.delivered}/{d.expected}", "", "", load,
+             _common.verdict(d.delivered == d.expected and not d.errors and not d.dups)],
+        ]  # fmt: skip
     for label, phases in lan.items() if lan else ():
         b, o, p = phases["aiohttp"], phases["bridge"], phases["picows"]
         lossless = o.delivered == o.expected and not o.errors and not o.dups
@@ -875,6 +908,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--procs", type=int, default=2, help="client processes (2)")
     parser.add_argument("--repeat", type=int, default=1, help="run the scenarios N times (1)")
     parser.add_argument(
+        "--write-delay",
+        type=float,
+        default=DEFAULT_WRITE_DELAY,
+        help="saturation: also the bridge with this ws_write_delay, seconds "
+        f"({DEFAULT_WRITE_DELAY:g}; 0: not)",
+    )
+    parser.add_argument(
         "--instances",
         type=int,
         default=0,
@@ -902,7 +942,9 @@ def main(argv: list[str] | None = None) -> int:
             print(_common.machine_line(), flush=True)
             idle = {k: asyncio.run(run_idle(k, 1000, args.procs)) for k in ("aiohttp", "bridge")}
         if args.scenario in ("all", "saturation"):
-            saturation = asyncio.run(run_servers(1000, args.procs, 100.0, 300))
+            saturation = asyncio.run(
+                run_servers(1000, args.procs, 100.0, 300, write_delay=args.write_delay)
+            )
         if args.scenario == "one":
             saturation = asyncio.run(run_servers(args.clients, args.procs, args.rate, args.events))
         if args.scenario in ("all", "lan"):

@@ -10,7 +10,7 @@ from ..context import BridgeContext
 from ..resources import web_root
 from .context_keys import CTX, FAILURES, FANOUT, HOSTS, PROXIES
 from .cors import cors_middleware
-from .fanout import FanoutSender
+from .fanout import FanoutSender, write_delay_from
 from .middleware import door_middleware, errors_middleware, headers_middleware
 from .routes import add_routes
 from .security import FailureTracker, HostPolicy, ProxyPolicy
@@ -29,7 +29,7 @@ def make_app(ctx: BridgeContext, static_dir: Path | None = None) -> web.Applicat
     app[HOSTS] = HostPolicy(ctx.settings)
     app[PROXIES] = ProxyPolicy(ctx.settings)
     app[FAILURES] = FailureTracker()
-    app[FANOUT] = FanoutSender()
+    app[FANOUT] = FanoutSender(write_delay_from(ctx.settings.ws_write_delay))
 
     async def stop_fanout(app: web.Application) -> None:
         await app[FANOUT].close()

@@ -8,6 +8,13 @@ every connection that gets it) and hands a connection all its ready frames in on
 `transport.write`. When the server falls behind, events gather between flushes, so a write
 carries more frames: the cost per frame falls as the load rises.
 
+By default a flush runs at the end of the loop pass that readied the first frame: nothing waits.
+`ws_write_delay` (seconds, off by default) makes each round of flushes begin that long after its
+first frame, as Centrifugo's `client.write_delay` does: a connection is written at most once per
+delay, so frames published meanwhile share a write. Less CPU per frame, at the cost of up to that
+much latency for every frame (replies included). Otherwise one send per frame and connection is
+the floor whenever the server keeps up (`bench/send_floor.py`).
+
 Frames are written whole and synchronously, as aiohttp's own writer writes its control frames
 (pings, pongs, close), so the two never interleave inside a frame. A connection whose transport
 is above low water, or whose frames would take it past high water, gets the rest in its own
@@ -36,8 +43,22 @@ _FIN_TEXT: Final = 0x81
 # Connections written per loop pass: between two chunks the loop reads sockets again (requests,
 # pings), and events that arrive meanwhile join the frames of the connections still waiting.
 FLUSH_CHUNK: Final = 256
+# Distinct frames whose wire bytes are kept at most (a round's: usually one or a few).
+WIRE_CACHE_FRAMES: Final = 256
+MAX_WRITE_DELAY: Final = 0.1  # seconds: a longer wait would be felt on a phone
 
 WireOf = Callable[[str], bytes]
+
+
+def write_delay_from(value: object) -> float:
+    """The `ws_write_delay` setting as a usable delay: 0 to MAX_WRITE_DELAY seconds; anything
+    else (a typo in the settings file) means no delay, said once in the log."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        if 0 <= value <= MAX_WRITE_DELAY:
+            return float(value)
+    log.warning("ws_write_delay %r is not 0-%g seconds; frames are written at once",
+                value, MAX_WRITE_DELAY)  # fmt: skip
+    return 0.0
 
 
 def text_frame(text: str) -> bytes:
@@ -70,22 +91,36 @@ def writable_room(transport: asyncio.BaseTransport | None) -> int:
 
 
 class FanoutSender:
-    """The list of connections with frames ready, and the flush that writes them."""
+    """The connections with frames ready, and the rounds of flushes that write them.
 
-    def __init__(self) -> None:
-        self._dirty: deque[ClientConnection] = deque()
-        self._scheduled = False
-        # Wire bytes by text, for the frames of the flushes under way (cleared when all is out).
+    A round takes the connections that readied a frame before it began and writes them in
+    chunks. A connection that readies a frame after its write waits for the next round, which
+    begins at the end of the loop pass, or `write_delay` later: then every connection gets at
+    most one write per delay, however busy the server is.
+    """
+
+    def __init__(self, write_delay: float = 0.0) -> None:
+        self._waiting: deque[ClientConnection] = deque()  # ready since the last round began
+        self._round: deque[ClientConnection] = deque()  # this round's, still to write
+        self._round_due = False  # a round will begin (timer or callback pending)
+        self._chunk_due = False  # the round's next chunk will be written
+        self._write_delay = write_delay
+        self._timer: asyncio.TimerHandle | None = None
+        # Wire bytes by text, for the frames of the round under way (bounded: see _write_chunk).
         self._wire: dict[str, bytes] = {}
 
     def push(self, connection: ClientConnection, frame: str) -> None:
-        """Add a frame to the connection's ready frames and make sure a flush will write them."""
+        """Add a frame to the connection's ready frames and make sure a round will write them."""
         ready = connection.ready
         if not ready:
-            self._dirty.append(connection)
-            if not self._scheduled:
-                self._scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+            self._waiting.append(connection)
+            if not self._round_due:
+                self._round_due = True
+                loop = asyncio.get_running_loop()
+                if self._write_delay:
+                    self._timer = loop.call_later(self._write_delay, self._begin_round)
+                else:
+                    loop.call_soon(self._begin_round)
         ready.append(frame)
 
     def wire(self, text: str) -> bytes:
@@ -95,23 +130,39 @@ class FanoutSender:
             data = self._wire[text] = text_frame(text)
         return data
 
-    def _flush(self) -> None:
-        dirty = self._dirty
+    def _begin_round(self) -> None:
+        self._timer = None
+        self._round_due = False
+        self._round.extend(self._waiting)
+        self._waiting.clear()
+        if not self._chunk_due:
+            self._write_chunk()
+
+    def _write_chunk(self) -> None:
+        self._chunk_due = False
+        pending = self._round
         wire = self.wire
-        for _ in range(min(len(dirty), FLUSH_CHUNK)):
-            connection = dirty.popleft()
+        for _ in range(min(len(pending), FLUSH_CHUNK)):
+            connection = pending.popleft()
             try:
                 connection.write_ready(wire)
             except Exception:  # one broken socket must not stop the others
                 log.debug("Send to %s failed", connection.client_id, exc_info=True)
                 connection.close_soon(1011, "Send failed")
-        if dirty:
-            asyncio.get_running_loop().call_soon(self._flush)
-        else:
-            self._scheduled = False
+        if pending:
+            self._chunk_due = True
+            asyncio.get_running_loop().call_soon(self._write_chunk)
+        # Frames still waiting are rebuilt once in their round: the cache holds no history,
+        # even when the server never runs out of work.
+        if not pending or len(self._wire) > WIRE_CACHE_FRAMES:
             self._wire.clear()
 
     async def close(self) -> None:
         """Forget the connections still waiting (the server is stopping)."""
-        self._dirty.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._round_due = False
+        self._waiting.clear()
+        self._round.clear()
         self._wire.clear()

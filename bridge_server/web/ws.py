@@ -83,6 +83,7 @@ class ClientConnection:
         self.connected_at = now_iso()
         self.last_ping: str | None = None  # when the client last sent `ping` (clients list)
         self.messages_sent = 0
+        self.writes = 0  # hand-overs to the transport: messages_sent / writes frames per write
         self._buffer: deque[str] = deque()  # the backlog, sent by this connection's writer
         self.ready: list[str] = []  # frames for the shared sender's next flush (no backlog)
         # Everything queued and not yet handed to the transport (ready frames and backlog).
@@ -165,6 +166,7 @@ class ClientConnection:
             transport = self._transport
             assert isinstance(transport, asyncio.WriteTransport)
             transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self.writes += 1
             self._sent(len(chunks), chars)
         if len(chunks) < len(frames):
             self._buffer.extend(frames[len(chunks) :])
@@ -199,6 +201,7 @@ class ClientConnection:
                     # Popped first: once send_str starts, the frame is in the transport.
                     frame = self._buffer.popleft()
                     await self.ws.send_str(frame)
+                    self.writes += 1
                     self._sent(1, len(frame))
             finally:
                 self._writing = False

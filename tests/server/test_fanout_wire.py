@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,9 +26,9 @@ from websockets.uri import parse_uri
 from bridge_server import events
 from bridge_server.app import BridgeServer
 from bridge_server.web import ws_messages
-from bridge_server.web.fanout import text_frame
+from bridge_server.web.fanout import text_frame, write_delay_from
 from bridge_server.web.ws import ClientConnection
-from tests.helpers import base_url, wait_for
+from tests.helpers import base_url, make_settings, wait_for
 
 EVENTS = 240
 BIG_EVERY = 40  # every 40th event is a large frame
@@ -283,3 +284,60 @@ def test_a_built_frame_is_one_valid_text_frame_at_every_length_boundary(size: in
     assert not (frame.rsv1 or frame.rsv2 or frame.rsv3)
     assert frame.data.decode("utf-8") == text
     assert reader.at_eof()
+
+
+async def _subscribed_connection(bridge: BridgeServer, client_type: str) -> ClientConnection:
+    broker = bridge.context.broker
+
+    async def find() -> ClientConnection | None:
+        for client in bridge.context.clients.all():
+            if isinstance(client, ClientConnection) and client.client_type == client_type:
+                if broker.channels_of(client):
+                    return client
+        return None
+
+    return await wait_for(find, timeout=10, interval=0.02)
+
+
+async def _events_written(bridge: BridgeServer, count: int) -> tuple[list[int], int]:
+    """Publish `count` events one loop pass apart (each flush has run before the next publish);
+    a strict phone reads them. Returns the seqs it read and the writes its connection made."""
+    phone = await _strict_client(bridge)
+    try:
+        connection = await _subscribed_connection(bridge, "strict")
+        before = connection.writes
+        seqs = []
+        for k in range(count):
+            seqs.append(
+                bridge.context.broker.publish(events.job_progress("j_d", "s", 1, f"{k}")).seq
+            )
+            await asyncio.sleep(0.001)  # past the loop pass: an undelayed flush has run
+        got = [json.loads(await asyncio.wait_for(phone.recv(), 30))["seq"] for _ in seqs]
+        assert got == seqs  # every event, in order, whole
+        return got, connection.writes - before
+    finally:
+        await phone.close()
+
+
+async def test_events_are_written_as_they_are_published_by_default(bridge: BridgeServer) -> None:
+    """With no write delay (the default), each event goes out in its own loop pass: a phone
+    never waits for a later event."""
+    _, writes = await _events_written(bridge, 10)
+    assert writes == 10
+
+
+async def test_a_write_delay_gathers_events_into_fewer_writes(tmp_path: Path) -> None:
+    """With `ws_write_delay` set, events published within the delay reach a phone whole and
+    in order in fewer writes (the CPU saving); a value out of range means no delay."""
+    server = BridgeServer(make_settings(tmp_path / "data", ws_write_delay=0.1))
+    await server.start()
+    try:
+        got, writes = await _events_written(server, 10)
+        assert len(got) == 10
+        assert writes < 10, writes  # 10 events within 10-20 ms, a 100 ms delay: gathered
+    finally:
+        await server.stop()
+    assert write_delay_from(0.05) == 0.05
+    assert write_delay_from(5) == 0.0  # too long: a phone would feel it
+    assert write_delay_from("0.05") == 0.0  # a typo in the settings file
+    assert write_delay_from(float("nan")) == 0.0
