@@ -60,6 +60,8 @@ GOAL_MEMORY_MB = 400.0
 MISSED_EVENTS = 10_000
 PAGE = 50
 PAGE_ROWS = 50  # desktop.models.table.PAGE_ROWS
+# Next pages timed per Qt model, as a view scrolls: 100, so p99 is not simply the slowest one.
+MODEL_PAGES = 100
 MIGRATION = "bridge_server.store.migrations.versions.0007_library_indexes"
 # Later index migrations the baseline goes without too (each lists its INDEXES).
 LATER_INDEXES = ("bridge_server.store.migrations.versions.0011_library_speed",)
@@ -364,7 +366,7 @@ def _window_child(data_dir: str) -> None:
             figures["page_rows"]["approval queue"] = queue_model.PAGE_PHOTOS
         for name, model in pageable:
             times = []
-            for _ in range(20):  # the next pages, as the view scrolls down
+            for _ in range(MODEL_PAGES):  # the next pages, as the view scrolls down
                 t0 = time.perf_counter()
                 if not await model.load_more():
                     break
@@ -403,8 +405,8 @@ async def _grid_pages(grid: Any) -> list[float]:
     grid.reload()  # the first page, as when the Library view opens
     await asyncio.wait_for(arrival, 30)
     times = []
-    for _ in range(20):
-        if not grid.canFetchMore(QModelIndex()):
+    for _ in range(MODEL_PAGES):
+        if not (grid.has_more() if hasattr(grid, "has_more") else grid.canFetchMore(QModelIndex())):
             break
         arrival = loop.create_future()
         t0 = time.perf_counter()
@@ -566,8 +568,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         row(
             f"p99 < {GOAL_PAGE_MS:.0f}",
-            f"{name} Qt model page fetch p99 (ms; {len(pages)} pages of "
-            f"{window.get('page_rows', {}).get(name, PAGE_ROWS)})",
+            f"{name} Qt model page fetch p99 (ms; p50 {_p(pages, 50):.1f}, max {pages[-1]:.1f}; "
+            f"{len(pages)} pages of {window.get('page_rows', {}).get(name, PAGE_ROWS)})",
             "",
             _p(pages, 99),
             None,

@@ -59,6 +59,7 @@ class ApprovalQueueModel(QAbstractListModel):
         self._loader: QueueLoader | None = None
         self._cursor: str | None = None  # after the last held row; None: every row is held
         self._fetching: asyncio.Task[int] | None = None
+        self.fetch_gate: Callable[[], bool] = lambda: True  # the grid sets: while it shows
         thumbnails.image_ready.connect(self._thumbnail_ready)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -123,8 +124,9 @@ class ApprovalQueueModel(QAbstractListModel):
         return self._loader is not None and self._cursor is not None
 
     def canFetchMore(self, parent: Index) -> bool:
-        """More photos wait in the service."""
-        return not parent.isValid() and self.has_more()
+        """More photos wait in the service, and the view asking is showing (a hidden grid
+        asked after every page, and laid every tile out again to see if it needed more)."""
+        return not parent.isValid() and self.has_more() and self.fetch_gate()
 
     def fetchMore(self, parent: Index) -> None:
         """The grid scrolled to the end: fetch the next page (never waits)."""

@@ -89,6 +89,10 @@ class LibraryModel(QAbstractListModel):
         self._more = False
         self._fetching = False
         self._generation = 0  # pages of an older query are dropped
+        # Whether a view scrolling through the model may pull pages (the grid, while it shows).
+        # Qt asks a hidden view's model too, after each page, and a yes made the hidden grid lay
+        # every loaded tile out again (two model calls per tile) to see if it needed more.
+        self.fetch_gate: Callable[[], bool] = lambda: True
         thumbnails.image_ready.connect(self._thumbnail_ready)
 
     # --- Qt model -------------------------------------------------------------------------
@@ -124,8 +128,12 @@ class LibraryModel(QAbstractListModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def canFetchMore(self, parent: Index) -> bool:
-        """Another page exists and none is on its way."""
-        return not parent.isValid() and self._more and not self._fetching
+        """Another page exists, none is on its way, and the view asking is showing."""
+        return not parent.isValid() and self.has_more() and self.fetch_gate()
+
+    def has_more(self) -> bool:
+        """Another page exists and none is on its way (for code that pages in itself)."""
+        return self._more and not self._fetching
 
     def fetchMore(self, parent: Index) -> None:
         """Ask the source for the next page (the view calls this near the end)."""

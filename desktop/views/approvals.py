@@ -249,6 +249,7 @@ class ApprovalsView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.grid = DecisionGrid()
         self.grid.setModel(models.queue)
+        models.queue.fetch_gate = self.grid.isVisible  # a hidden grid pulls no pages
         self.empty = QLabel(
             "Nothing is waiting for a decision.\n\n"
             "Photos the analysis proposes as keepers appear here."

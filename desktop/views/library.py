@@ -38,6 +38,7 @@ from .loupe import LoupeView
 
 REFRESH_MS: Final = 250  # photo events are gathered this long, then the changed rows re-read
 MODES: Final = ("grid", "loupe", "compare")
+LAYOUT_BATCH: Final = 200  # tiles laid out per pass: more than a full screen holds
 
 
 class LibraryGrid(QListView):
@@ -50,6 +51,10 @@ class LibraryGrid(QListView):
         self.setMovement(QListView.Movement.Static)
         self.setWrapping(True)
         self.setUniformItemSizes(True)
+        # Laid out in batches: a single pass lays every loaded tile out again on each page that
+        # arrives (two model calls per tile), so scrolling a 5,000-photo shoot slowed page by page.
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(LAYOUT_BATCH)
         self.setGridSize(LIBRARY_TILE)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(LibraryTileDelegate(self, LIBRARY_TILE))
@@ -118,6 +123,7 @@ class LibraryView(QWidget):
         self.pages = QStackedWidget()
         self.grid = LibraryGrid()
         self.grid.setModel(self.model)
+        self.model.fetch_gate = self.grid.isVisible  # a hidden grid pulls no pages
         self.loupe = LoupeView(models)
         self.compare = CompareView(models)
         for page in (self.grid, self.loupe, self.compare):
@@ -207,7 +213,7 @@ class LibraryView(QWidget):
             return
         current = self.grid.currentIndex()
         row = (current.row() if current.isValid() else -1) + step
-        if row >= count and self.model.canFetchMore(QModelIndex()):
+        if row >= count and self.model.has_more():
             self.model.fetchMore(QModelIndex())
         row = max(0, min(row, count - 1))
         photo_id = self.model.index(row).data(PhotoIdRole)

@@ -51,3 +51,42 @@ def test_ten_thousand_photos_load_page_by_page_and_columns_stay(desk: Desk) -> N
         assert _columns(desk) == columns
 
     desk.run(scenario(), timeout=240)
+
+
+def test_a_hidden_grid_pulls_no_pages_and_shows_every_photo_once_back(desk: Desk) -> None:
+    """While another view shows, the library grid asks for no pages (Qt asks a hidden view's
+    model after every page; a yes made it lay every loaded tile out again each time). Pages the
+    loupe pulls meanwhile arrive, and back on the grid every loaded photo is laid out."""
+
+    async def scenario() -> None:
+        await insert_shoot(desk.ctx, 600, [str(p) for p in sample_photos()])
+        window = desk.window
+        library = window.library
+        model = library.model
+        window.show_page("library")
+        model.reload()
+        await desk.until(lambda: model.rowCount() > 0, what="the first page")
+        await desk.until(model.has_more, what="the first page settled")
+        assert model.canFetchMore(QModelIndex())  # the grid shows: scrolling pulls pages
+
+        window.show_page("overview")
+        await desk.until(lambda: not library.grid.isVisible(), what="the grid hidden")
+        assert model.has_more() and not model.canFetchMore(QModelIndex())
+        for _ in range(3):  # pages pulled by code that pages in itself (the loupe's steps)
+            rows = model.rowCount()
+            model.fetchMore(QModelIndex())
+            await desk.until(lambda r=rows: model.rowCount() > r, what="the next page")
+            assert not model.canFetchMore(QModelIndex())
+
+        window.show_page("library")
+        await desk.until(library.grid.isVisible, what="the grid shown")
+        last = model.index(model.rowCount() - 1, 0)
+        first = model.index(0, 0)
+        rect = await desk.until(
+            lambda: (r := library.grid.visualRect(last)).isValid() and r, what="the last tile"
+        )
+        assert rect.top() > library.grid.visualRect(first).top()  # laid out below the first
+        assert len(set(model.photo_ids())) == model.rowCount()
+        assert model.canFetchMore(QModelIndex()) == model.has_more()
+
+    desk.run(scenario(), timeout=120)
