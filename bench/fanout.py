@@ -671,9 +671,12 @@ async def _with_target(
     name: str, body: Callable[[Target], Awaitable[PhaseResult]], write_delay: float = 0.0
 ) -> PhaseResult:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-        target = await {"aiohttp": start_baseline, "picows": start_picows}.get(
-            name, lambda: start_bridge(Path(tmp), write_delay if name == "delayed" else 0.0)
-        )()
+        if name == "aiohttp":
+            target = await start_baseline()
+        elif name == "picows":
+            target = await start_picows()
+        else:  # "bridge", or "delayed": the bridge with `write_delay`
+            target = await start_bridge(Path(tmp), write_delay if name == "delayed" else 0.0)
         try:
             return await body(target)
         finally:

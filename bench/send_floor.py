@@ -79,8 +79,11 @@ class _Held(asyncio.Protocol):
         self.held.append(transport)
 
 
-async def _measure(transports: list[asyncio.Transport], mode: str, k: int) -> float:
-    """CPU µs per delivered frame over FRAMES_PER_CASE frames, written as `mode` says."""
+async def _measure(
+    transports: list[asyncio.Transport], mode: str, k: int, idle_round_cpu: float
+) -> float:
+    """CPU µs per delivered frame over FRAMES_PER_CASE frames, written as `mode` says (less a
+    round's own sleeps, `idle_round_cpu` seconds each)."""
     rounds = max(1, FRAMES_PER_CASE // (len(transports) * k))
     joined = FRAME * k
     # Duplicates of the transports' sockets (asyncio hands out wrappers without send()).
@@ -100,17 +103,13 @@ async def _measure(transports: list[asyncio.Transport], mode: str, k: int) -> fl
         while any(t.get_write_buffer_size() for t in transports):
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.01)
-    spent = _cpu() - start - rounds * _idle_round_cpu
+    spent = _cpu() - start - rounds * idle_round_cpu
     for sock in socks:
         sock.close()
     return spent / (rounds * len(transports) * k) * 1e6
 
 
-_idle_round_cpu = 0.0  # a round's own sleeps, measured first and subtracted
-
-
 async def _main(n: int) -> list[list[str]]:
-    global _idle_round_cpu
     loop = asyncio.get_running_loop()
     held: list[asyncio.Transport] = []
     server = await loop.create_server(lambda: _Held(held), "127.0.0.1", 0)
@@ -130,14 +129,14 @@ async def _main(n: int) -> list[list[str]]:
         start = _cpu()
         for _ in range(20):
             await asyncio.sleep(0.01)
-        _idle_round_cpu = (_cpu() - start) / 20
+        idle_round_cpu = (_cpu() - start) / 20  # a round's own sleeps, subtracted per row
         rows = []
         cases = [("socket.send", 1), ("transport.write", 1)] + [
             ("transport.write", k) for k in (2, 4, 8)
         ]
         floor = 0.0
         for mode, k in cases:
-            us = await _measure(held, mode, k)
+            us = await _measure(held, mode, k, idle_round_cpu)
             floor = floor or us
             label = f"{mode}, one per frame" if k == 1 else f"{mode}, {k} frames per write"
             rows.append([label, f"{us:.2f}", f"{us / floor:.2f}x"])

@@ -261,9 +261,9 @@ class EventLog:
         if self._flushes % PRUNE_EVERY == 0:
             await self._prune(conn)
 
-    async def _prune(self, s: AsyncConnection) -> None:
+    async def _prune(self, conn: AsyncConnection) -> None:
         cutoff = (
-            await s.execute(
+            await conn.execute(
                 select(EventRecord.seq)
                 .order_by(EventRecord.seq.desc())
                 .offset(self._history_size)
@@ -271,7 +271,7 @@ class EventLog:
             )
         ).scalar()
         if cutoff is not None:
-            await s.execute(delete(EventRecord).where(EventRecord.seq <= cutoff))
+            await conn.execute(delete(EventRecord).where(EventRecord.seq <= cutoff))
 
     async def close(self, last_seq: int = 0) -> None:
         """Flush everything and pull the reservation down to the true last issued number.

@@ -218,6 +218,20 @@ class RawStrictClient:
         self.sock.close()
 
 
+async def _subscribed_connection(bridge: BridgeServer, client_type: str) -> ClientConnection:
+    """The server's side of the client of `client_type`, once it has subscribed."""
+    broker = bridge.context.broker
+
+    async def find() -> ClientConnection | None:
+        for client in bridge.context.clients.all():
+            if isinstance(client, ClientConnection) and client.client_type == client_type:
+                if broker.channels_of(client):
+                    return client
+        return None
+
+    return await wait_for(find, timeout=10, interval=0.02)
+
+
 async def test_a_reader_that_stops_delays_no_one_and_is_closed_with_4008(
     bridge: BridgeServer,
 ) -> None:
@@ -231,14 +245,7 @@ async def test_a_reader_that_stops_delays_no_one_and_is_closed_with_4008(
         await stalled.send({"type": "register", "client_type": "stalled", "client_name": "t"})
         await stalled.send({"type": "subscribe", "channels": ["jobs"]})
 
-        async def stalled_connection() -> ClientConnection | None:
-            for client in bridge.context.clients.all():
-                if isinstance(client, ClientConnection) and client.client_type == "stalled":
-                    if broker.channels_of(client):
-                        return client
-            return None
-
-        connection = await wait_for(stalled_connection, timeout=10, interval=0.02)
+        connection = await _subscribed_connection(bridge, "stalled")
         server_sock = connection._transport.get_extra_info("socket")  # type: ignore[union-attr]
         server_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
         blob = "y" * 2000
@@ -286,22 +293,9 @@ def test_a_built_frame_is_one_valid_text_frame_at_every_length_boundary(size: in
     assert reader.at_eof()
 
 
-async def _subscribed_connection(bridge: BridgeServer, client_type: str) -> ClientConnection:
-    broker = bridge.context.broker
-
-    async def find() -> ClientConnection | None:
-        for client in bridge.context.clients.all():
-            if isinstance(client, ClientConnection) and client.client_type == client_type:
-                if broker.channels_of(client):
-                    return client
-        return None
-
-    return await wait_for(find, timeout=10, interval=0.02)
-
-
-async def _events_written(bridge: BridgeServer, count: int) -> tuple[list[int], int]:
+async def _events_written(bridge: BridgeServer, count: int) -> int:
     """Publish `count` events one loop pass apart (each flush has run before the next publish);
-    a strict phone reads them. Returns the seqs it read and the writes its connection made."""
+    a strict phone reads them all, in order. Returns the writes its connection made."""
     phone = await _strict_client(bridge)
     try:
         connection = await _subscribed_connection(bridge, "strict")
@@ -314,7 +308,7 @@ async def _events_written(bridge: BridgeServer, count: int) -> tuple[list[int], 
             await asyncio.sleep(0.001)  # past the loop pass: an undelayed flush has run
         got = [json.loads(await asyncio.wait_for(phone.recv(), 30))["seq"] for _ in seqs]
         assert got == seqs  # every event, in order, whole
-        return got, connection.writes - before
+        return connection.writes - before
     finally:
         await phone.close()
 
@@ -322,8 +316,7 @@ async def _events_written(bridge: BridgeServer, count: int) -> tuple[list[int], 
 async def test_events_are_written_as_they_are_published_by_default(bridge: BridgeServer) -> None:
     """With no write delay (the default), each event goes out in its own loop pass: a phone
     never waits for a later event."""
-    _, writes = await _events_written(bridge, 10)
-    assert writes == 10
+    assert await _events_written(bridge, 10) == 10
 
 
 async def test_a_write_delay_gathers_events_into_fewer_writes(tmp_path: Path) -> None:
@@ -332,8 +325,7 @@ async def test_a_write_delay_gathers_events_into_fewer_writes(tmp_path: Path) ->
     server = BridgeServer(make_settings(tmp_path / "data", ws_write_delay=0.1))
     await server.start()
     try:
-        got, writes = await _events_written(server, 10)
-        assert len(got) == 10
+        writes = await _events_written(server, 10)
         assert writes < 10, writes  # 10 events within 10-20 ms, a 100 ms delay: gathered
     finally:
         await server.stop()
