@@ -227,10 +227,13 @@ class EventBroker:
             self._unrecoverable_below = self._history[0].seq
         self._history.append(published)
         self._visible_seq = published.seq
+        frame = published.frame
         for subscriber in tuple(self._by_channel[published.channel]):
-            # The one place a connection is chosen for an event: its audience decides.
-            if may_receive(subscriber.audience, published):
-                subscriber.deliver(published.frame)
+            # The one place a connection is chosen for an event: its audience decides (staff,
+            # with none, receive every event: tested first, as this runs per connection).
+            audience = subscriber.audience
+            if audience is None or may_receive(audience, published):
+                subscriber.deliver(frame)
         for listener in tuple(self._listeners):
             try:
                 listener(published)

@@ -100,8 +100,9 @@ class Settings:
     ws_register_timeout: float = 10.0
     # Seconds a client may stay above the pending-frame peak before it is closed with 4008.
     ws_pending_peak_seconds: float = 5.0
-    # Seconds a WebSocket frame may wait for others to be written with it (0: at once; at most
-    # 0.1): less CPU per frame with many clients, that much more latency (web/fanout.py).
+    # Seconds a WebSocket frame may wait for others to be written with it (0: at once, unless
+    # the last round of writes was busy; at most 0.1): less CPU per frame with many clients,
+    # that much more latency (web/fanout.py).
     ws_write_delay: float = 0.0
     workers: int = 0  # 0: one per core
     disk_warning_mb: int = 2_048

@@ -8,12 +8,19 @@ every connection that gets it) and hands a connection all its ready frames in on
 `transport.write`. When the server falls behind, events gather between flushes, so a write
 carries more frames: the cost per frame falls as the load rises.
 
-By default a flush runs at the end of the loop pass that readied the first frame: nothing waits.
-`ws_write_delay` (seconds, off by default) makes each round of flushes begin that long after its
+By default a round of flushes runs at the end of the loop pass that readied its first frame:
+nothing waits. One exception paces a busy server: after a round whose writes took PACE_FLOOR of
+CPU or more (hundreds of phones), the next round begins no sooner than twice that long after it
+ended (at most MAX_PACE). Writing then takes at most about a third of the loop, the rest is left
+for requests and pings, and the frames published meanwhile share a write: a write costs about
+the same whether it carries one frame or eight (`bench/send_floor.py`), so the CPU per frame
+falls (`bench/fanout.py` prints the frames per write). The price is latency under that load
+only: a studio's 20 phones are written in well under PACE_FLOOR and never wait.
+
+`ws_write_delay` (seconds, off by default) also makes each round begin that long after its
 first frame, as Centrifugo's `client.write_delay` does: a connection is written at most once per
-delay, so frames published meanwhile share a write. Less CPU per frame, at the cost of up to that
-much latency for every frame (replies included). Otherwise one send per frame and connection is
-the floor whenever the server keeps up (`bench/send_floor.py`).
+delay, however few phones there are. Less CPU per frame, at the cost of up to that much latency
+for every frame (replies included).
 
 Frames are written whole and synchronously, as aiohttp's own writer writes its control frames
 (pings, pongs, close), so the two never interleave inside a frame. A connection whose transport
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -46,6 +54,10 @@ FLUSH_CHUNK: Final = 256
 # Distinct frames whose wire bytes are kept at most (a round's: usually one or a few).
 WIRE_CACHE_FRAMES: Final = 256
 MAX_WRITE_DELAY: Final = 0.1  # seconds: a longer wait would be felt on a phone
+# A round whose writes took this much CPU (seconds; ~100 sends) makes the next one wait twice as
+# long: the loop then spends at most about a third of its time writing.
+PACE_FLOOR: Final = 0.002
+MAX_PACE: Final = 0.05  # the longest rest after a busy round, seconds
 
 WireOf = Callable[[str], bytes]
 
@@ -59,6 +71,13 @@ def write_delay_from(value: object) -> float:
     log.warning("ws_write_delay %r is not 0-%g seconds; frames are written at once",
                 value, MAX_WRITE_DELAY)  # fmt: skip
     return 0.0
+
+
+def rest_after(busy: float) -> float:
+    """Seconds the next round waits after a round whose writes took `busy` seconds: none for a
+    small round, else twice as long as the writes took (so writing takes at most about a third of
+    the loop), up to MAX_PACE."""
+    return 0.0 if busy < PACE_FLOOR else min(2 * busy, MAX_PACE)
 
 
 def text_frame(text: str) -> bytes:
@@ -94,18 +113,28 @@ class FanoutSender:
     """The connections with frames ready, and the rounds of flushes that write them.
 
     A round takes the connections that readied a frame before it began and writes them in
-    chunks. A connection that readies a frame after its write waits for the next round, which
-    begins at the end of the loop pass, or `write_delay` later: then every connection gets at
-    most one write per delay, however busy the server is.
+    chunks. A connection that readies a frame while a round is under way waits for the next
+    round. That one begins at the end of the loop pass that readied its first frame, and no
+    sooner than `write_delay` after that frame, nor before the rest a busy round earned (see
+    `rest_after`).
+
+    `clock` times the writes: the loop thread's CPU seconds, so a pause of the process does not
+    count as work. The tests give one that makes every round look busy.
     """
 
-    def __init__(self, write_delay: float = 0.0) -> None:
+    def __init__(
+        self, write_delay: float = 0.0, clock: Callable[[], float] = time.thread_time
+    ) -> None:
         self._waiting: deque[ClientConnection] = deque()  # ready since the last round began
         self._round: deque[ClientConnection] = deque()  # this round's, still to write
-        self._round_due = False  # a round will begin (timer or callback pending)
-        self._chunk_due = False  # the round's next chunk will be written
+        self._round_due = False  # the next round is scheduled (timer or callback pending)
+        self._in_round = False  # a round is under way: its next chunk is scheduled
         self._write_delay = write_delay
         self._timer: asyncio.TimerHandle | None = None
+        self.clock = clock
+        self._first_waiting = 0.0  # loop time the first waiting connection readied a frame
+        self._busy = 0.0  # seconds spent writing in the round under way
+        self._rest_until = 0.0  # loop time before which no round begins (after a busy one)
         # Wire bytes by text, for the frames of the round under way (bounded: see _write_chunk).
         self._wire: dict[str, bytes] = {}
 
@@ -113,14 +142,11 @@ class FanoutSender:
         """Add a frame to the connection's ready frames and make sure a round will write them."""
         ready = connection.ready
         if not ready:
+            if not self._waiting:
+                self._first_waiting = asyncio.get_running_loop().time()
             self._waiting.append(connection)
-            if not self._round_due:
-                self._round_due = True
-                loop = asyncio.get_running_loop()
-                if self._write_delay:
-                    self._timer = loop.call_later(self._write_delay, self._begin_round)
-                else:
-                    loop.call_soon(self._begin_round)
+            if not (self._round_due or self._in_round):
+                self._schedule_round()
         ready.append(frame)
 
     def wire(self, text: str) -> bytes:
@@ -130,18 +156,27 @@ class FanoutSender:
             data = self._wire[text] = text_frame(text)
         return data
 
+    def _schedule_round(self) -> None:
+        self._round_due = True
+        loop = asyncio.get_running_loop()
+        due = max(self._first_waiting + self._write_delay, self._rest_until)
+        if due > loop.time():
+            self._timer = loop.call_at(due, self._begin_round)
+        else:
+            loop.call_soon(self._begin_round)
+
     def _begin_round(self) -> None:
         self._timer = None
         self._round_due = False
         self._round.extend(self._waiting)
         self._waiting.clear()
-        if not self._chunk_due:
-            self._write_chunk()
+        self._in_round = True
+        self._write_chunk()
 
     def _write_chunk(self) -> None:
-        self._chunk_due = False
         pending = self._round
         wire = self.wire
+        started = self.clock()
         for _ in range(min(len(pending), FLUSH_CHUNK)):
             connection = pending.popleft()
             try:
@@ -149,9 +184,17 @@ class FanoutSender:
             except Exception:  # one broken socket must not stop the others
                 log.debug("Send to %s failed", connection.client_id, exc_info=True)
                 connection.close_soon(1011, "Send failed")
+        self._busy += self.clock() - started
+        loop = asyncio.get_running_loop()
         if pending:
-            self._chunk_due = True
-            asyncio.get_running_loop().call_soon(self._write_chunk)
+            loop.call_soon(self._write_chunk)
+        else:  # the round is over: a busy one earns the loop a rest
+            self._in_round = False
+            rest = rest_after(self._busy)
+            self._busy = 0.0
+            self._rest_until = loop.time() + rest if rest else 0.0
+            if self._waiting:
+                self._schedule_round()
         # Frames still waiting are rebuilt once in their round: the cache holds no history,
         # even when the server never runs out of work.
         if not pending or len(self._wire) > WIRE_CACHE_FRAMES:
@@ -163,6 +206,7 @@ class FanoutSender:
             self._timer.cancel()
             self._timer = None
         self._round_due = False
+        self._in_round = False
         self._waiting.clear()
         self._round.clear()
         self._wire.clear()

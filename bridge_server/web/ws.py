@@ -107,37 +107,39 @@ class ClientConnection:
 
     # --- outbound ------------------------------------------------------------------------
 
-    def deliver(self, frame: str) -> None:
-        """Queue a broadcast frame; overflow closes this connection only (4008)."""
-        self.send_frame(frame)
-
     def send(self, message: dict[str, Any]) -> None:
         """Queue a reply, pong or error; counts toward the limits like any frame."""
         self.send_frame(serialize(message))
 
     def send_frame(self, frame: str) -> None:
-        """Queue an already serialized frame, keeping this connection's order and limits."""
+        """Queue an already serialized frame, keeping this connection's order and limits;
+        overflow closes this connection only (4008)."""
         if self._closing:
             return
-        if (
-            self.pending_frames >= m.MAX_PENDING_FRAMES
-            or self.pending_bytes + len(frame) > m.MAX_PENDING_BYTES
-        ):
+        # Run once per connection and event (a thousand times per event): kept lean.
+        frames = self.pending_frames + 1
+        size = self.pending_bytes + len(frame)
+        if frames > m.MAX_PENDING_FRAMES or size > m.MAX_PENDING_BYTES:
             self.close_soon(m.CLOSE_TOO_SLOW, "Too slow: resume with since")
             return
-        self.pending_frames += 1
-        self.pending_bytes += len(frame)
-        if self.pending_frames > self.peak_pending_frames:
-            self.peak_pending_frames = self.pending_frames
-        if self.pending_frames > m.PENDING_PEAK_FRAMES and self._peak_timer is None:
+        self.pending_frames = frames
+        self.pending_bytes = size
+        if frames > self.peak_pending_frames:
+            self.peak_pending_frames = frames
+        if frames > m.PENDING_PEAK_FRAMES and self._peak_timer is None:
             self._peak_timer = asyncio.get_running_loop().call_later(
                 self.ctx.settings.ws_pending_peak_seconds, self._peak_held
             )
         if self._buffer or self._writing:
             self._buffer.append(frame)
             self._wake_writer()
+        elif self.ready:  # the shared sender already has this connection for its next round
+            self.ready.append(frame)
         else:
             self._fanout.push(self, frame)
+
+    # The broker's hand-over of a broadcast frame (its Subscriber protocol): the same queue.
+    deliver = send_frame
 
     def write_ready(self, wire: WireOf) -> None:
         """Called by the shared sender: write the ready frames whole in one go, as far as the

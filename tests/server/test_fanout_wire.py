@@ -8,6 +8,7 @@ refuses any malformed or interleaved frame, against the real aiohttp the project
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -26,7 +27,7 @@ from websockets.uri import parse_uri
 from bridge_server import events
 from bridge_server.app import BridgeServer
 from bridge_server.web import ws_messages
-from bridge_server.web.fanout import text_frame, write_delay_from
+from bridge_server.web.fanout import MAX_PACE, PACE_FLOOR, rest_after, text_frame, write_delay_from
 from bridge_server.web.ws import ClientConnection
 from tests.helpers import base_url, make_settings, wait_for
 
@@ -293,12 +294,17 @@ def test_a_built_frame_is_one_valid_text_frame_at_every_length_boundary(size: in
     assert reader.at_eof()
 
 
-async def _events_written(bridge: BridgeServer, count: int) -> int:
+async def _events_written(bridge: BridgeServer, count: int, busy_rounds: bool = False) -> int:
     """Publish `count` events one loop pass apart (each flush has run before the next publish);
-    a strict phone reads them all, in order. Returns the writes its connection made."""
+    a strict phone reads them all, in order. Returns the writes its connection made.
+    `busy_rounds`: the sender's clock says every chunk of writes took a second (as if a
+    thousand phones were written), so every round earns the longest rest."""
     phone = await _strict_client(bridge)
     try:
         connection = await _subscribed_connection(bridge, "strict")
+        if busy_rounds:
+            ticks = itertools.count()
+            connection._fanout.clock = lambda: float(next(ticks))
         before = connection.writes
         seqs = []
         for k in range(count):
@@ -317,6 +323,19 @@ async def test_events_are_written_as_they_are_published_by_default(bridge: Bridg
     """With no write delay (the default), each event goes out in its own loop pass: a phone
     never waits for a later event."""
     assert await _events_written(bridge, 10) == 10
+
+
+async def test_after_a_busy_round_the_next_waits_and_events_share_writes(
+    bridge: BridgeServer,
+) -> None:
+    """A round of writes to hundreds of phones takes milliseconds; the next round waits longer,
+    so events published meanwhile reach a phone whole and in order in fewer writes. A studio's
+    few phones are written in microseconds and never wait (the default test above)."""
+    writes = await _events_written(bridge, 10, busy_rounds=True)
+    assert writes < 10, writes  # 10 events within 10-20 ms, rests of MAX_PACE: gathered
+    assert rest_after(PACE_FLOOR / 2) == 0.0
+    assert rest_after(PACE_FLOOR * 2) == PACE_FLOOR * 4  # twice the writes' time
+    assert rest_after(60.0) == MAX_PACE
 
 
 async def test_a_write_delay_gathers_events_into_fewer_writes(tmp_path: Path) -> None:
