@@ -363,6 +363,8 @@ class Target:
     # Publish one broadcast body from inside the server's process, as its own work would (the
     # bridge: the broker, as a job's progress is published; the others: their send loop).
     publish_here: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
+    # The bridge: frames handed to its sockets and the writes that carried them, so far.
+    frames_and_writes: Callable[[], tuple[int, int]] | None = None
 
 
 async def start_bridge(data_dir: Path, write_delay: float = 0.0) -> Target:
@@ -378,10 +380,16 @@ async def start_bridge(data_dir: Path, write_delay: float = 0.0) -> Target:
     def publish_here(body: dict[str, Any]) -> None:
         broker.publish(build_event(parse_body(body)))
 
+    def frames_and_writes() -> tuple[int, int]:
+        from bridge_server.web.ws import ClientConnection
+
+        sockets = [c for c in server.context.clients.all() if isinstance(c, ClientConnection)]
+        return sum(c.messages_sent for c in sockets), sum(c.writes for c in sockets)
+
     name = f"bridge, ws_write_delay {write_delay * 1000:g} ms" if write_delay else "bridge"
     return Target(name, "bridge", server.port, server.port,
                   lambda: broker.subscriber_count("jobs"), server.stop,
-                  publish_here=publish_here)  # fmt: skip
+                  publish_here=publish_here, frames_and_writes=frames_and_writes)  # fmt: skip
 
 
 def _envelope(body: dict[str, Any], seq: int) -> bytes:
@@ -515,6 +523,8 @@ class PhaseResult:
     throughput: float = 0.0
     publish_late_ms: float = 0.0
     server_cpu_us_per_frame: float = float("nan")
+    frames_per_write: float = float("nan")  # the bridge's, while measured
+    server_sys_share: float = float("nan")  # of the server CPU, the kernel's part
     closes: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -603,15 +613,21 @@ async def run_phase(
             await asyncio.sleep(0.5)
             measuring = ("measuring", time.time())
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            written0 = _frames_and_writes(target)
             result.load = _load1()
             published = await _publish_here(target, range(n_events), rate)
         else:
             pub_pipe.send(("go", 0.0))
             (measuring,) = await _wait_pipes([pub_pipe], {"measuring"}, 120)
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            written0 = _frames_and_writes(target)
             result.load = _load1()
             (done,) = await _wait_pipes([pub_pipe], {"result"}, 120 + n_events / rate)
             published = done[1] if done is not None else {"error": "publisher did not report"}
+        # Sampled while every client is still connected (they leave after their deadline).
+        frames, writes = (a - b for a, b in zip(_frames_and_writes(target), written0, strict=True))
+        if writes:
+            result.frames_per_write = frames / writes
         for p in pipes:
             p.send(("deadline", time.time() + GRACE_SECONDS))
         reports = await _wait_pipes(pipes, {"result"}, GRACE_SECONDS + 30)
@@ -663,8 +679,14 @@ async def run_phase(
     if result.delivered:
         # From the first measured publish to the last client's report (HTTP route included).
         result.server_cpu_us_per_frame = cpu / result.delivered * 1e6
+    if cpu > 0:
+        result.server_sys_share = (cpu1.ru_stime - cpu0.ru_stime) / cpu
     _print_phase(result)
     return result
+
+
+def _frames_and_writes(target: Target) -> tuple[int, int]:
+    return target.frames_and_writes() if target.frames_and_writes else (0, 0)
 
 
 async def _with_target(
@@ -714,6 +736,12 @@ def _print_phase(r: PhaseResult) -> None:
         f" min per client {r.min_per_client}), p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
         f"max {r.max_ms:.2f} ms, {r.throughput:,.0f} frames/s, publisher late max "
         f"{r.publish_late_ms:.1f} ms, server CPU {r.server_cpu_us_per_frame:.2f} us/frame"
+        f" ({r.server_sys_share:.0%} in the kernel)"
+        + (
+            f", {r.frames_per_write:.2f} frames per write"
+            if r.frames_per_write == r.frames_per_write
+            else ""
+        )
         + (f", closes {r.closes}" if r.closes else "")
         + (f", ERRORS {r.errors}" if r.errors else ""),
         flush=True,
@@ -842,6 +870,8 @@ def _table(
              _ratio(o.server_cpu_us_per_frame, b.server_cpu_us_per_frame),
              f"{p.server_cpu_us_per_frame:.2f}", load,
              _common.verdict(cpu_ratio <= GOAL_CPU_RATIO)],
+            ["bridge frames per socket write (1: one send each)", "", "1",
+             f"{o.frames_per_write:.2f}", "", "", load, ""],
             ["end-to-end throughput, frames/s", f">= {GOAL_THROUGHPUT_RATIO:g}x",
              f"{b.throughput:,.0f}", f"{o.throughput:,.0f}", _ratio(o.throughput, b.throughput),
              f"{p.throughput:,.0f}", load,
