@@ -177,28 +177,34 @@ class FanoutSender:
         pending = self._round
         wire = self.wire
         started = self.clock()
-        for _ in range(min(len(pending), FLUSH_CHUNK)):
-            connection = pending.popleft()
-            try:
-                connection.write_ready(wire)
-            except Exception:  # one broken socket must not stop the others
-                log.debug("Send to %s failed", connection.client_id, exc_info=True)
-                connection.close_soon(1011, "Send failed")
-        self._busy += self.clock() - started
-        loop = asyncio.get_running_loop()
-        if pending:
-            loop.call_soon(self._write_chunk)
-        else:  # the round is over: a busy one earns the loop a rest
-            self._in_round = False
-            rest = rest_after(self._busy)
-            self._busy = 0.0
-            self._rest_until = loop.time() + rest if rest else 0.0
-            if self._waiting:
-                self._schedule_round()
-        # Frames still waiting are rebuilt once in their round: the cache holds no history,
-        # even when the server never runs out of work.
-        if not pending or len(self._wire) > WIRE_CACHE_FRAMES:
-            self._wire.clear()
+        try:
+            for _ in range(min(len(pending), FLUSH_CHUNK)):
+                connection = pending.popleft()
+                try:
+                    connection.write_ready(wire)
+                except Exception:  # one broken socket must not stop the others
+                    log.debug("Send to %s failed", connection.client_id, exc_info=True)
+                    connection.close_soon(1011, "Send failed")
+        finally:  # whatever happened, the round goes on or ends: no frame is left waiting
+            self._busy += self.clock() - started
+            loop = asyncio.get_running_loop()
+            if pending:
+                loop.call_soon(self._write_chunk)
+            else:
+                self._end_round(loop)
+            # Frames still waiting are rebuilt once in their round: the cache holds no
+            # history, even when the server never runs out of work.
+            if not pending or len(self._wire) > WIRE_CACHE_FRAMES:
+                self._wire.clear()
+
+    def _end_round(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A busy round earns the loop a rest; then the connections readied meanwhile go."""
+        self._in_round = False
+        rest = rest_after(self._busy)
+        self._busy = 0.0
+        self._rest_until = loop.time() + rest if rest else 0.0
+        if self._waiting:
+            self._schedule_round()
 
     async def close(self) -> None:
         """Forget the connections still waiting (the server is stopping)."""
