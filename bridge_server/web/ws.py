@@ -55,6 +55,43 @@ class ProtocolError(Exception):
 class ClientConnection:
     """One WebSocket client: identity, subscriptions, and its outbound buffer."""
 
+    # Fixed attributes: every event touches a thousand of these, and slots keep each one's
+    # state compact (the broker's hand-over per connection is mostly memory traffic).
+    __slots__ = (
+        "_buffer",
+        "_closer",
+        "_closing",
+        "_failures",
+        "_fanout",
+        "_flush_on_close",
+        "_invalid_in_a_row",
+        "_link_timer",
+        "_peak_timer",
+        "_ready",
+        "_transport",
+        "_writer",
+        "_writing",
+        "address",
+        "audience",
+        "client_id",
+        "client_name",
+        "client_type",
+        "connected_at",
+        "ctx",
+        "device_id",
+        "last_ping",
+        "messages_sent",
+        "peak_pending_frames",
+        "pending_bytes",
+        "pending_frames",
+        "ready",
+        "registered",
+        "role",
+        "trusted",
+        "writes",
+        "ws",
+    )
+
     def __init__(
         self,
         ctx: BridgeContext,
