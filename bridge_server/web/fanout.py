@@ -9,13 +9,13 @@ every connection that gets it) and hands a connection all its ready frames in on
 carries more frames: the cost per frame falls as the load rises.
 
 By default a round of flushes runs at the end of the loop pass that readied its first frame:
-nothing waits. One exception paces a busy server: after a round whose writes took PACE_FLOOR of
-CPU or more (hundreds of phones), the next round begins no sooner than twice that long after it
-ended (at most MAX_PACE). Writing then takes at most about a third of the loop, the rest is left
-for requests and pings, and the frames published meanwhile share a write: a write costs about
-the same whether it carries one frame or eight (`bench/send_floor.py`), so the CPU per frame
-falls (`bench/fanout.py` prints the frames per write). The price is latency under that load
-only: a studio's 20 phones are written in well under PACE_FLOOR and never wait.
+nothing waits. One exception paces a busy server: after a round whose writes took PACE_FLOOR of CPU
+or more (about a hundred phones or more), the next round begins no sooner than twice that long
+after it ended (at most MAX_PACE). Writing then takes at most about a third of the loop, the rest
+is left for requests and pings, and the frames published meanwhile share a write: a write costs
+about the same whether it carries one frame or eight (`bench/send_floor.py`), so the CPU per frame
+falls (`bench/fanout.py` prints the frames per write). The price is latency under that load only: a
+studio's 20 phones are written in well under PACE_FLOOR and never wait.
 
 `ws_write_delay` (seconds, off by default) also makes each round begin that long after its
 first frame, as Centrifugo's `client.write_delay` does: a connection is written at most once per

@@ -170,8 +170,6 @@ class ClientConnection:
         if self._buffer or self._writing:
             self._buffer.append(frame)
             self._wake_writer()
-        elif self.ready:  # the shared sender already has this connection for its next round
-            self.ready.append(frame)
         else:
             self._fanout.push(self, frame)
 
