@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from . import sqlite_driver
+
 log = logging.getLogger(__name__)
 
 # Found through importlib.resources, so an installed wheel or a bundle runs its own copy.
@@ -69,7 +71,9 @@ class Database:
             )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+            self.engine = create_async_engine(
+                f"sqlite+aiosqlite:///{path}", async_creator=lambda: sqlite_driver.connect(path)
+            )
             event.listen(self.engine.sync_engine, "connect", _set_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
