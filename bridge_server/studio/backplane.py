@@ -46,15 +46,23 @@ READ_BATCH: Final = 1_000
 READ_BLOCK_MS: Final = 1_000
 RETRY_FIRST, RETRY_MAX = 0.2, 5.0  # seconds between attempts while Redis is unreachable
 CLOSE_WAIT: Final = 5.0
+# How long Redis remembers a sender's last batch: a resend comes within a retry (at most
+# RETRY_MAX apart) unless Redis stayed away longer; a week covers any outage worth waiting out.
+SENT_MEMORY_S: Final = 7 * 24 * 3600
 
-# KEYS: counter, reservation, stream. ARGV: expected run_id, maxlen, then 4 per event.
-# Returns {first seq, numbers left} or {-1, 0} (reservation exhausted), {-2, 0} (other server).
+# KEYS: counter, reservation, stream, this sender's last batch. ARGV: expected run_id, maxlen,
+# the batch's token, how long to remember it (s), then 4 per event. Returns {first seq, numbers
+# left}, or {-1, 0} (reservation exhausted), {-2, 0} (other server). A batch whose token is the
+# sender's last one was appended already (its answer was lost on the way back, and the sender or
+# redis-py sent it again): its first number is answered again and nothing is appended twice.
 _APPEND = """
 local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
 if run ~= ARGV[1] then return {-2, 0} end
-local n = (#ARGV - 2) / 4
+local n = (#ARGV - 4) / 4
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local reserved = tonumber(redis.call('GET', KEYS[2]) or '0')
+local sent = redis.call('HMGET', KEYS[4], 'token', 'first')
+if sent[1] == ARGV[3] then return {tonumber(sent[2]), reserved - seq} end
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 if last[1] and tonumber(string.match(last[1][1], '^(%d+)')) > seq then return {-2, 0} end
 if seq + n > reserved then return {-1, 0} end
@@ -62,9 +70,11 @@ local first = seq + 1
 for i = 0, n - 1 do
   seq = seq + 1
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], string.format('%d-1', seq),
-    't', ARGV[3 + 4 * i], 'c', ARGV[4 + 4 * i], 'ts', ARGV[5 + 4 * i], 'p', ARGV[6 + 4 * i])
+    't', ARGV[5 + 4 * i], 'c', ARGV[6 + 4 * i], 'ts', ARGV[7 + 4 * i], 'p', ARGV[8 + 4 * i])
 end
 redis.call('SET', KEYS[1], string.format('%d', seq))
+redis.call('HSET', KEYS[4], 'token', ARGV[3], 'first', string.format('%d', first))
+redis.call('EXPIRE', KEYS[4], ARGV[4])
 return {first, reserved - seq}
 """
 # Raise a counter to at least ARGV[1]; never lowers it.
@@ -109,6 +119,9 @@ class RedisBackplane:
         self.stream_key = f"{prefix}:events"
         self._seq_key = f"{prefix}:seq"
         self._reserved_key = f"{prefix}:reserved"
+        # This sender's last batch, so a batch sent again is not appended twice.
+        self._sent_key = f"{prefix}:sent:{new_id('b')}"
+        self._in_flight: tuple[str, int] | None = None  # (token, events) until it is answered
         self._append = self._redis.register_script(_APPEND)
         self._raise = self._redis.register_script(_RAISE)
         self._run_id = ""
@@ -218,14 +231,20 @@ class RedisBackplane:
                 self._progress.set()
 
     async def _send_batch(self) -> None:
-        batch = [self._outbox[i] for i in range(min(SEND_BATCH, len(self._outbox)))]
-        args: list[Any] = [self._run_id, self._history_size]
+        # The batch is fixed until Redis answers it: sent again, it is the same events under the
+        # same token, which the script recognises if the first attempt was appended after all.
+        if self._in_flight is None:
+            self._in_flight = (new_id("t"), min(SEND_BATCH, len(self._outbox)))
+        token, size = self._in_flight
+        batch = [self._outbox[i] for i in range(size)]
+        args: list[Any] = [self._run_id, self._history_size, token, SENT_MEMORY_S]
         for item in batch:
             args += [item.event.type, item.event.channel, item.timestamp, item.body]
         first, left = (
             int(v)
             for v in await self._append(
-                keys=[self._seq_key, self._reserved_key, self.stream_key], args=args
+                keys=[self._seq_key, self._reserved_key, self.stream_key, self._sent_key],
+                args=args,
             )
         )
         if first == -2:
@@ -234,6 +253,7 @@ class RedisBackplane:
         if first == -1:
             await self._renew()
             return
+        self._in_flight = None
         for offset, item in enumerate(batch):
             self._outbox.popleft()
             if not item.done.done():

@@ -1,5 +1,7 @@
 """A TCP relay on loopback that a test can shut and open again: PostgreSQL or Redis "going down"
-for the machines that reach them through it, while the real server keeps running."""
+for the machines that reach them through it, while the real server keeps running. It can also
+lose one answer: the request reaches the server, which acts on it, and the connection is cut
+before its answer gets back."""
 
 from __future__ import annotations
 
@@ -15,6 +17,14 @@ class TcpGate:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._lose: tuple[tuple[bytes, ...], asyncio.Future[None]] | None = None
+
+    def lose_answer_to(self, *markers: bytes) -> asyncio.Future[None]:
+        """Cut the connection of the next request holding every marker once the server has
+        answered it, dropping the answer; the future is done when that happened."""
+        lost = asyncio.get_running_loop().create_future()
+        self._lose = (markers, lost)
+        return lost
 
     async def open(self) -> None:
         """Accept and relay (again, on the same port); a no-op while open."""
@@ -41,12 +51,22 @@ class TcpGate:
             return
         self._writers |= {writer, up_writer}
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        losing: asyncio.Future[None] | None = None  # this connection's request to cut after
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+            nonlocal losing
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    if up and self._lose is not None and all(m in data for m in self._lose[0]):
+                        losing, self._lose = self._lose[1], None
+                    if not up and losing is not None:  # the answer: dropped, and the line cut
+                        writer.close()
+                        up_writer.close()
+                        losing.set_result(None)
+                        return
                     dst.write(data)
                     await dst.drain()
             dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
         self._writers -= {writer, up_writer}

@@ -1,8 +1,11 @@
 """Studio mode when PostgreSQL or Redis goes away (cut by a relay; the servers keep running): no
-decision is lost, the caller is told, and everything resumes when the server is back."""
+decision is lost, the caller is told, and everything resumes when the server is back; an event
+whose append's answer was lost on the way back is in the stream once, not twice."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +119,49 @@ async def test_with_redis_down_a_decision_is_stored_the_desk_is_told_and_the_pho
     # The reader can deliver the event before the sender's retry (or a stale pooled connection's
     # one failed read) has cleared its error: the desk is told Redis is back within a retry.
     await wait_for(back, timeout=30, interval=0.2)
+
+
+async def test_an_event_whose_append_answer_was_lost_is_in_the_stream_once(
+    tmp_path: Path, studio: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    from redis import asyncio as aioredis
+
+    redis = await gate_for(studio["redis_url"])
+    settings = make_settings(
+        tmp_path / "data", **{**studio, "redis_url": through(studio["redis_url"], redis)}
+    )
+    server = BridgeServer(settings)
+    await server.start()
+    direct: Any = aioredis.Redis.from_url(studio["redis_url"])
+    try:
+        assert server.context.backplane is not None
+        stream = server.context.backplane.stream_key
+        phone = await connect(http, server)
+        await phone.subscribe(["jobs"])
+        async def publish(message: str) -> int:
+            body = {
+                "type": "job_progress",
+                "data": {"job_id": "j_once", "stage": "s", "progress": 0.5, "message": message},
+            }
+            async with http.post(f"{base_url(server)}/api/websocket/broadcast", json=body) as r:
+                assert r.status == 200, await r.text()
+                return int((await r.json())["seq"])
+
+        await publish("before")  # Redis has the append script loaded (EVALSHA finds it)
+        await phone.recv_type("job_progress", timeout=30)
+        # The next append runs in Redis, and its answer never comes back.
+        lost = redis.lose_answer_to(b"EVALSHA", stream.encode())
+        first = await publish("once")
+        await asyncio.wait_for(lost, 30)  # the test did cut an append's answer
+        second = await publish("after")
+        assert second == first + 1  # no number went to a second copy
+        got = [await phone.recv_type("job_progress", timeout=30) for _ in range(2)]
+        assert [(m["seq"], m["message"]) for m in got] == [(first, "once"), (second, "after")]
+        entries = await direct.xrange(stream)
+        messages = [json.loads(fields[b"p"]).get("message") for _id, fields in entries]
+        assert messages.count("once") == 1 and messages.count("after") == 1
+    finally:
+        await direct.aclose()
+        await redis.open()
+        await server.stop()
+        await redis.shut()
