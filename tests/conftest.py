@@ -72,3 +72,39 @@ def store(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.param == "sqlite":
         return {}
     return dict(request.getfixturevalue("studio"))
+
+
+# A test still running this long (pytest-timeout stops it at 300 s) prints what every asyncio
+# task of its running loop awaits: the thread stacks pytest-timeout prints show only an idle
+# loop when a coroutine waits for something that never comes.
+HANG_REPORT_AFTER_S = float(os.environ.get("AUTODEV_TEST_HANG_REPORT_S", "240"))
+
+
+def _report_waiting_tasks(name: str) -> None:
+    import asyncio
+    import gc
+    import sys
+
+    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]
+    for loop in (lp for lp in loops if lp.is_running()):
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+        except RuntimeError:  # the set changed while read: one more try
+            tasks = list(asyncio.all_tasks(loop))
+        print(f"\n--- {name}: still running; {len(tasks)} asyncio tasks ---", file=sys.stderr)
+        for task in tasks:
+            print(f"task {task.get_name()}: {task!r}"[:400], file=sys.stderr)
+            task.print_stack(limit=15, file=sys.stderr)
+    sys.stderr.flush()
+
+
+@pytest.fixture(autouse=True)
+def report_a_hang(request: pytest.FixtureRequest) -> Any:
+    """Print the asyncio tasks of a test that hangs, before it is stopped."""
+    import threading
+
+    timer = threading.Timer(HANG_REPORT_AFTER_S, _report_waiting_tasks, (request.node.nodeid,))
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
