@@ -131,6 +131,9 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
         self.trips = _Trips()
+        # A connection nobody closed (a test's server stopped midway, one held past `gc.freeze`)
+        # must not keep the process from exiting. SQLite rolls back what an exit cut short.
+        self._thread.daemon = True
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # The trip refers to the counter and the sqlite3 connection, never to `self`: the

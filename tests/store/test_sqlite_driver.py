@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -154,3 +156,26 @@ async def test_a_connection_nobody_closed_still_stops_its_thread_so_the_process_
     gc.collect()
     await asyncio.to_thread(thread.join, 10)
     assert not thread.is_alive()
+
+
+def test_a_process_holding_an_unclosed_connection_still_exits(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from bridge_server.store import sqlite_driver\n"
+        "held = []\n"
+        "async def main():\n"
+        "    held.append(await sqlite_driver.connect(Path(sys.argv[1])))\n"
+        "    await held[0].cursor().execute('CREATE TABLE t (n INT)')\n"
+        "asyncio.run(main())\n"
+        "print('done', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "held.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"
