@@ -141,11 +141,45 @@ async def test_a_write_whose_caller_is_cancelled_mid_statement_is_not_committed_
         assert (await s.execute(text("SELECT n FROM t WHERE name = 'a'"))).scalar_one() == 1
 
 
+async def test_a_rollback_asked_while_a_statement_still_runs_is_not_skipped(
+    tmp_path: Path,
+) -> None:
+    # The case the trip counter exists for: the pool resets a connection whose caller gave up
+    # while its write still runs on the thread. The write opens its transaction only once it
+    # runs, so the rollback must go behind it, not be skipped as "no transaction open".
+    path = tmp_path / "late.sqlite3"
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(value: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return value
+
+    connection = await sqlite_driver.connect(path)
+    try:
+        await connection.cursor().execute("CREATE TABLE t (n INT)")
+        await connection.cursor().execute("INSERT INTO t VALUES (1)")
+        await connection.commit()
+        await connection.create_function("slow", 1, slow)
+        write = asyncio.ensure_future(connection.cursor().execute("UPDATE t SET n = slow(2)"))
+        assert await asyncio.to_thread(entered.wait, 10)
+        rollback = asyncio.ensure_future(connection.rollback())  # while the write runs
+        release.set()
+        await write
+        await rollback
+        await connection.commit()  # a later user's commit must not carry the write
+        rows = await (await connection.cursor().execute("SELECT n FROM t")).fetchall()
+        assert list(rows) == [(1,)]
+    finally:
+        release.set()
+        await connection.close()
+
+
 async def test_a_connection_nobody_closed_still_stops_its_thread_so_the_process_can_exit(
     tmp_path: Path,
 ) -> None:
-    # A bridge stopped mid-work may leave a pooled connection unclosed; its thread is not a
-    # daemon, so the process would hang at exit unless collecting the connection stops it.
+    # A bridge stopped mid-work may leave a pooled connection unclosed; collecting it must stop
+    # its thread, or every such connection keeps one for the rest of the process's life.
     connection = await sqlite_driver.connect(tmp_path / "unclosed.sqlite3")
     cursor = connection.cursor()
     await cursor.execute("CREATE TABLE t (n INT)")
